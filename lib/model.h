@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The snapshot the policy decides on: plain data about the host and each
+ * guest, gathered by collectors and backends, free of any I/O handle.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balloon-stats.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+#define USEC_PER_SEC UINT64_C(1000000)
+
+typedef struct HostSample {
+        uint64_t mem_total_bytes;
+        uint64_t mem_available_bytes;
+        uint64_t mem_free_bytes;
+        uint64_t buffers_bytes;
+        uint64_t cached_bytes;
+        bool psi_available;
+        double psi_some_avg10; /* percent */
+        double psi_full_avg10; /* percent */
+} HostSample;
+
+typedef struct GuestSample {
+        const char *name;           /* borrowed from the guest object */
+        uint64_t actual_bytes;      /* memory the guest has now (QMP query-balloon actual) */
+        uint64_t max_bytes;         /* memory it booted with: the balloon's ceiling */
+        uint64_t min_bytes;         /* configured MinMemory=, 0 when unset */
+        BalloonStats stats;
+        uint64_t stats_age_usec;    /* UINT64_MAX when never reported */
+        bool stats_fresh;           /* reported within the staleness limit */
+        bool command_pending;       /* last balloon command not reached yet */
+        uint64_t pending_target_bytes;
+        bool manage;                /* Manage=no leaves the balloon alone */
+} GuestSample;
+
+typedef struct Snapshot {
+        uint64_t now_usec; /* monotonic time of the snapshot */
+        HostSample host;
+        size_t n_guests;
+        GuestSample *guests;
+} Snapshot;

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A non-blocking QMP client on sd-event: connects to one QEMU monitor socket,
+ * reads the greeting, negotiates capabilities, matches replies to commands by
+ * id and hands events to the owner. The stream is parsed incrementally, so a
+ * message may arrive split or several may arrive at once. Any protocol error
+ * (garbage, oversized message, EOF) closes this client only and reports it
+ * through on_closed; other clients are untouched.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+typedef struct QmpClient QmpClient;
+
+/*
+ * Reply to one command. On success `ret` is the "return" member (borrowed:
+ * valid only during the call, take a reference to keep it) and error is
+ * NULL. On a QMP error reply, ret is NULL and error is its "desc". When the
+ * connection closes with the command outstanding, ret is NULL and error says
+ * so ("connection closed: ...").
+ */
+typedef void (*qmp_reply_fn)(QmpClient *c, json_object *ret, const char *error, void *userdata);
+
+typedef struct QmpCallbacks {
+        /* Greeting read and qmp_capabilities accepted: commands may be sent. */
+        void (*on_ready)(QmpClient *c, void *userdata);
+        /* An asynchronous event; data may be NULL. Borrowed for the call. */
+        void (*on_event)(QmpClient *c, const char *event, json_object *data, void *userdata);
+        /* The connection is gone (EOF, I/O error, protocol error, timeout).
+         * reason is a one-line description. The client stays allocated until
+         * the owner frees it; it may be freed from inside this callback. */
+        void (*on_closed)(QmpClient *c, const char *reason, void *userdata);
+} QmpCallbacks;
+
+/* Largest single message accepted; a peer that sends more is cut off. */
+#define QMP_MAX_MESSAGE_BYTES (8u * 1024u * 1024u)
+
+/* Connects (non-blocking) to a Unix socket path. */
+int qmp_client_new(QmpClient **ret, sd_event *event, const char *socket_path,
+                   const QmpCallbacks *callbacks, void *userdata);
+/* Takes ownership of an already connected stream socket (tests: socketpair). */
+int qmp_client_new_fd(QmpClient **ret, sd_event *event, int fd, const QmpCallbacks *callbacks,
+                      void *userdata);
+/* Closes the socket; outstanding commands are dropped without callbacks. Accepts NULL. */
+QmpClient *qmp_client_free(QmpClient *c);
+
+bool qmp_client_is_ready(const QmpClient *c);
+const char *qmp_client_socket_path(const QmpClient *c);
+
+/*
+ * Queues a command. args may be NULL; ownership of args passes to the client
+ * even on failure. cb may be NULL to ignore the reply. Returns 0 or -errno
+ * (-ENOTCONN when the client is not ready or closed).
+ */
+int qmp_client_command(QmpClient *c, const char *command, json_object *args, qmp_reply_fn cb,
+                       void *userdata);
+
+/* Number of commands sent and not answered yet. */
+size_t qmp_client_pending(const QmpClient *c);
