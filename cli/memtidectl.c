@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * memtidectl: the operators' CLI. Verb first, a table for people, --json for
+ * programs. Exit codes: 0 success, 1 the daemon failed or could not be
+ * reached, 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "ctl-client.h"
+#include "json-util.h"
+#include "memtide-config.h"
+#include "units.h"
+
+#define CTL_TIMEOUT_MS 5000
+#define EXIT_USAGE 2
+
+typedef struct CtlArgs {
+        const char *socket;
+        bool json;
+        const char *verb;
+} CtlArgs;
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
+                   "Commands:\n"
+                   "  status   daemon state and host memory\n"
+                   "  list     managed guests with balloon sizes and last decision\n\n"
+                   "Options:\n"
+                   "  -s, --socket PATH  control socket (default $MEMTIDE_SOCKET or %s)\n"
+                   "  -j, --json         print JSON\n"
+                   "  -h, --help         this help\n"
+                   "      --version      print the version\n\n"
+                   "Exit status: 0 success, 1 daemon error or unreachable, 2 usage error.\n",
+                CONFIG_DEFAULT_CONTROL_SOCKET);
+}
+
+static const char *mib(char *buf, size_t size, json_object *o, const char *key)
+{
+        uint64_t v;
+        if (json_get_u64(o, key, &v) < 0)
+                return "-";
+        snprintf(buf, size, "%.0f", (double)v / (1024.0 * 1024.0));
+        return buf;
+}
+
+static void print_guest_row(json_object *g)
+{
+        char a[32], t[32], f[32], mx[32], u[32], av[32], age[32] = "-";
+        const char *name = "?", *reason = "", *state = "?";
+        json_object *stats = NULL, *age_o = NULL;
+
+        (void)json_get_string(g, "name", &name);
+        (void)json_get_string(g, "reason", &reason);
+        (void)json_get_string(g, "state", &state);
+        json_object_object_get_ex(g, "stats", &stats);
+        if (json_object_object_get_ex(g, "stats_age_seconds", &age_o) && age_o)
+                snprintf(age, sizeof(age), "%.0fs", json_object_get_double(age_o));
+        printf("%-16s %8s %8s %8s %8s %8s %8s %5s  %s\n", name, mib(a, sizeof(a), g, "actual_bytes"),
+               mib(t, sizeof(t), g, "target_bytes"), mib(f, sizeof(f), g, "floor_bytes"),
+               mib(mx, sizeof(mx), g, "max_bytes"), mib(u, sizeof(u), g, "used_bytes"),
+               stats ? mib(av, sizeof(av), stats, "available_bytes") : "-", age, reason);
+}
+
+static void print_list(json_object *params)
+{
+        json_object *guests = NULL;
+        size_t n;
+
+        json_object_object_get_ex(params, "guests", &guests);
+        n = guests ? json_object_array_length(guests) : 0;
+        printf("%-16s %8s %8s %8s %8s %8s %8s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR", "MAX",
+               "USED", "AVAIL", "AGE", "REASON (sizes in MiB)");
+        for (size_t i = 0; i < n; i++)
+                print_guest_row(json_object_array_get_idx(guests, i));
+        printf("%zu guest(s)\n", n);
+}
+
+static void print_field(const char *label, json_object *o, const char *key)
+{
+        json_object *v = NULL;
+        char b[32];
+        uint64_t u;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                printf("%-22s -\n", label);
+        else if (strstr(key, "_bytes") && json_get_u64(o, key, &u) == 0)
+                printf("%-22s %s\n", label, format_bytes(b, sizeof(b), u));
+        else
+                printf("%-22s %s\n", label, json_object_get_string(v));
+}
+
+static void print_status(json_object *params)
+{
+        json_object *d = NULL, *h = NULL;
+
+        json_object_object_get_ex(params, "daemon", &d);
+        json_object_object_get_ex(params, "host", &h);
+        print_field("Version:", d, "version");
+        print_field("Backend:", d, "backend");
+        print_field("Strategy:", d, "strategy");
+        print_field("Interval (s):", d, "interval_seconds");
+        print_field("Uptime (s):", d, "uptime_seconds");
+        print_field("Cycles:", d, "cycles");
+        print_field("Balloon commands:", d, "balloon_commands");
+        print_field("Guests managed:", d, "guests_managed");
+        print_field("Guests known:", d, "guests_known");
+        if (!h) {
+                printf("%-22s unavailable\n", "Host memory:");
+                return;
+        }
+        print_field("Host memory:", h, "mem_total_bytes");
+        print_field("Host available:", h, "mem_available_bytes");
+        print_field("PSI some avg10 (%):", h, "psi_some_avg10_percent");
+}
+
+static int parse_args(int argc, char **argv, CtlArgs *a)
+{
+        enum { ARG_VERSION = 0x100 };
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c;
+
+        *a = (CtlArgs){ .socket = getenv("MEMTIDE_SOCKET") };
+        if (!a->socket || !*a->socket)
+                a->socket = CONFIG_DEFAULT_CONTROL_SOCKET;
+        while ((c = getopt_long(argc, argv, "+s:jh", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        a->socket = optarg;
+                        break;
+                case 'j':
+                        a->json = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case ARG_VERSION:
+                        printf("memtidectl %s\n", MEMTIDE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        /* Options may also follow the verb: memtidectl list --json */
+        if (optind >= argc)
+                return -EINVAL;
+        a->verb = argv[optind++];
+        for (; optind < argc; optind++) {
+                if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)
+                        a->json = true;
+                else
+                        return -EINVAL;
+        }
+        return 1;
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *method;
+        CtlArgs a;
+        int r;
+
+        r = parse_args(argc, argv, &a);
+        if (r <= 0) {
+                if (r < 0)
+                        usage(stderr);
+                return r < 0 ? EXIT_USAGE : 0;
+        }
+        if (strcmp(a.verb, "status") == 0)
+                method = "io.memtide.Manager.GetStatus";
+        else if (strcmp(a.verb, "list") == 0)
+                method = "io.memtide.Manager.ListGuests";
+        else {
+                fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", a.verb);
+                return EXIT_USAGE;
+        }
+        r = ctl_call(a.socket, method, NULL, CTL_TIMEOUT_MS, &reply, &error);
+        if (r == -EBADE) {
+                fprintf(stderr, "memtidectl: %s failed: %s\n", a.verb, error);
+                return 1;
+        }
+        if (r < 0) {
+                fprintf(stderr, "memtidectl: cannot talk to memtided at %s: %s\n", a.socket,
+                        strerror(-r));
+                return 1;
+        }
+        if (a.json)
+                printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+                                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        else if (strcmp(a.verb, "list") == 0)
+                print_list(reply);
+        else
+                print_status(reply);
+        return 0;
+}

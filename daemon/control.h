@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The control socket: a varlink service (io.memtide.Manager) on a Unix socket. */
+#pragma once
+
+#include "manager.h"
+
+#define CONTROL_MAX_CLIENTS 32
+
+int control_server_new(ControlServer **ret, Manager *m, const char *path);
+ControlServer *control_server_free(ControlServer *s);

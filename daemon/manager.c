@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The manager: discovery of QMP sockets, the control cycle (collect ->
+ * decide -> act), stats polling, and the guests' lifecycle.
+ */
+#include "manager.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "cleanup.h"
+#include "control.h"
+#include "host.h"
+#include "log.h"
+#include "units.h"
+
+#define RECONNECT_MIN_USEC (1 * USEC_PER_SEC)
+#define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
+/* A balloon command not reached by then no longer blocks new decisions. */
+#define COMMAND_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+uint64_t manager_now_usec(Manager *m)
+{
+        uint64_t now;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                now = 0;
+        return now;
+}
+
+uint64_t manager_wall_sec(void)
+{
+        return (uint64_t)time(NULL);
+}
+
+static Guest *find_guest(Manager *m, const char *path)
+{
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (strcmp(m->guests[i]->socket_path, path) == 0)
+                        return m->guests[i];
+        return NULL;
+}
+
+static int add_guest(Manager *m, const char *path)
+{
+        Guest **list = realloc(m->guests, (m->n_guests + 1) * sizeof(*list));
+        Guest *g;
+        int r;
+
+        if (!list)
+                return -ENOMEM;
+        m->guests = list;
+        r = guest_new(&g, m, path);
+        if (r < 0)
+                return r;
+        m->guests[m->n_guests++] = g;
+        log_guest(LOG_INFO, g, "found QMP socket %s", path);
+        return 0;
+}
+
+static void remove_guest_at(Manager *m, size_t i)
+{
+        Guest *g = m->guests[i];
+        log_guest(LOG_INFO, g, "QMP socket %s is gone, forgetting the guest", g->socket_path);
+        guest_free(g);
+        memmove(&m->guests[i], &m->guests[i + 1], (m->n_guests - i - 1) * sizeof(Guest *));
+        m->n_guests--;
+}
+
+static void try_connect(Manager *m, Guest *g, uint64_t now)
+{
+        if (g->state != GUEST_DISCONNECTED || now < g->reconnect_at_usec)
+                return;
+        int r = qmp_guest_connect(g);
+        if (r < 0)
+                manager_guest_lost(m, g, strerror(-r));
+}
+
+/* Globs QMPSockets=: new sockets are connected, vanished ones forgotten. */
+static void discover(Manager *m)
+{
+        uint64_t now = manager_now_usec(m);
+
+        for (size_t i = 0; i < m->n_guests; i++)
+                m->guests[i]->seen = false;
+        for (char **p = m->config->qmp_sockets; p && *p; p++) {
+                glob_t gl = { 0 };
+                if (glob(*p, GLOB_NOSORT, NULL, &gl) == 0)
+                        for (size_t j = 0; j < gl.gl_pathc; j++) {
+                                Guest *g = find_guest(m, gl.gl_pathv[j]);
+                                if (g)
+                                        g->seen = true;
+                                else if (add_guest(m, gl.gl_pathv[j]) < 0)
+                                        log_error("out of memory adding %s", gl.gl_pathv[j]);
+                        }
+                globfree(&gl);
+        }
+        for (size_t i = m->n_guests; i-- > 0;)
+                if (!m->guests[i]->seen)
+                        remove_guest_at(m, i);
+        for (size_t i = 0; i < m->n_guests; i++)
+                try_connect(m, m->guests[i], now);
+}
+
+void manager_guest_ready(Manager *m, Guest *g)
+{
+        char max_s[32], act_s[32];
+        g->state = GUEST_READY;
+        g->failures = 0;
+        config_guest_settings(m->config, g->name, g->uuid, &g->settings);
+        log_guest(LOG_INFO, g, "managed: balloon %s, boot memory %s, current %s%s", g->balloon_path,
+                  format_bytes(max_s, sizeof(max_s), g->max_bytes),
+                  format_bytes(act_s, sizeof(act_s), g->actual_bytes),
+                  g->settings.manage ? "" : " (Manage=no: observed only)");
+        (void)qmp_guest_poll_stats(g);
+}
+
+void manager_guest_lost(Manager *m, Guest *g, const char *reason)
+{
+        uint64_t backoff = RECONNECT_MIN_USEC << (g->failures < 5 ? g->failures : 5);
+
+        if (backoff > RECONNECT_MAX_USEC)
+                backoff = RECONNECT_MAX_USEC;
+        if (g->state == GUEST_READY || g->failures == 0)
+                log_guest(LOG_WARNING, g, "connection dropped: %s", reason);
+        free(g->last_error);
+        g->last_error = strdup(reason);
+        qmp_guest_disconnect(g, reason);
+        g->state = GUEST_DISCONNECTED;
+        g->failures++;
+        g->reconnect_at_usec = manager_now_usec(m) + backoff;
+        /* Stats belong to the connection that is gone. */
+        balloon_stats_init(&g->stats);
+        g->policy_state = (PolicyGuestState){ 0 };
+        g->has_decision = false;
+}
+
+void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
+{
+        uint64_t wall = manager_wall_sec();
+        uint64_t stale_after_sec = 3 * m->config->stats_period_usec / USEC_PER_SEC + 2;
+        uint64_t max = g->max_bytes;
+
+        if (g->settings.max_bytes && g->settings.max_bytes < max)
+                max = g->settings.max_bytes;
+        *ret = (GuestSample){
+                .name = g->name,
+                .actual_bytes = g->actual_bytes,
+                .max_bytes = max,
+                .min_bytes = g->settings.min_bytes,
+                .stats = g->stats,
+                .stats_age_usec = UINT64_MAX,
+                .command_pending = g->command_pending,
+                .pending_target_bytes = g->pending_target_bytes,
+                .manage = g->settings.manage,
+        };
+        if (g->stats.last_update_sec > 0) {
+                uint64_t age = wall > g->stats.last_update_sec ? wall - g->stats.last_update_sec : 0;
+                ret->stats_age_usec = age * USEC_PER_SEC;
+                ret->stats_fresh = age <= stale_after_sec;
+        }
+}
+
+static void act(Manager *m, Guest *g, const Decision *d)
+{
+        char target_s[32];
+        int r;
+
+        format_bytes(target_s, sizeof(target_s), d->target_bytes);
+        if (!d->change) {
+                log_guest(LOG_DEBUG, g, "%s", d->reason);
+                return;
+        }
+        r = qmp_guest_set_target(g, d->target_bytes);
+        if (r < 0) {
+                log_guest(LOG_WARNING, g, "could not send balloon target %s: %s", target_s, strerror(-r));
+                return;
+        }
+        m->balloon_commands++;
+        log_guest(LOG_INFO, g, "target %s: %s", target_s, d->reason);
+}
+
+static void expire_commands(Manager *m, uint64_t now)
+{
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->command_pending && now - g->command_sent_usec > COMMAND_TIMEOUT_USEC)
+                        g->command_pending = false;
+        }
+}
+
+/* Collect -> decide -> act over the guests that are ready. */
+static int run_cycle(Manager *m)
+{
+        _cleanup_free_ GuestSample *samples = calloc(m->n_guests + 1, sizeof(GuestSample));
+        _cleanup_free_ PolicyGuestState *states = calloc(m->n_guests + 1, sizeof(PolicyGuestState));
+        _cleanup_free_ Decision *decisions = calloc(m->n_guests + 1, sizeof(Decision));
+        _cleanup_free_ Guest **ready = calloc(m->n_guests + 1, sizeof(Guest *));
+        uint64_t start = manager_now_usec(m);
+        size_t n = 0;
+
+        if (!samples || !states || !decisions || !ready)
+                return -ENOMEM;
+        m->host_ok = host_sample_read(m->proc_root, &m->host) >= 0;
+        expire_commands(m, start);
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state != GUEST_READY)
+                        continue;
+                ready[n] = g;
+                manager_guest_sample(m, g, &samples[n]);
+                states[n] = g->policy_state;
+                n++;
+        }
+        Snapshot snap = { .now_usec = start, .host = m->host, .n_guests = n, .guests = samples };
+        policy_decide(&m->config->policy, &snap, states, decisions);
+        for (size_t i = 0; i < n; i++) {
+                ready[i]->policy_state = states[i];
+                ready[i]->last_decision = decisions[i];
+                ready[i]->has_decision = true;
+                act(m, ready[i], &decisions[i]);
+        }
+        m->cycles++;
+        m->last_cycle_duration_usec = manager_now_usec(m) - start;
+        sd_notifyf(false, "STATUS=Managing %zu guest(s), %" PRIu64 " balloon command(s) sent", n,
+                   m->balloon_commands);
+        return 0;
+}
+
+static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        discover(m);
+        if (run_cycle(m) < 0)
+                log_error("control cycle failed: out of memory");
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i]->state == GUEST_READY)
+                        (void)qmp_guest_refresh_balloon(m->guests[i]);
+        return sd_event_source_set_time(s, manager_now_usec(m) + m->config->interval_usec);
+}
+
+/* Stats are polled faster than QEMU refreshes them so a new report is seen soon. */
+static uint64_t poll_period_usec(Manager *m)
+{
+        uint64_t p = m->config->stats_period_usec / 4;
+        return p < 250000 ? 250000 : p;
+}
+
+static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i]->state == GUEST_READY)
+                        (void)qmp_guest_poll_stats(m->guests[i]);
+        return sd_event_source_set_time(s, manager_now_usec(m) + poll_period_usec(m));
+}
+
+/*
+ * A guest whose memory is running out is not left waiting for the next cycle:
+ * its fresh stats bring the cycle forward (the guard rails still apply).
+ */
+void manager_guest_stats_updated(Manager *m, Guest *g)
+{
+        GuestSample sample;
+        uint64_t next;
+
+        if (!g->settings.manage)
+                return;
+        manager_guest_sample(m, g, &sample);
+        if (!policy_wants_early_cycle(&m->config->policy, &sample, &g->policy_state))
+                return;
+        if (sd_event_source_get_time(m->cycle_timer, &next) >= 0 && next > manager_now_usec(m)) {
+                log_guest(LOG_DEBUG, g, "memory running short, running the cycle now");
+                (void)sd_event_source_set_time(m->cycle_timer, manager_now_usec(m));
+        }
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        log_info("received signal %u, exiting", si->ssi_signo);
+        (void)sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_new(Manager **ret, MemtideConfig *config, const char *config_path)
+{
+        Manager *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config = config;
+        m->config_path = config_path ? strdup(config_path) : NULL;
+        m->proc_root = strdup(getenv("MEMTIDE_PROC_ROOT") ? getenv("MEMTIDE_PROC_ROOT") : "/proc");
+        r = sd_event_default(&m->event);
+        if (r < 0 || !m->proc_root) {
+                manager_free(m);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_guests; i++)
+                guest_free(m->guests[i]);
+        free(m->guests);
+        control_server_free(m->control);
+        sd_event_source_unref(m->cycle_timer);
+        sd_event_source_unref(m->poll_timer);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->config_path);
+        free(m->proc_root);
+        free(m);
+        return NULL;
+}
+
+int manager_start(Manager *m)
+{
+        uint64_t now;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void)sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m);
+        (void)sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
+
+        r = control_server_new(&m->control, m, m->config->control_socket);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on %s: %s", m->config->control_socket,
+                                       strerror(-r));
+        sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        m->start_usec = now;
+        r = sd_event_add_time(m->event, &m->cycle_timer, CLOCK_MONOTONIC, now, 10000,
+                              on_cycle_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->cycle_timer, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &m->poll_timer, CLOCK_MONOTONIC,
+                                      now + poll_period_usec(m), 10000, on_poll_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->poll_timer, SD_EVENT_ON);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up timers: %s", strerror(-r));
+        log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64 " s",
+                 backend_kind_to_string(m->config->backend), m->config->interval_usec / 1000,
+                 m->config->stats_period_usec / USEC_PER_SEC);
+        (void)sd_notify(false, "READY=1\nSTATUS=Starting");
+        return 0;
+}

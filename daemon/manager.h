@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The manager owns the event loop, the config, the guests and the control cycle. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "guest.h"
+#include "model.h"
+
+typedef struct ControlServer ControlServer;
+
+typedef struct Manager {
+        sd_event *event;
+        MemtideConfig *config;
+        char *config_path;
+        char *proc_root; /* "/proc", or a fixture directory in tests */
+
+        Guest **guests;
+        size_t n_guests;
+
+        sd_event_source *cycle_timer;
+        sd_event_source *poll_timer;
+        ControlServer *control;
+
+        HostSample host;
+        bool host_ok;
+        uint64_t start_usec;
+        uint64_t cycles;
+        uint64_t last_cycle_duration_usec;
+        uint64_t balloon_commands;
+} Manager;
+
+int manager_new(Manager **ret, MemtideConfig *config, const char *config_path);
+Manager *manager_free(Manager *m);
+int manager_start(Manager *m);
+
+uint64_t manager_now_usec(Manager *m);
+/* Wall clock seconds: QEMU stamps guest stats with host wall-clock time. */
+uint64_t manager_wall_sec(void);
+
+/* Backend notifications. */
+void manager_guest_ready(Manager *m, Guest *g);
+void manager_guest_lost(Manager *m, Guest *g, const char *reason);
+void manager_guest_stats_updated(Manager *m, Guest *g);
+
+/* Guest sample as the policy sees it (borrowed name). */
+void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret);

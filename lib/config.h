@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * memtide.conf: systemd-style INI. The main file, then FILE.d/\*.conf in
+ * lexical order (later files win). Errors name file:line and the reason; a
+ * failed load leaves the caller's current config untouched.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy-config.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/memtide/memtide.conf"
+#define CONFIG_DEFAULT_CONTROL_SOCKET "/run/memtide/io.memtide.socket"
+
+typedef enum BackendKind {
+        BACKEND_AUTO,
+        BACKEND_QMP,
+        BACKEND_LIBVIRT,
+        _BACKEND_KIND_MAX,
+} BackendKind;
+
+typedef struct GuestRule {
+        char *match;          /* name glob or UUID, from [Guest:MATCH] */
+        bool min_set, max_set, manage_set;
+        uint64_t min_bytes;
+        uint64_t max_bytes;
+        bool manage;
+} GuestRule;
+
+typedef struct MemtideConfig {
+        BackendKind backend;
+        char *libvirt_uri;
+        char **qmp_sockets; /* NULL-terminated globs */
+        uint64_t interval_usec;
+        uint64_t stats_period_usec;
+        char *control_socket;
+        PolicyConfig policy;
+        GuestRule *guest_rules;
+        size_t n_guest_rules;
+} MemtideConfig;
+
+/* Defaults only. */
+int config_new(MemtideConfig **ret);
+MemtideConfig *config_free(MemtideConfig *c);
+
+/*
+ * Loads path and its drop-in directory path.d/. On error returns -errno and
+ * sets *ret_error to "file:line: reason" (caller frees).
+ */
+int config_load(const char *path, MemtideConfig **ret, char **ret_error);
+
+/* Parses one file's text into c (used by config_load and tests). */
+int config_parse_text(MemtideConfig *c, const char *text, const char *filename, char **ret_error);
+
+/* Effective settings for a guest: the last matching [Guest:] rule wins per key. */
+typedef struct GuestSettings {
+        uint64_t min_bytes; /* 0 when unset */
+        uint64_t max_bytes; /* 0 when unset */
+        bool manage;
+} GuestSettings;
+
+void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
+                           GuestSettings *ret);
+
+const char *backend_kind_to_string(BackendKind k);

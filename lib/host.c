@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "host.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+typedef struct MeminfoField {
+        const char *name;
+        size_t offset;
+} MeminfoField;
+
+static const MeminfoField meminfo_fields[] = {
+        { "MemTotal:", offsetof(HostSample, mem_total_bytes) },
+        { "MemFree:", offsetof(HostSample, mem_free_bytes) },
+        { "MemAvailable:", offsetof(HostSample, mem_available_bytes) },
+        { "Buffers:", offsetof(HostSample, buffers_bytes) },
+        { "Cached:", offsetof(HostSample, cached_bytes) },
+};
+
+int host_parse_meminfo(const char *text, HostSample *ret)
+{
+        bool have_total = false;
+
+        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                for (size_t i = 0; i < ELEMENTSOF(meminfo_fields); i++) {
+                        size_t n = strlen(meminfo_fields[i].name);
+                        unsigned long long kib;
+                        if (strncmp(line, meminfo_fields[i].name, n) != 0)
+                                continue;
+                        if (sscanf(line + n, " %llu kB", &kib) != 1)
+                                return -EINVAL;
+                        *(uint64_t *)((char *)ret + meminfo_fields[i].offset) = kib * 1024;
+                        have_total |= i == 0;
+                }
+        }
+        return have_total ? 0 : -EINVAL;
+}
+
+int host_parse_psi(const char *text, HostSample *ret)
+{
+        const char *some = strstr(text, "some avg10="), *full = strstr(text, "full avg10=");
+
+        if (!some || sscanf(some, "some avg10=%lf", &ret->psi_some_avg10) != 1)
+                return -EINVAL;
+        ret->psi_full_avg10 = 0;
+        if (full && sscanf(full, "full avg10=%lf", &ret->psi_full_avg10) != 1)
+                return -EINVAL;
+        ret->psi_available = true;
+        return 0;
+}
+
+static int read_small_file(const char *dir, const char *name, char *buf, size_t size)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t n;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        n = fread(buf, 1, size - 1, f);
+        if (ferror(f))
+                return -EIO;
+        buf[n] = '\0';
+        return 0;
+}
+
+int host_sample_read(const char *proc_root, HostSample *ret)
+{
+        char buf[8192];
+        HostSample s = { 0 };
+        int r;
+
+        r = read_small_file(proc_root, "meminfo", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        r = host_parse_meminfo(buf, &s);
+        if (r < 0)
+                return r;
+        /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
+        if (read_small_file(proc_root, "pressure/memory", buf, sizeof(buf)) == 0)
+                (void)host_parse_psi(buf, &s);
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host memory figures from /proc/meminfo and /proc/pressure/memory. */
+#pragma once
+
+#include "model.h"
+
+/*
+ * Reads proc_root/meminfo and proc_root/pressure/memory (proc_root is "/proc"
+ * on a real host, a fixture directory in tests). PSI is optional: when its
+ * file is missing psi_available is false. Returns 0 or -errno.
+ */
+int host_sample_read(const char *proc_root, HostSample *ret);
+
+/* Parses meminfo text; exposed for tests. Returns -EINVAL if MemTotal is missing. */
+int host_parse_meminfo(const char *text, HostSample *ret);
+
+/* Parses /proc/pressure/memory text ("some avg10=.. ", "full avg10=.."). */
+int host_parse_psi(const char *text, HostSample *ret);

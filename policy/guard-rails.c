@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guard rails, applied after every strategy whatever it proposed: ceiling,
+ * floor, no inflation without fresh stats, no further inflation while a
+ * command is in flight, and step caps (inflate slower than deflate; distress
+ * deflation is not capped).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "units.h"
+
+/* Targets closer than this to the current size are not worth a command. */
+#define MIN_CHANGE_BYTES (4 * MIB)
+
+static void append(Decision *d, const char *fmt_prefix, uint64_t bytes)
+{
+        char b[32];
+        size_t len = strlen(d->reason);
+        format_bytes(b, sizeof(b), bytes);
+        snprintf(d->reason + len, sizeof(d->reason) - len, "; %s %s", fmt_prefix, b);
+}
+
+static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, Decision *d)
+{
+        uint64_t cur = g->actual_bytes;
+
+        if (d->target_bytes < cur) {
+                uint64_t step = size_or_share_bytes(&config->inflate_step, g->max_bytes);
+                if (cur - d->target_bytes > step) {
+                        d->target_bytes = cur - step;
+                        append(d, "inflate step capped at", step);
+                }
+        } else if (d->target_bytes > cur && !d->distress) {
+                uint64_t step = size_or_share_bytes(&config->deflate_step, g->max_bytes);
+                if (d->target_bytes - cur > step) {
+                        d->target_bytes = cur + step;
+                        append(d, "deflate step capped at", step);
+                }
+        }
+}
+
+/*
+ * Inflation needs fresh stats, and waits for the last command to land.
+ * Returns true when it waits: then no command is sent at all, since
+ * re-sending the current size would cancel the inflation under way.
+ */
+static bool hold_unsafe_inflation(const GuestSample *g, Decision *d)
+{
+        if (d->target_bytes >= g->actual_bytes)
+                return false;
+        if (!guest_stats_usable(g)) {
+                d->target_bytes = g->actual_bytes;
+                snprintf(d->reason, sizeof(d->reason), "hold: %s, no inflation",
+                         balloon_stats_reported(&g->stats) ? "stats stale" : "no stats yet");
+        } else if (g->command_pending && d->target_bytes < g->pending_target_bytes) {
+                d->target_bytes = g->actual_bytes;
+                snprintf(d->reason, sizeof(d->reason),
+                         "hold: last balloon command still in progress");
+                return true;
+        }
+        return false;
+}
+
+void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decision *d)
+{
+        uint64_t ceiling = guest_ceiling_bytes(g);
+
+        d->floor_bytes = guest_floor_bytes(config, g);
+        apply_step_caps(config, g, d);
+        if (d->target_bytes > ceiling) {
+                d->target_bytes = ceiling;
+                append(d, "limited to maximum", ceiling);
+        }
+        if (d->target_bytes < d->floor_bytes) {
+                d->target_bytes = d->floor_bytes;
+                append(d, "raised to floor", d->floor_bytes);
+        }
+        /* Last, so that no rule above can turn a hold into an inflation. */
+        bool waiting = hold_unsafe_inflation(g, d);
+        uint64_t reference = g->command_pending ? g->pending_target_bytes : g->actual_bytes;
+        uint64_t delta = d->target_bytes > reference ? d->target_bytes - reference
+                                                     : reference - d->target_bytes;
+        d->change = g->manage && !waiting && delta >= MIN_CHANGE_BYTES;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* memtide.conf parsing: keys, units, guest rules, errors with file:line, drop-ins. */
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "model.h"
+#include "test-util.h"
+#include "units.h"
+
+DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
+
+static void test_defaults(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        check(config_new(&c) == 0);
+        check_u64_eq(c->interval_usec, 2 * USEC_PER_SEC);
+        check_u64_eq(c->stats_period_usec, USEC_PER_SEC);
+        check(strcmp(c->control_socket, "/run/memtide/io.memtide.socket") == 0);
+        check(strcmp(c->qmp_sockets[1], "/var/run/qemu-server/*.qmp") == 0);
+}
+
+static void test_all_keys_parse(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        const char *text = "# comment\n"
+                           "[Daemon]\n"
+                           "Backend=qmp\n"
+                           "QMPSockets=/tmp/a/*.qmp  /tmp/b/*.qmp\n"
+                           "Interval=500ms\n"
+                           "StatsPeriod=2s\n"
+                           "ControlSocket=/tmp/ctl.sock\n"
+                           "\n"
+                           "[Policy]\n"
+                           "Strategy=adaptive\n"
+                           "HeadroomMin=64M\n"
+                           "HeadroomShare=5%\n"
+                           "InflateStep=128M\n"
+                           "DeflateStep=50%\n"
+                           "GrowthHorizon=3s\n"
+                           "[Guest:web-*]\n"
+                           "MinMemory=1G\n"
+                           "MaxMemory=2G\n"
+                           "Manage=no\n";
+        check(config_new(&c) == 0);
+        check(config_parse_text(c, text, "t.conf", &err) == 0);
+        check(c->backend == BACKEND_QMP);
+        check(strcmp(c->qmp_sockets[0], "/tmp/a/*.qmp") == 0);
+        check(strcmp(c->qmp_sockets[1], "/tmp/b/*.qmp") == 0);
+        check(c->qmp_sockets[2] == NULL);
+        check_u64_eq(c->interval_usec, 500000);
+        check_u64_eq(c->stats_period_usec, 2 * USEC_PER_SEC);
+        check_u64_eq(c->policy.headroom_min_bytes, 64 * MIB);
+        check(c->policy.headroom_share == 0.05);
+        check_u64_eq(c->policy.inflate_step.bytes, 128 * MIB);
+        check(c->policy.deflate_step.share == 0.5);
+        check_u64_eq(c->policy.growth_horizon_usec, 3 * USEC_PER_SEC);
+
+        GuestSettings s;
+        config_guest_settings(c, "web-1", NULL, &s);
+        check_u64_eq(s.min_bytes, GIB);
+        check_u64_eq(s.max_bytes, 2 * GIB);
+        check(!s.manage);
+        config_guest_settings(c, "db-1", NULL, &s);
+        check_u64_eq(s.min_bytes, 0);
+        check(s.manage);
+}
+
+static void check_error(const char *text, const char *expected)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        check(config_new(&c) == 0);
+        check(config_parse_text(c, text, "bad.conf", &err) == -EINVAL);
+        check_str_contains(err, expected);
+}
+
+static void test_errors_name_file_line_and_reason(void)
+{
+        check_error("[Daemon]\nInterval=fast\n", "bad.conf:2: Interval=fast: expected a time");
+        check_error("[Daemon]\n\n\nBogus=1\n", "bad.conf:4: unknown key Bogus=");
+        check_error("[Nope]\n", "bad.conf:1: unknown section [Nope]");
+        check_error("Interval=2s\n", "bad.conf:1: Interval= outside of any section");
+        check_error("[Daemon]\nBackend=xen\n", "bad.conf:2: Backend=xen: expected auto, libvirt or qmp");
+        check_error("[Guest:a]\nMinMemory=-5M\n", "bad.conf:2: MinMemory=-5M");
+        check_error("[Daemon]\nStatsPeriod=1500ms\n", "whole seconds");
+        check_error("[Daemon]\nQMPSockets=relative/*.qmp\n", "absolute");
+        check_error("[Policy]\nHeadroomShare=150%\n", "percentage");
+        check_error("[Daemon\n", "closing");
+        check_error("[Daemon]\njust text\n", "expected Key=Value");
+}
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "we");
+        check(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void test_dropins_override_in_lexical_order(void)
+{
+        char dir[] = "/tmp/memtide-test-config-XXXXXX";
+        char path[256], dropins[300], a[400], b[400];
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        check(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/memtide.conf", dir);
+        snprintf(dropins, sizeof(dropins), "%s.d", path);
+        snprintf(a, sizeof(a), "%s/10-a.conf", dropins);
+        snprintf(b, sizeof(b), "%s/20-b.conf", dropins);
+        write_file(path, "[Daemon]\nInterval=5s\n");
+        check(mkdir(dropins, 0755) == 0);
+        write_file(b, "[Daemon]\nInterval=3s\n");
+        write_file(a, "[Daemon]\nInterval=4s\nStatsPeriod=2s\n");
+        check(config_load(path, &c, &err) == 0);
+        check_u64_eq(c->interval_usec, 3 * USEC_PER_SEC);
+        check_u64_eq(c->stats_period_usec, 2 * USEC_PER_SEC);
+
+        /* a broken drop-in fails the whole load, naming that file */
+        write_file(b, "[Daemon]\nInterval=soon\n");
+        c = config_free(c);
+        check(config_load(path, &c, &err) == -EINVAL);
+        check(c == NULL);
+        check_str_contains(err, "20-b.conf:2:");
+        unlink(a);
+        unlink(b);
+        rmdir(dropins);
+        unlink(path);
+        rmdir(dir);
+}
+
+static void test_missing_file_is_an_error(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        check(config_load("/nonexistent/memtide.conf", &c, &err) == -ENOENT);
+        check_str_contains(err, "/nonexistent/memtide.conf");
+}
+
+static void test_units(void)
+{
+        uint64_t v;
+        check(parse_size("512M", &v) == 0 && v == 512 * MIB);
+        check(parse_size("1.5G", &v) == 0 && v == 3 * GIB / 2);
+        check(parse_size("4096", &v) == 0 && v == 4096);
+        check(parse_size("2 GiB", &v) == 0 && v == 2 * GIB);
+        check(parse_size("-1M", &v) == -EINVAL);
+        check(parse_size("12Q", &v) == -EINVAL);
+        check(parse_size("", &v) == -EINVAL);
+        check(parse_time_usec("500ms", &v) == 0 && v == 500000);
+        check(parse_time_usec("2", &v) == 0 && v == 2 * USEC_PER_SEC);
+        check(parse_time_usec("1min", &v) == 0 && v == 60 * USEC_PER_SEC);
+        check(parse_time_usec("soon", &v) == -EINVAL);
+}
+
+int main(void)
+{
+        RUN(test_defaults);
+        RUN(test_all_keys_parse);
+        RUN(test_errors_name_file_line_and_reason);
+        RUN(test_dropins_override_in_lexical_order);
+        RUN(test_missing_file_is_an_error);
+        RUN(test_units);
+        return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host readers on fixture /proc trees (recorded from a Debian 12 host). */
+#include <errno.h>
+
+#include "host.h"
+#include "test-util.h"
+
+static void test_meminfo_and_psi(void)
+{
+        HostSample h;
+        check(host_sample_read(FIXTURE_DIR "/proc/psi", &h) == 0);
+        check_u64_eq(h.mem_total_bytes, UINT64_C(24684092) * 1024);
+        check_u64_eq(h.mem_available_bytes, UINT64_C(24211892) * 1024);
+        check_u64_eq(h.mem_free_bytes, UINT64_C(24213936) * 1024);
+        check_u64_eq(h.cached_bytes, UINT64_C(179340) * 1024);
+        check(h.psi_available);
+        check(h.psi_some_avg10 == 1.50);
+        check(h.psi_full_avg10 == 0.25);
+}
+
+static void test_psi_missing_is_unavailable(void)
+{
+        HostSample h;
+        check(host_sample_read(FIXTURE_DIR "/proc/nopsi", &h) == 0);
+        check(!h.psi_available);
+        check(h.mem_total_bytes > 0);
+}
+
+static void test_bad_input(void)
+{
+        HostSample h = { 0 };
+        check(host_parse_meminfo("MemFree: 12 kB\n", &h) == -EINVAL);
+        check(host_parse_meminfo("MemTotal: lots kB\n", &h) == -EINVAL);
+        check(host_sample_read("/nonexistent", &h) == -ENOENT);
+        check(host_parse_psi("garbage", &h) == -EINVAL);
+}
+
+int main(void)
+{
+        RUN(test_meminfo_and_psi);
+        RUN(test_psi_missing_is_unavailable);
+        RUN(test_bad_input);
+        return 0;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The adaptive strategy and the guard rails, on hand-built snapshots. */
+#include "policy.h"
+#include "test-util.h"
+
+static PolicyConfig config(void)
+{
+        PolicyConfig c;
+        policy_config_init(&c);
+        return c;
+}
+
+/* A 512 MiB guest holding `actual` MiB, of which `used` MiB in use, stats fresh at t. */
+static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
+{
+        GuestSample g = {
+                .name = "g",
+                .actual_bytes = actual_mib * MIB,
+                .max_bytes = 512 * MIB,
+                .stats_fresh = true,
+                .stats_age_usec = 0,
+                .manage = true,
+        };
+        balloon_stats_init(&g.stats);
+        g.stats.total_bytes = actual_mib * MIB - 8 * MIB; /* kernel reserve is not in MemTotal */
+        g.stats.available_bytes = g.stats.total_bytes - used_mib * MIB;
+        g.stats.free_bytes = g.stats.available_bytes;
+        g.stats.oom_kills = 0;
+        g.stats.swap_in_bytes = 0;
+        g.stats.last_update_sec = t_sec;
+        return g;
+}
+
+static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
+{
+        Snapshot snap = { .n_guests = 1, .guests = g };
+        Decision d;
+        policy_decide(c, &snap, st, &d);
+        return d;
+}
+
+static void test_idle_guest_is_inflated_by_capped_steps(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 50, 100);
+        Decision d = decide(&c, &g, &st);
+
+        /* 10 % of 512 MiB per cycle */
+        check(d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB - (uint64_t)(0.10 * 512 * MIB));
+        check_str_contains(d.reason, "inflate");
+        check_str_contains(d.reason, "inflate step capped");
+}
+
+static void test_idle_guest_settles_near_its_floor(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        uint64_t actual = 512;
+        Decision d = { 0 };
+
+        for (uint64_t t = 1; t < 40; t++) {
+                GuestSample g = guest(actual, 50, t);
+                d = decide(&c, &g, &st);
+                actual = d.target_bytes / MIB;
+        }
+        /* floor = 50 MiB used (+ 8 reserved outside MemTotal) + 51.2 MiB headroom */
+        check(d.floor_bytes > 0);
+        check(d.target_bytes >= d.floor_bytes);
+        check(d.target_bytes <= d.floor_bytes * 5 / 4);
+        check(d.target_bytes < 512 * MIB * 6 / 10);
+        check(!d.change);
+        check_str_contains(d.reason, "hold");
+}
+
+static void test_no_inflation_on_stale_stats(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 50, 100);
+        g.stats_fresh = false;
+        Decision d = decide(&c, &g, &st);
+
+        check(!d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_str_contains(d.reason, "stats stale");
+}
+
+static void test_no_stats_yet_holds(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 50, 0);
+        balloon_stats_init(&g.stats);
+        Decision d = decide(&c, &g, &st);
+
+        check(!d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_str_contains(d.reason, "no stats");
+}
+
+static void test_floor_respects_min_memory(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(300, 50, 100);
+        g.min_bytes = 280 * MIB;
+        Decision d = decide(&c, &g, &st);
+
+        check_u64_eq(d.floor_bytes, 280 * MIB);
+        check_u64_eq(d.target_bytes, 280 * MIB);
+        check_str_contains(d.reason, "raised to floor");
+}
+
+static void test_distress_deflates_past_the_step_cap(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(120, 60, 100);
+        Decision d = decide(&c, &g, &st);
+        check(!d.distress);
+
+        /* 150 MiB more in use two seconds later: available is gone */
+        g = guest(120, 110, 102);
+        d = decide(&c, &g, &st);
+        check(d.distress);
+        check(d.change);
+        /* growth 25 MiB/s over a 5 s horizon on top of use + headroom */
+        check(d.target_bytes > 110 * MIB + 125 * MIB);
+        check(d.target_bytes - 120 * MIB > (uint64_t)(0.25 * 512 * MIB));
+        check_str_contains(d.reason, "deflate");
+}
+
+static void test_oom_kill_is_distress(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(200, 60, 100);
+        (void)decide(&c, &g, &st);
+        g.stats.oom_kills = 1;
+        g.stats.last_update_sec = 101;
+        Decision d = decide(&c, &g, &st);
+
+        check(d.distress);
+        check_str_contains(d.reason, "OOM kills rising");
+        check(d.target_bytes >= 200 * MIB);
+}
+
+static void test_band_hysteresis_holds(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        /* available ~80 MiB: above the 51 MiB floor headroom, under the 102 MiB high mark */
+        GuestSample g = guest(180, 92, 100);
+        Decision d = decide(&c, &g, &st);
+
+        check(!d.change);
+        check_str_contains(d.reason, "hold");
+}
+
+static void test_pending_inflation_blocks_more_inflation(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(400, 50, 100);
+        g.command_pending = true;
+        g.pending_target_bytes = 350 * MIB;
+        Decision d = decide(&c, &g, &st);
+
+        check(!d.change);
+        check_str_contains(d.reason, "in progress");
+}
+
+static void test_pending_does_not_block_deflation(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(120, 100, 100);
+        g.command_pending = true;
+        g.pending_target_bytes = 110 * MIB;
+        Decision d = decide(&c, &g, &st);
+
+        check(d.distress);
+        check(d.change);
+        check(d.target_bytes > 120 * MIB);
+}
+
+static void test_never_above_maximum(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(500, 480, 100);
+        Decision d = decide(&c, &g, &st);
+
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_u64_eq(d.floor_bytes, 512 * MIB);
+}
+
+static void test_unmanaged_guest_is_left_alone(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 50, 100);
+        g.manage = false;
+        Decision d = decide(&c, &g, &st);
+
+        check(!d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_str_contains(d.reason, "not managed");
+}
+
+static void test_deflate_on_oom_total_counts_balloon_as_unused(void)
+{
+        GuestSample g = guest(256, 50, 100);
+        /* With DEFLATE_ON_OOM MemTotal stays at boot size and the balloon looks used. */
+        g.stats.total_bytes = 504 * MIB;
+        g.stats.available_bytes = 504 * MIB - 50 * MIB - 256 * MIB;
+        check_u64_eq(guest_used_bytes(&g), 50 * MIB + 8 * MIB);
+}
+
+static void test_early_cycle_when_memory_runs_short(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(120, 60, 100);
+        check(!policy_wants_early_cycle(&c, &g, &st));
+        (void)decide(&c, &g, &st);
+        g = guest(120, 90, 101);
+        check(policy_wants_early_cycle(&c, &g, &st));
+}
+
+/* Guard-rail invariants over random snapshots, the same seed every run. */
+static void test_random_snapshots_respect_guard_rails(void)
+{
+        PolicyConfig c = config();
+        unsigned seed = 12345;
+
+        for (int i = 0; i < 200000; i++) {
+                PolicyGuestState st = { 0 };
+                uint64_t max = (uint64_t)(rand_r(&seed) % 65536 + 1) * MIB;
+                uint64_t actual = (uint64_t)rand_r(&seed) % (max + 1);
+                GuestSample g = guest(1, 0, 0);
+                g.max_bytes = max;
+                g.actual_bytes = actual;
+                g.min_bytes = rand_r(&seed) % 3 ? 0 : (uint64_t)rand_r(&seed) % (max + 1);
+                g.stats.total_bytes = rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
+                g.stats.available_bytes = rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
+                g.stats.last_update_sec = (uint64_t)rand_r(&seed);
+                g.stats_fresh = rand_r(&seed) % 2;
+                g.command_pending = rand_r(&seed) % 4 == 0;
+                g.pending_target_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                Decision d = decide(&c, &g, &st);
+
+                check(d.target_bytes <= max);
+                check(d.target_bytes >= d.floor_bytes || d.floor_bytes > max);
+                if (!guest_stats_usable(&g))
+                        check(d.target_bytes >= actual);
+                if (d.target_bytes < actual)
+                        check(actual - d.target_bytes <= size_or_share_bytes(&c.inflate_step, max));
+                if (d.target_bytes > actual && !d.distress && d.target_bytes > d.floor_bytes)
+                        check(d.target_bytes - actual <= size_or_share_bytes(&c.deflate_step, max));
+                /* deterministic: the same input gives the same output */
+                PolicyGuestState st2 = { 0 };
+                Decision d2 = decide(&c, &g, &st2);
+                check(d2.target_bytes == d.target_bytes && d2.change == d.change);
+        }
+}
+
+int main(void)
+{
+        RUN(test_idle_guest_is_inflated_by_capped_steps);
+        RUN(test_idle_guest_settles_near_its_floor);
+        RUN(test_no_inflation_on_stale_stats);
+        RUN(test_no_stats_yet_holds);
+        RUN(test_floor_respects_min_memory);
+        RUN(test_distress_deflates_past_the_step_cap);
+        RUN(test_oom_kill_is_distress);
+        RUN(test_band_hysteresis_holds);
+        RUN(test_pending_inflation_blocks_more_inflation);
+        RUN(test_pending_does_not_block_deflation);
+        RUN(test_never_above_maximum);
+        RUN(test_unmanaged_guest_is_left_alone);
+        RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
+        RUN(test_early_cycle_when_memory_runs_short);
+        RUN(test_random_snapshots_respect_guard_rails);
+        return 0;
+}
