@@ -31,7 +31,10 @@ typedef struct Guest {
         uint64_t actual_bytes;
         uint64_t max_bytes;
         BalloonStats stats;
+        uint64_t stats_actual_bytes; /* actual_bytes when the last new report arrived */
         bool stats_poll_inflight;
+        uint64_t stats_poll_sent_usec;
+        uint64_t connect_started_usec;
 
         bool command_pending;
         uint64_t pending_target_bytes;

@@ -24,6 +24,9 @@
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
 /* A balloon command not reached by then no longer blocks new decisions. */
 #define COMMAND_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* A monitor that does not answer (QEMU stopped with SIGSTOP, wedged) is
+ * dropped and reconnected; its guest is not managed meanwhile. */
+#define QMP_ANSWER_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 uint64_t manager_now_usec(Manager *m)
 {
@@ -136,6 +139,7 @@ void manager_guest_lost(Manager *m, Guest *g, const char *reason)
         g->reconnect_at_usec = manager_now_usec(m) + backoff;
         /* Stats belong to the connection that is gone. */
         balloon_stats_init(&g->stats);
+        g->stats_actual_bytes = 0;
         g->policy_state = (PolicyGuestState){ 0 };
         g->has_decision = false;
 }
@@ -154,6 +158,7 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .max_bytes = max,
                 .min_bytes = g->settings.min_bytes,
                 .stats = g->stats,
+                .stats_actual_bytes = g->stats_actual_bytes,
                 .stats_age_usec = UINT64_MAX,
                 .command_pending = g->command_pending,
                 .pending_target_bytes = g->pending_target_bytes,
@@ -252,13 +257,26 @@ static uint64_t poll_period_usec(Manager *m)
         return p < 250000 ? 250000 : p;
 }
 
+static bool monitor_stuck(const Guest *g, uint64_t now)
+{
+        if (g->state == GUEST_CONNECTING)
+                return now - g->connect_started_usec > QMP_ANSWER_TIMEOUT_USEC;
+        return g->state == GUEST_READY && g->stats_poll_inflight &&
+               now - g->stats_poll_sent_usec > QMP_ANSWER_TIMEOUT_USEC;
+}
+
 static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
+        uint64_t now = manager_now_usec(m);
 
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY)
-                        (void)qmp_guest_poll_stats(m->guests[i]);
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (monitor_stuck(g, now))
+                        manager_guest_lost(m, g, "QEMU monitor did not answer for 20 s");
+                else if (g->state == GUEST_READY)
+                        (void)qmp_guest_poll_stats(g);
+        }
         return sd_event_source_set_time(s, manager_now_usec(m) + poll_period_usec(m));
 }
 

@@ -189,6 +189,7 @@ int qmp_guest_connect(Guest *g)
 {
         g->qmp = qmp_client_free(g->qmp);
         g->state = GUEST_CONNECTING;
+        g->connect_started_usec = manager_now_usec(g->manager);
         return qmp_client_new(&g->qmp, g->manager->event, g->socket_path, &guest_callbacks, g);
 }
 
@@ -216,6 +217,8 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
         bool updated = s.last_update_sec != g->stats.last_update_sec;
         g->stats = s;
         if (updated)
+                g->stats_actual_bytes = g->actual_bytes;
+        if (updated)
                 manager_guest_stats_updated(g->manager, g);
 }
 
@@ -230,8 +233,10 @@ int qmp_guest_poll_stats(Guest *g)
         json_object_object_add(args, "path", json_object_new_string(g->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
         r = qmp_client_command(g->qmp, "qom-get", args, on_guest_stats, g);
-        if (r >= 0)
+        if (r >= 0) {
                 g->stats_poll_inflight = true;
+                g->stats_poll_sent_usec = manager_now_usec(g->manager);
+        }
         return r;
 }
 

@@ -32,6 +32,7 @@ typedef struct GuestSample {
         uint64_t max_bytes;         /* memory it booted with: the balloon's ceiling */
         uint64_t min_bytes;         /* configured MinMemory=, 0 when unset */
         BalloonStats stats;
+        uint64_t stats_actual_bytes; /* balloon size when stats were reported; 0 = unknown */
         uint64_t stats_age_usec;    /* UINT64_MAX when never reported */
         bool stats_fresh;           /* reported within the staleness limit */
         bool command_pending;       /* last balloon command not reached yet */

@@ -8,25 +8,22 @@ bool guest_stats_usable(const GuestSample *g)
 }
 
 /*
- * Memory the guest's workload needs: MemTotal - MemAvailable. With
- * DEFLATE_ON_OOM the guest's MemTotal does not shrink with the balloon and
- * the balloon's pages count as used, so take out what the guest holds beyond
- * the balloon's actual size.
+ * Memory the guest cannot give up: its balloon size when the stats were
+ * taken minus MemAvailable. This counts what the guest's kernel reserves
+ * for itself (about 55 MiB of a 512 MiB Linux guest never shows in
+ * MemTotal), and holds with DEFLATE_ON_OOM too, where MemTotal stays at
+ * boot size and the balloon's pages count as allocated: either way
+ * MemAvailable is what the guest could still hand out.
  */
 uint64_t guest_used_bytes(const GuestSample *g)
 {
         const BalloonStats *s = &g->stats;
         uint64_t avail = s->available_bytes != STAT_UNKNOWN ? s->available_bytes : s->free_bytes;
-        uint64_t used;
+        uint64_t size = g->stats_actual_bytes ? g->stats_actual_bytes : g->actual_bytes;
 
-        if (s->total_bytes == STAT_UNKNOWN || avail == STAT_UNKNOWN)
+        if (avail == STAT_UNKNOWN)
                 return 0;
-        used = s->total_bytes > avail ? s->total_bytes - avail : 0;
-        if (s->total_bytes > g->actual_bytes) {
-                uint64_t inside_balloon = s->total_bytes - g->actual_bytes;
-                used = used > inside_balloon ? used - inside_balloon : 0;
-        }
-        return used;
+        return size > avail ? size - avail : 0;
 }
 
 uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g)

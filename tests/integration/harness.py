@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared pieces of memtide's integration tests: run memtided on a config,
+ask memtidectl, wait for conditions. Stdlib only.
+
+Environment (set by meson): MEMTIDE_BUILD_DIR (where memtided and memtidectl
+are), MEMTIDE_GUEST_IMAGE (guest image directory).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "guest"))
+
+import guests  # noqa: E402
+
+MIB = 1 << 20
+SKIP = 77
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
+
+
+def build_dir():
+    d = os.environ.get("MEMTIDE_BUILD_DIR")
+    if not d:
+        skip("MEMTIDE_BUILD_DIR not set (run through meson test)")
+    return d
+
+
+def require_guests():
+    """Skips unless QEMU and a guest image are available; returns the image dir."""
+    if not guests.qemu_binary():
+        skip("qemu-system-x86_64 not installed")
+    image = os.environ.get("MEMTIDE_GUEST_IMAGE") or guests.image_dir_default()
+    try:
+        if not guests.image_present(image):
+            guests.ensure_image(image, quiet=True)
+    except guests.ImageUnavailable as e:
+        skip("no guest image: %s" % e)
+    return image
+
+
+def log(msg):
+    print("[%7.1f] %s" % (time.monotonic() - START, msg), flush=True)
+
+
+START = time.monotonic()
+
+
+class Daemon:
+    """memtided in the foreground on a generated config, stderr to a log file."""
+
+    def __init__(self, workdir, daemon_keys, guest_sections="", extra=""):
+        self.workdir = workdir
+        self.socket = os.path.join(workdir, "memtide.sock")
+        self.config = os.path.join(workdir, "memtide.conf")
+        self.log_path = os.path.join(workdir, "memtided.log")
+        keys = dict(daemon_keys)
+        keys.setdefault("ControlSocket", self.socket)
+        with open(self.config, "w") as f:
+            f.write("[Daemon]\n")
+            for k, v in keys.items():
+                f.write("%s=%s\n" % (k, v))
+            f.write(extra)
+            f.write(guest_sections)
+        self.proc = None
+
+    def start(self):
+        exe = os.path.join(build_dir(), "daemon", "memtided")
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([exe, "--config", self.config, "--debug"],
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     preexec_fn=guests._child_setup)
+        wait_for(lambda: os.path.exists(self.socket), 10, "control socket to appear")
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def ctl(self, *args, check=True):
+        exe = os.path.join(build_dir(), "cli", "memtidectl")
+        r = subprocess.run([exe, "--socket", self.socket] + list(args),
+                           capture_output=True, text=True, timeout=10)
+        if check and r.returncode != 0:
+            raise AssertionError("memtidectl %s failed (%d): %s" % (" ".join(args), r.returncode,
+                                                                   r.stderr))
+        return r
+
+    def guests(self):
+        return {g["name"]: g for g in json.loads(self.ctl("--json", "list").stdout)["guests"]}
+
+
+def wait_for(pred, timeout, what, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def workdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("MEMTIDE_TEST_TMP", "/tmp"))
+
+
+def mib(b):
+    return "-" if b is None else "%.0f" % (b / MIB)
+
+
+def show(daemon):
+    """One line per guest, for test logs."""
+    for name, g in sorted(daemon.guests().items()):
+        stats = g.get("stats") or {}
+        log("  %-10s actual %5s target %5s floor %5s avail %5s | %s" % (
+            name, mib(g["actual_bytes"]), mib(g["target_bytes"]), mib(g["floor_bytes"]),
+            mib(stats.get("available_bytes")), g["reason"]))
+
+
+def dump_logs(daemon, guest_list):
+    """On failure: the tails of memtided's log and each guest's console."""
+    try:
+        print("---- memtided log (tail) ----\n" + daemon.log_text()[-6000:])
+    except OSError:
+        pass
+    for g in guest_list:
+        print("---- %s console (tail) ----\n%s" % (g.name, g.console_text()[-2000:]))

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""memtidectl against a real memtided on a real guest: the JSON of `list`
+and `status` carries the interface contract's field names and types, the
+table prints, exit codes hold for bad usage and an absent daemon, and
+memtided --check-config reports file:line."""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (MIB, Daemon, build_dir, dump_logs, guests, require_guests,  # noqa: E402
+                     wait_for, workdir)
+
+CONTRACT_FIELDS = {"name", "uuid", "backend", "actual_bytes", "target_bytes", "max_bytes",
+                   "floor_bytes", "stats", "stats_age_seconds", "compat", "reason"}
+
+
+def check_contract(g):
+    missing = CONTRACT_FIELDS - set(g)
+    assert not missing, "missing fields %s in %s" % (missing, g)
+    assert g["name"] == "ctl1" and g["backend"] == "qmp"
+    assert g["uuid"] == "6f1c2b52-8e8f-4a57-9f0e-2d8f4c0b1a11", g["uuid"]
+    assert g["max_bytes"] == 384 * MIB
+    assert isinstance(g["actual_bytes"], int) and 0 < g["actual_bytes"] <= 384 * MIB
+    assert isinstance(g["stats"], dict) and g["stats"]["total_bytes"] > 0
+    assert isinstance(g["stats_age_seconds"], (int, float))
+    assert isinstance(g["compat"], dict)
+    assert isinstance(g["reason"], str) and g["reason"]
+    for k in g:
+        assert k == k.lower() and " " not in k, "not snake_case: %s" % k
+
+
+def check_cli_errors(daemon, wd):
+    ctl = os.path.join(build_dir(), "cli", "memtidectl")
+    r = subprocess.run([ctl, "frobnicate"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown command" in r.stderr, r
+    r = subprocess.run([ctl, "--socket", os.path.join(wd, "nope.sock"), "list"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "cannot talk to memtided" in r.stderr, r
+    env = dict(os.environ, MEMTIDE_SOCKET=daemon.socket)
+    r = subprocess.run([ctl, "list", "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["guests"], r
+
+
+def check_config_errors(wd):
+    bad = os.path.join(wd, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[Daemon]\nInterval=2s\n\n[Policy]\nHeadroomMin=lots\n")
+    memtided = os.path.join(build_dir(), "daemon", "memtided")
+    r = subprocess.run([memtided, "--check-config", "--config", bad], capture_output=True, text=True)
+    assert r.returncode != 0, r
+    assert "%s:5: HeadroomMin=lots" % bad in r.stderr, r.stderr
+
+
+def main():
+    image = require_guests()
+    wd = workdir("memtide-ctl-")
+    g = guests.Guest("ctl1", wd, mem_mib=384, image_dir=image,
+                     extra_args=["-uuid", "6f1c2b52-8e8f-4a57-9f0e-2d8f4c0b1a11"])
+    daemon = Daemon(wd, {"Backend": "qmp", "QMPSockets": g.qmp_path, "Interval": "1s",
+                         "StatsPeriod": "1s"})
+    passed = False
+    try:
+        g.start()
+        g.wait_ready()
+        daemon.start()
+        got = wait_for(lambda: (daemon.guests().get("ctl1") or {}).get("floor_bytes"), 60,
+                       "a decision with a floor")
+        assert got
+        check_contract(daemon.guests()["ctl1"])
+        status = json.loads(daemon.ctl("--json", "status").stdout)
+        assert status["daemon"]["guests_managed"] == 1
+        assert status["host"]["mem_total_bytes"] > 0
+        table = daemon.ctl("list").stdout
+        assert table.splitlines()[0].split()[:3] == ["NAME", "ACTUAL", "TARGET"], table
+        assert "ctl1" in table and "1 guest(s)" in table, table
+        assert "Guests managed:" in daemon.ctl("status").stdout
+        check_cli_errors(daemon, wd)
+        check_config_errors(wd)
+        passed = True
+        print("PASS")
+    finally:
+        daemon.stop()
+        g.kill()
+        if not passed:
+            dump_logs(daemon, [g])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
