@@ -53,6 +53,25 @@ static void format_indexes(char *buf, size_t size, uint32_t mask)
                 snprintf(buf, size, "none");
 }
 
+/* "fixed", "fixed or dense-offered", "fixed, dense-offered or dense-negotiated". */
+static void format_conventions(char *buf, size_t size, unsigned mask)
+{
+        size_t used = 0;
+        unsigned n = 0, total = (unsigned)__builtin_popcount(mask);
+
+        buf[0] = '\0';
+        for (CompatConvention c = 0; c < _COMPAT_CONVENTION_MAX && used < size; c++) {
+                if (!(mask & (1u << c)))
+                        continue;
+                n++;
+                used += (size_t)snprintf(buf + used, size - used, "%s%s",
+                                         n == 1       ? ""
+                                         : n == total ? " or "
+                                                      : ", ",
+                                         compat_convention_to_string(c));
+        }
+}
+
 /* The indexes a driver of this convention would set up; UINT32_MAX if one is out of reach. */
 static uint32_t expected_set_up(CompatConvention c, CompatVendor vendor, uint64_t offered,
                                 uint64_t negotiated)
@@ -84,7 +103,7 @@ int compat_infer(const CompatImplementation *device, const VirtioStatus *status,
         CompatLayout layout;
         uint32_t observed = 0;
         CompatConvention first = _COMPAT_CONVENTION_MAX;
-        char indexes[96];
+        char indexes[96], conventions[64];
         int r;
 
         assert(status);
@@ -172,6 +191,7 @@ int compat_infer(const CompatImplementation *device, const VirtioStatus *status,
                 goto done;
         }
 
+        format_conventions(conventions, sizeof(conventions), inf.conventions);
         driver_side = (CompatSide){
                 .name = compat_convention_to_string(first),
                 .convention = first,
@@ -186,7 +206,7 @@ int compat_infer(const CompatImplementation *device, const VirtioStatus *status,
                 inf.verdict = COMPAT_LIVE_AGREE;
                 set_reason(&inf,
                            "the driver set up queues %s, as %s numbering gives: the layouts agree",
-                           indexes, compat_convention_to_string(first));
+                           indexes, conventions);
         } else {
                 const char *consequence = "";
 
@@ -197,7 +217,7 @@ int compat_infer(const CompatImplementation *device, const VirtioStatus *status,
                         }
                 inf.verdict = COMPAT_LIVE_DISAGREE;
                 set_reason(&inf, "the driver set up queues %s, as %s numbering gives: %s", indexes,
-                           compat_convention_to_string(first), consequence);
+                           conventions, consequence);
         }
 
 done:

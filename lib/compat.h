@@ -258,7 +258,7 @@ typedef struct CompatReportingWindow {
 
 typedef enum CompatReporting {
         COMPAT_REPORTING_UNKNOWN, /* window shorter than COMPAT_REPORTING_MIN_WINDOW_USEC */
-        COMPAT_REPORTING_ACTIVE,  /* used-idx moved: the device acknowledges reports */
+        COMPAT_REPORTING_ACTIVE,  /* used-idx moved, in any window: reports get acknowledged */
         COMPAT_REPORTING_IDLE,    /* no movement, but too little was freed to expect any */
         COMPAT_REPORTING_STALLED, /* no movement over a long window in which enough was freed */
 } CompatReporting;
