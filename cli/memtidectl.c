@@ -5,7 +5,6 @@
  * reached, 2 bad usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,25 +12,36 @@
 #include "cleanup.h"
 #include "config.h"
 #include "ctl-client.h"
+#include "ctl.h"
+#include "ctl-simulate.h"
 #include "json-util.h"
 #include "memtide-config.h"
 #include "units.h"
 
 #define CTL_TIMEOUT_MS 5000
-#define EXIT_USAGE 2
 
-typedef struct CtlArgs {
-        const char *socket;
-        bool json;
-        const char *verb;
-} CtlArgs;
+typedef struct Verb {
+        const char *name;
+        int (*run)(const CtlArgs *a, int argc, char **argv);
+} Verb;
+
+static const Verb verbs[] = {
+        { "status", verb_status },
+        { "list", verb_list },
+        { "compat", verb_compat },
+        { "simulate", verb_simulate },
+};
 
 static void usage(FILE *f)
 {
         fprintf(f, "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
                    "Commands:\n"
-                   "  status   daemon state and host memory\n"
-                   "  list     managed guests with balloon sizes and last decision\n\n"
+                   "  status                 daemon state and host memory\n"
+                   "  list                   managed guests with balloon sizes and last decision\n"
+                   "  compat GUEST           the guest's balloon queue layout and what works\n"
+                   "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
+                   "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
+                   "                         dense-negotiated or an implementation; compat --list)\n\n"
                    "Options:\n"
                    "  -s, --socket PATH  control socket (default $MEMTIDE_SOCKET or %s)\n"
                    "  -j, --json         print JSON\n"
@@ -120,89 +130,106 @@ static void print_status(json_object *params)
         print_field("PSI some avg10 (%):", h, "psi_some_avg10_percent");
 }
 
-static int parse_args(int argc, char **argv, CtlArgs *a)
+int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_object **ret)
 {
-        enum { ARG_VERSION = 0x100 };
-        static const struct option options[] = {
-                { "socket", required_argument, NULL, 's' },
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                {},
-        };
-        int c;
+        _cleanup_free_ char *error = NULL;
+        int r = ctl_call(a->socket, method, params, CTL_TIMEOUT_MS, ret, &error);
+
+        if (r == -EBADE) {
+                fprintf(stderr, "memtidectl: %s\n", error);
+                return EXIT_DAEMON;
+        }
+        if (r < 0) {
+                fprintf(stderr, "memtidectl: cannot talk to memtided at %s: %s\n", a->socket,
+                        strerror(-r));
+                return EXIT_DAEMON;
+        }
+        return 0;
+}
+
+void ctl_print_json(json_object *o)
+{
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int simple_verb(const CtlArgs *a, int argc, const char *method, void (*print)(json_object *))
+{
+        _cleanup_json_ json_object *reply = NULL;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "memtidectl: unexpected argument\n");
+                return EXIT_USAGE;
+        }
+        r = ctl_request(a, method, NULL, &reply);
+        if (r != 0)
+                return r;
+        if (a->json)
+                ctl_print_json(reply);
+        else
+                print(reply);
+        return 0;
+}
+
+int verb_status(const CtlArgs *a, int argc, char **argv)
+{
+        return simple_verb(a, argc, "io.memtide.Manager.GetStatus", print_status);
+}
+
+int verb_list(const CtlArgs *a, int argc, char **argv)
+{
+        return simple_verb(a, argc, "io.memtide.Manager.ListGuests", print_list);
+}
+
+/*
+ * Global options may stand anywhere (memtidectl list --json); they are taken
+ * out of argv so that each verb sees only its own arguments.
+ */
+static int take_global_options(int *argc, char **argv, CtlArgs *a)
+{
+        int n = 0;
 
         *a = (CtlArgs){ .socket = getenv("MEMTIDE_SOCKET") };
         if (!a->socket || !*a->socket)
                 a->socket = CONFIG_DEFAULT_CONTROL_SOCKET;
-        while ((c = getopt_long(argc, argv, "+s:jh", options, NULL)) >= 0)
-                switch (c) {
-                case 's':
-                        a->socket = optarg;
-                        break;
-                case 'j':
+        for (int i = 1; i < *argc; i++) {
+                const char *s = argv[i];
+                if (strcmp(s, "--json") == 0 || strcmp(s, "-j") == 0)
                         a->json = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                case ARG_VERSION:
-                        printf("memtidectl %s\n", MEMTIDE_VERSION);
-                        return 0;
-                default:
-                        return -EINVAL;
-                }
-        /* Options may also follow the verb: memtidectl list --json */
-        if (optind >= argc)
-                return -EINVAL;
-        a->verb = argv[optind++];
-        for (; optind < argc; optind++) {
-                if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)
-                        a->json = true;
+                else if (strcmp(s, "--socket") == 0 || strcmp(s, "-s") == 0) {
+                        if (++i >= *argc)
+                                return -EINVAL;
+                        a->socket = argv[i];
+                } else if (strncmp(s, "--socket=", 9) == 0)
+                        a->socket = s + 9;
                 else
-                        return -EINVAL;
+                        argv[n++] = argv[i];
         }
-        return 1;
+        argv[n] = NULL;
+        *argc = n;
+        return 0;
 }
 
 int main(int argc, char **argv)
 {
-        _cleanup_json_ json_object *reply = NULL;
-        _cleanup_free_ char *error = NULL;
-        const char *method;
         CtlArgs a;
-        int r;
 
-        r = parse_args(argc, argv, &a);
-        if (r <= 0) {
-                if (r < 0)
-                        usage(stderr);
-                return r < 0 ? EXIT_USAGE : 0;
-        }
-        if (strcmp(a.verb, "status") == 0)
-                method = "io.memtide.Manager.GetStatus";
-        else if (strcmp(a.verb, "list") == 0)
-                method = "io.memtide.Manager.ListGuests";
-        else {
-                fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", a.verb);
+        if (take_global_options(&argc, argv, &a) < 0 || argc == 0) {
+                usage(stderr);
                 return EXIT_USAGE;
         }
-        r = ctl_call(a.socket, method, NULL, CTL_TIMEOUT_MS, &reply, &error);
-        if (r == -EBADE) {
-                fprintf(stderr, "memtidectl: %s failed: %s\n", a.verb, error);
-                return 1;
+        if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+                usage(stdout);
+                return 0;
         }
-        if (r < 0) {
-                fprintf(stderr, "memtidectl: cannot talk to memtided at %s: %s\n", a.socket,
-                        strerror(-r));
-                return 1;
+        if (strcmp(argv[0], "--version") == 0) {
+                printf("memtidectl %s\n", MEMTIDE_VERSION);
+                return 0;
         }
-        if (a.json)
-                printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-                                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
-        else if (strcmp(a.verb, "list") == 0)
-                print_list(reply);
-        else
-                print_status(reply);
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(argv[0], verbs[i].name) == 0)
+                        return verbs[i].run(&a, argc, argv);
+        fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[0]);
+        return EXIT_USAGE;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,6 +100,43 @@ static json_object *service_info(void)
         return p;
 }
 
+/* A guest by name or UUID, among those being managed. */
+static Guest *find_guest(Manager *m, const char *key)
+{
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state == GUEST_READY &&
+                    (strcmp(g->name, key) == 0 || (g->uuid && strcasecmp(g->uuid, key) == 0)))
+                        return g;
+        }
+        return NULL;
+}
+
+static json_object *no_such_guest(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+        return varlink_error_new(VARLINK_INTERFACE ".NoSuchGuest", p);
+}
+
+static json_object *get_compat(Manager *m, json_object *call)
+{
+        json_object *params = NULL, *p;
+        const char *name = NULL;
+        Guest *g;
+
+        json_object_object_get_ex(call, "parameters", &params);
+        if (json_get_string(params, "name", &name) < 0)
+                return varlink_error_new("org.varlink.service.InvalidParameter", NULL);
+        g = find_guest(m, name);
+        if (!g)
+                return no_such_guest(name);
+        p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(g->name));
+        json_object_object_add(p, "compat", compat_json(g, true));
+        return reply_new(p);
+}
+
 static json_object *dispatch(ControlServer *s, json_object *call)
 {
         const char *method = NULL;
@@ -110,6 +148,8 @@ static json_object *dispatch(ControlServer *s, json_object *call)
                 return reply_new(status_json(m));
         if (strcmp(method, VARLINK_INTERFACE ".ListGuests") == 0)
                 return reply_new(guests_json(m));
+        if (strcmp(method, VARLINK_INTERFACE ".GetCompat") == 0)
+                return get_compat(m, call);
         if (strcmp(method, "org.varlink.service.GetInfo") == 0)
                 return reply_new(service_info());
         json_object *p = json_object_new_object();

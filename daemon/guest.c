@@ -42,6 +42,7 @@ int guest_new(Guest **ret, Manager *m, const char *socket_path)
         g->socket_path = strdup(socket_path);
         g->name = socket_stem(socket_path);
         balloon_stats_init(&g->stats);
+        guest_compat_clear(&g->compat);
         g->state = GUEST_DISCONNECTED;
         g->seen = true;
         if (!g->socket_path || !g->name) {
@@ -57,6 +58,7 @@ Guest *guest_free(Guest *g)
         if (!g)
                 return NULL;
         qmp_client_free(g->qmp);
+        guest_compat_clear(&g->compat);
         free(g->socket_path);
         free(g->name);
         free(g->uuid);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "balloon-stats.h"
+#include "compat.h"
 #include "config.h"
 #include "policy.h"
 #include "qmp.h"
@@ -17,6 +18,27 @@ typedef enum GuestState {
         GUEST_READY,        /* managed every cycle */
         GUEST_DISCONNECTED, /* QEMU gone or refused us: retried with backoff, not listed */
 } GuestState;
+
+/* What the compatibility layer learnt of this guest's balloon device (QMP x-query-virtio*). */
+typedef struct GuestCompat {
+        bool probing;            /* a query chain is under way */
+        bool supported;          /* QEMU has the x-query-virtio commands */
+        bool probed;             /* the schema probe has answered */
+        char *virtio_path;       /* QOM path of the virtio backend */
+        char *unknown_reason;    /* why the verdict is unknown, when it is */
+        VirtioStatus status;
+        unsigned queues_pending; /* queue queries still to answer */
+        bool have_inference;
+        CompatInference inference;
+        uint64_t next_refresh_usec;
+        /* Page reporting liveness: used-idx of the reporting queue over a window. */
+        int reporting_queue;     /* device index, COMPAT_INDEX_NONE when not in use */
+        uint16_t window_used_idx;
+        uint64_t window_start_usec;
+        uint64_t window_freed_bytes;
+        uint64_t last_free_bytes;
+        CompatReporting reporting;
+} GuestCompat;
 
 typedef struct Guest {
         Manager *manager;
@@ -40,6 +62,7 @@ typedef struct Guest {
         uint64_t pending_target_bytes;
         uint64_t command_sent_usec;
 
+        GuestCompat compat;
         GuestSettings settings;
         PolicyGuestState policy_state;
         bool has_decision;
@@ -61,3 +84,10 @@ void qmp_guest_disconnect(Guest *g, const char *reason);
 int qmp_guest_poll_stats(Guest *g);
 int qmp_guest_refresh_balloon(Guest *g);
 int qmp_guest_set_target(Guest *g, uint64_t target_bytes);
+
+/* Compatibility probing over QMP (qmp-compat.c) */
+void qmp_compat_refresh(Guest *g, uint64_t now_usec);
+void qmp_compat_note_stats(Guest *g);
+void guest_compat_clear(GuestCompat *c);
+bool guest_compat_reporting_functional(const GuestCompat *c);
+const char *guest_compat_verdict(const GuestCompat *c);

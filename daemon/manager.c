@@ -140,6 +140,7 @@ void manager_guest_lost(Manager *m, Guest *g, const char *reason)
         /* Stats belong to the connection that is gone. */
         balloon_stats_init(&g->stats);
         g->stats_actual_bytes = 0;
+        guest_compat_clear(&g->compat);
         g->policy_state = (PolicyGuestState){ 0 };
         g->has_decision = false;
 }
@@ -163,6 +164,10 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .command_pending = g->command_pending,
                 .pending_target_bytes = g->pending_target_bytes,
                 .manage = g->settings.manage,
+                .shares = g->settings.shares,
+                .page_reporting_functional = guest_compat_reporting_functional(&g->compat),
+                .deflate_on_oom = g->compat.have_inference &&
+                                  g->compat.status.negotiated & COMPAT_FEATURE(COMPAT_F_DEFLATE_ON_OOM),
         };
         if (g->stats.last_update_sec > 0) {
                 uint64_t age = wall > g->stats.last_update_sec ? wall - g->stats.last_update_sec : 0;
@@ -223,7 +228,7 @@ static int run_cycle(Manager *m)
                 n++;
         }
         Snapshot snap = { .now_usec = start, .host = m->host, .n_guests = n, .guests = samples };
-        policy_decide(&m->config->policy, &snap, states, decisions);
+        policy_decide(&m->config->policy, &snap, &m->policy_state, states, decisions);
         for (size_t i = 0; i < n; i++) {
                 ready[i]->policy_state = states[i];
                 ready[i]->last_decision = decisions[i];
@@ -245,8 +250,10 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (run_cycle(m) < 0)
                 log_error("control cycle failed: out of memory");
         for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY)
+                if (m->guests[i]->state == GUEST_READY) {
                         (void)qmp_guest_refresh_balloon(m->guests[i]);
+                        qmp_compat_refresh(m->guests[i], manager_now_usec(m));
+                }
         return sd_event_source_set_time(s, manager_now_usec(m) + m->config->interval_usec);
 }
 

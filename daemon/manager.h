@@ -11,6 +11,7 @@
 #include "config.h"
 #include "guest.h"
 #include "model.h"
+#include "policy.h"
 
 typedef struct ControlServer ControlServer;
 
@@ -29,6 +30,7 @@ typedef struct Manager {
 
         HostSample host;
         bool host_ok;
+        PolicyState policy_state; /* the strategy's host-wide memory (cadence, MOM averages) */
         uint64_t start_usec;
         uint64_t cycles;
         uint64_t last_cycle_duration_usec;

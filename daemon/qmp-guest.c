@@ -216,8 +216,10 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
         }
         bool updated = s.last_update_sec != g->stats.last_update_sec;
         g->stats = s;
-        if (updated)
+        if (updated) {
                 g->stats_actual_bytes = g->actual_bytes;
+                qmp_compat_note_stats(g);
+        }
         if (updated)
                 manager_guest_stats_updated(g->manager, g);
 }

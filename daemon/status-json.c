@@ -34,19 +34,81 @@ static json_object *stats_json(const BalloonStats *s)
         return o;
 }
 
-static json_object *compat_json(const Guest *g)
-{
-        json_object *o = json_object_new_object();
-        /* Filled in by the compatibility layer; until then nothing is claimed. */
-        json_object_object_add(o, "verdict", json_object_new_string("unknown"));
-        json_object_object_add(o, "page_reporting_functional", NULL);
-        return o;
-}
-
 static json_object *string_or_null(const char *s)
 {
         return s ? json_object_new_string(s) : NULL;
 }
+
+static json_object *hex_mask(uint64_t mask)
+{
+        char b[24];
+        snprintf(b, sizeof(b), "0x%llx", (unsigned long long)mask);
+        return json_object_new_string(b);
+}
+
+static json_object *conventions_json(unsigned mask)
+{
+        json_object *list = json_object_new_array();
+        for (int i = 0; i < _COMPAT_CONVENTION_MAX; i++)
+                if (mask & (1u << i))
+                        json_object_array_add(list, json_object_new_string(
+                                                            compat_convention_to_string(i)));
+        return list;
+}
+
+static json_object *queues_set_up_json(const VirtioStatus *s)
+{
+        json_object *list = json_object_new_array();
+        for (unsigned i = 0; i < s->num_vqs && i < VIRTIO_STATUS_MAX_QUEUES; i++)
+                if (s->queues[i].set_up)
+                        json_object_array_add(list, json_object_new_int((int)i));
+        return list;
+}
+
+static json_object *broken_queues_json(const CompatVerdict *v)
+{
+        json_object *list = json_object_new_array();
+        for (unsigned i = 0; i < v->n_rows; i++)
+                if (v->rows[i].broken)
+                        json_object_array_add(list, json_object_new_string(
+                                                            compat_queue_to_string(v->rows[i].queue)));
+        return list;
+}
+
+/* The compatibility layer's view, in memtidectl list and compat. */
+json_object *compat_json(const Guest *g, bool with_comparison)
+{
+        const GuestCompat *c = &g->compat;
+        json_object *o = json_object_new_object();
+        bool known = c->have_inference;
+
+        json_object_object_add(o, "verdict", json_object_new_string(guest_compat_verdict(c)));
+        json_object_object_add(o, "reason", known ? json_object_new_string(c->inference.reason)
+                                                  : string_or_null(c->unknown_reason));
+        json_object_object_add(o, "offered_features", known ? hex_mask(c->status.offered) : NULL);
+        json_object_object_add(o, "negotiated_features", known ? hex_mask(c->status.negotiated) : NULL);
+        json_object_object_add(o, "num_vqs", known ? json_object_new_int((int)c->status.num_vqs) : NULL);
+        json_object_object_add(o, "driver_ok", known ? json_object_new_boolean(c->status.driver_ok) : NULL);
+        json_object_object_add(o, "driver_conventions", known ? conventions_json(c->inference.conventions) : NULL);
+        json_object_object_add(o, "queues_set_up", known ? queues_set_up_json(&c->status) : NULL);
+        json_object_object_add(o, "broken_queues",
+                               known ? broken_queues_json(&c->inference.comparison) : NULL);
+        json_object_object_add(o, "page_reporting",
+                               json_object_new_string(c->reporting_queue == COMPAT_INDEX_NONE
+                                                              ? "not in use"
+                                                              : compat_reporting_to_string(c->reporting)));
+        json_object_object_add(o, "page_reporting_functional",
+                               json_object_new_boolean(guest_compat_reporting_functional(c)));
+        json_object_object_add(o, "stats_usable",
+                               json_object_new_boolean(balloon_stats_reported(&g->stats)));
+        if (with_comparison && known && c->inference.verdict != COMPAT_LIVE_UNKNOWN) {
+                json_object *cmp = NULL;
+                if (compat_verdict_to_json(&c->inference.comparison, &cmp) >= 0)
+                        json_object_object_add(o, "comparison", cmp);
+        }
+        return o;
+}
+
 
 json_object *guest_json(Manager *m, const Guest *g)
 {
@@ -76,7 +138,7 @@ json_object *guest_json(Manager *m, const Guest *g)
         json_object_object_add(o, "stats_fresh", json_object_new_boolean(sample.stats_fresh));
         json_object_object_add(o, "command_pending", json_object_new_boolean(g->command_pending));
         json_object_object_add(o, "distress", json_object_new_boolean(d && d->distress));
-        json_object_object_add(o, "compat", compat_json(g));
+        json_object_object_add(o, "compat", compat_json(g, false));
         json_object_object_add(o, "reason", string_or_null(d ? d->reason : NULL));
         return o;
 }

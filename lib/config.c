@@ -150,7 +150,7 @@ static int parse_strategy(MemtideConfig *c, GuestRule *rule, const char *v, cons
 {
         int s = policy_strategy_from_string(v);
         if (s < 0) {
-                *why = "unknown strategy (known: adaptive)";
+                *why = "unknown strategy (known: adaptive, mom, proxmox)";
                 return -EINVAL;
         }
         c->policy.strategy = s;
@@ -216,6 +216,128 @@ static int parse_growth_horizon(MemtideConfig *c, GuestRule *rule, const char *v
         return 0;
 }
 
+static int parse_time_into(const char *v, uint64_t *dst, const char **why)
+{
+        if (parse_time_usec(v, dst) < 0 || *dst == 0) {
+                *why = "expected a time such as 10s or 10min";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_percent_into(const char *v, double *dst, const char **why)
+{
+        if (parse_percent(v, dst) < 0) {
+                *why = "expected a percentage such as 20%";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_size_into(const char *v, uint64_t *dst, const char **why)
+{
+        if (parse_size(v, dst) < 0) {
+                *why = "expected a size such as 100M";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_peak_half_life(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_time_into(v, &c->policy.peak_half_life_usec, why);
+}
+
+static int parse_volatility_factor(MemtideConfig *c, GuestRule *rule, const char *v,
+                                   const char **why)
+{
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end != '\0' || !(d >= 0 && d <= 100)) {
+                *why = "expected a number between 0 and 100, e.g. 3";
+                return -EINVAL;
+        }
+        c->policy.volatility_factor = d;
+        return 0;
+}
+
+static int parse_host_reserve(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_percent_into(v, &c->policy.host_reserve, why);
+}
+
+static int parse_idle_tax(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        int r = parse_percent_into(v, &c->policy.idle_tax, why);
+        if (r == 0 && c->policy.idle_tax >= 1.0) {
+                *why = "expected a percentage below 100%";
+                return -EINVAL;
+        }
+        return r;
+}
+
+static int parse_mom_interval(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_time_into(v, &c->policy.mom.interval_usec, why);
+}
+
+static int parse_mom_sample_interval(MemtideConfig *c, GuestRule *rule, const char *v,
+                                     const char **why)
+{
+        return parse_time_into(v, &c->policy.mom.sample_interval_usec, why);
+}
+
+static int parse_mom_pressure_threshold(MemtideConfig *c, GuestRule *rule, const char *v,
+                                        const char **why)
+{
+        return parse_percent_into(v, &c->policy.mom.pressure_threshold, why);
+}
+
+static int parse_mom_pressure_critical(MemtideConfig *c, GuestRule *rule, const char *v,
+                                       const char **why)
+{
+        return parse_percent_into(v, &c->policy.mom.pressure_critical, why);
+}
+
+static int parse_mom_min_guest_free(MemtideConfig *c, GuestRule *rule, const char *v,
+                                    const char **why)
+{
+        return parse_percent_into(v, &c->policy.mom.min_guest_free, why);
+}
+
+static int parse_mom_max_change(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_percent_into(v, &c->policy.mom.max_change, why);
+}
+
+static int parse_mom_min_change(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_percent_into(v, &c->policy.mom.min_change, why);
+}
+
+static int parse_proxmox_interval(MemtideConfig *c, GuestRule *rule, const char *v,
+                                  const char **why)
+{
+        return parse_time_into(v, &c->policy.proxmox.interval_usec, why);
+}
+
+static int parse_proxmox_target(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_percent_into(v, &c->policy.proxmox.target, why);
+}
+
+static int parse_proxmox_max_change(MemtideConfig *c, GuestRule *rule, const char *v,
+                                    const char **why)
+{
+        return parse_size_into(v, &c->policy.proxmox.max_change_bytes, why);
+}
+
+static int parse_proxmox_dead_band(MemtideConfig *c, GuestRule *rule, const char *v,
+                                   const char **why)
+{
+        return parse_size_into(v, &c->policy.proxmox.dead_band_bytes, why);
+}
+
 static int parse_guest_size(const char *v, uint64_t *dst, bool *set, const char **why)
 {
         if (parse_size(v, dst) < 0) {
@@ -234,6 +356,23 @@ static int parse_min_memory(MemtideConfig *c, GuestRule *rule, const char *v, co
 static int parse_max_memory(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
         return parse_guest_size(v, &rule->max_bytes, &rule->max_set, why);
+}
+
+/* Proxmox's shares: 0 leaves the guest out of auto-ballooning. */
+static int parse_shares(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n > 50000) {
+                *why = "expected a whole number between 0 and 50000, e.g. 1000";
+                return -EINVAL;
+        }
+        rule->shares = (uint32_t)n;
+        rule->shares_set = true;
+        return 0;
 }
 
 static int parse_manage(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
@@ -263,9 +402,25 @@ static const ConfigKey config_keys[] = {
         { SECTION_POLICY, "InflateStep", parse_inflate_step },
         { SECTION_POLICY, "DeflateStep", parse_deflate_step },
         { SECTION_POLICY, "GrowthHorizon", parse_growth_horizon },
+        { SECTION_POLICY, "PeakHalfLife", parse_peak_half_life },
+        { SECTION_POLICY, "VolatilityFactor", parse_volatility_factor },
+        { SECTION_POLICY, "HostReserve", parse_host_reserve },
+        { SECTION_POLICY, "IdleTax", parse_idle_tax },
+        { SECTION_POLICY, "MomInterval", parse_mom_interval },
+        { SECTION_POLICY, "MomSampleInterval", parse_mom_sample_interval },
+        { SECTION_POLICY, "MomPressureThreshold", parse_mom_pressure_threshold },
+        { SECTION_POLICY, "MomPressureCritical", parse_mom_pressure_critical },
+        { SECTION_POLICY, "MomMinGuestFree", parse_mom_min_guest_free },
+        { SECTION_POLICY, "MomMaxChange", parse_mom_max_change },
+        { SECTION_POLICY, "MomMinChange", parse_mom_min_change },
+        { SECTION_POLICY, "ProxmoxInterval", parse_proxmox_interval },
+        { SECTION_POLICY, "ProxmoxTarget", parse_proxmox_target },
+        { SECTION_POLICY, "ProxmoxMaxChange", parse_proxmox_max_change },
+        { SECTION_POLICY, "ProxmoxDeadBand", parse_proxmox_dead_band },
         { SECTION_GUEST, "MinMemory", parse_min_memory },
         { SECTION_GUEST, "MaxMemory", parse_max_memory },
         { SECTION_GUEST, "Manage", parse_manage },
+        { SECTION_GUEST, "Shares", parse_shares },
 };
 
 int config_new(MemtideConfig **ret)
@@ -511,7 +666,7 @@ int config_load(const char *path, MemtideConfig **ret, char **ret_error)
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
                            GuestSettings *ret)
 {
-        *ret = (GuestSettings){ .manage = true };
+        *ret = (GuestSettings){ .manage = true, .shares = POLICY_SHARES_DEFAULT };
         for (size_t i = 0; i < c->n_guest_rules; i++) {
                 const GuestRule *r = &c->guest_rules[i];
                 bool hit = (name && fnmatch(r->match, name, 0) == 0) ||
@@ -524,5 +679,7 @@ void config_guest_settings(const MemtideConfig *c, const char *name, const char 
                         ret->max_bytes = r->max_bytes;
                 if (r->manage_set)
                         ret->manage = r->manage;
+                if (r->shares_set)
+                        ret->shares = r->shares;
         }
 }

@@ -28,6 +28,8 @@ typedef struct GuestRule {
         uint64_t min_bytes;
         uint64_t max_bytes;
         bool manage;
+        bool shares_set;
+        uint32_t shares;
 } GuestRule;
 
 typedef struct MemtideConfig {
@@ -60,6 +62,7 @@ typedef struct GuestSettings {
         uint64_t min_bytes; /* 0 when unset */
         uint64_t max_bytes; /* 0 when unset */
         bool manage;
+        uint32_t shares; /* Shares=, POLICY_SHARES_DEFAULT when unset */
 } GuestSettings;
 
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,

@@ -38,6 +38,12 @@ typedef struct GuestSample {
         bool command_pending;       /* last balloon command not reached yet */
         uint64_t pending_target_bytes;
         bool manage;                /* Manage=no leaves the balloon alone */
+        /* From the compatibility layer: reporting negotiated, layouts agree, not
+         * stalled. Then the guest's free memory goes back to the host by itself. */
+        bool page_reporting_functional;
+        bool deflate_on_oom;        /* negotiated DEFLATE_ON_OOM */
+        uint32_t shares;            /* Shares= weight when memory is scarce; 0: left out by proxmox */
+        bool page_reporting;        /* free page reporting works: free pages go back by themselves */
 } GuestSample;
 
 typedef struct Snapshot {

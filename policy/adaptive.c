@@ -1,35 +1,66 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The adaptive strategy: size each guest to what it uses plus a headroom
- * sized for the guest, widened by how fast its use is growing. A guest in
- * distress gets memory at once; an idle guest is squeezed only when it has
- * clearly more than its target headroom free (hysteresis).
+ * The adaptive strategy (memtide's own). Each guest is sized to its need:
+ * what it uses now, plus
+ *   - a floor headroom (HeadroomMin=/HeadroomShare=) and the growth it shows
+ *     times GrowthHorizon= (or two stats periods, whichever is longer);
+ *   - while the host has room, the recent peak of its use (fast attack,
+ *     PeakHalfLife= decay) and VolatilityFactor= times its recent upward
+ *     swings. Host pressure (MemAvailable under 4 x HostReserve=, PSI) takes
+ *     this extra back, first from guests whose memory is idle and whose
+ *     shares are low (ESX's idle memory tax, IdleTax=).
+ * A guest in distress gets memory at once: a whole DeflateStep=, doubling
+ * while the distress lasts (its real need is hidden behind a full balloon). An idle
+ * guest is squeezed only when it holds clearly more than its target
+ * (hysteresis), and then all the way to the target.
  */
-#include <stdio.h>
+#include <math.h>
 
 #include "policy.h"
 #include "units.h"
 
 /* How quickly the growth estimate forgets a burst, per second of stats. */
 #define GROWTH_DECAY_PER_SEC 0.85
+/* Distress grants double per cycle up to this many times the floor headroom. */
+#define DISTRESS_MAX_DOUBLINGS 6
 
 static bool counter_rose(uint64_t now, uint64_t before)
 {
         return now != STAT_UNKNOWN && before != STAT_UNKNOWN && now > before;
 }
 
-/* Fast attack, slow decay: a rise is taken at once, a fall only slowly. */
-static void update_growth(PolicyGuestState *st, const GuestSample *g, uint64_t used)
+static double stats_interval_sec(const PolicyGuestState *st, const GuestSample *g)
 {
-        uint64_t now_sec = g->stats.last_update_sec;
+        if (!st->has_prev || g->stats.last_update_sec <= st->prev_stats_sec)
+                return 0;
+        return (double)(g->stats.last_update_sec - st->prev_stats_sec);
+}
 
-        if (st->has_prev && now_sec > st->prev_stats_sec) {
-                double dt = (double)(now_sec - st->prev_stats_sec);
-                double rate = ((double)used - (double)st->prev_used_bytes) / dt;
-                double decayed = st->growth_bytes_per_sec;
-                for (double t = 0; t < dt; t += 1.0)
-                        decayed *= GROWTH_DECAY_PER_SEC;
-                st->growth_bytes_per_sec = rate > decayed ? rate : decayed;
+/* Fast attack, slow decay: a rise is taken at once, a fall only slowly. */
+static void update_growth(PolicyGuestState *st, double dt, uint64_t used)
+{
+        if (dt <= 0)
+                return;
+        double rate = ((double)used - (double)st->prev_used_bytes) / dt;
+        double decayed = st->growth_bytes_per_sec * pow(GROWTH_DECAY_PER_SEC, ceil(dt));
+        st->growth_bytes_per_sec = rate > decayed ? rate : decayed;
+}
+
+/* The peak decays toward use with PeakHalfLife=; upward swings are averaged
+ * over the same time, so a guest that moved a lot recently keeps room. */
+static void update_need(const PolicyConfig *config, PolicyGuestState *st, double dt, uint64_t used)
+{
+        double half_life = (double)config->peak_half_life_usec / 1e6;
+        double keep = half_life > 0 && dt > 0 ? exp2(-dt / half_life) : 1.0;
+
+        if (!st->has_prev) {
+                st->peak_used_bytes = (double)used;
+                return;
+        }
+        st->peak_used_bytes = (double)used + fmax(st->peak_used_bytes - (double)used, 0) * keep;
+        if (dt > 0) {
+                double up = fmax((double)used - (double)st->prev_used_bytes, 0);
+                st->swing_bytes = st->swing_bytes * keep + up * (1.0 - keep);
         }
 }
 
@@ -64,56 +95,180 @@ static void remember(PolicyGuestState *st, const GuestSample *g, uint64_t used)
         st->prev_alloc_stalls = s->alloc_stalls;
 }
 
-void adaptive_propose(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
-                      Decision *d)
+/* 0 while the host has room, 1 when its free memory is down to the reserve
+ * or tasks stall on memory (PSI). Unknown host figures count as room. */
+static double host_pressure(const PolicyConfig *config, const HostSample *h)
 {
-        char used_s[32], avail_s[32], target_s[32], grow_s[32];
-        uint64_t used = guest_used_bytes(g);
-        uint64_t available = g->actual_bytes > used ? g->actual_bytes - used : 0;
-        uint64_t headroom_min = guest_headroom_min_bytes(config, g);
-        uint64_t headroom = (uint64_t)(config->headroom_target_ratio * (double)headroom_min);
-        uint64_t high_mark = 2 * headroom_min;
+        double p = 0;
+
+        if (h->mem_total_bytes > 0 && config->host_reserve > 0) {
+                double free_share = (double)h->mem_available_bytes / (double)h->mem_total_bytes;
+                double reserve = config->host_reserve;
+                p = (4 * reserve - free_share) / (3 * reserve);
+        }
+        if (h->psi_available && h->psi_some_avg10 > 0)
+                p = fmax(p, h->psi_some_avg10 / 10.0);
+        return fmin(fmax(p, 0), 1);
+}
+
+/* ESX's shares-per-page ratio with the idle memory tax: an idle page costs
+ * 1/(1 - IdleTax) active ones. Higher means the guest keeps its memory. */
+static double share_ratio(const PolicyConfig *config, const GuestSample *g, uint64_t used)
+{
+        double size = (double)(g->actual_bytes > 0 ? g->actual_bytes : 1);
+        double active = fmin((double)used / size, 1.0);
+        double k = 1.0 / (1.0 - config->idle_tax);
+        uint32_t shares = g->shares > 0 ? g->shares : 1;
+
+        return shares / (size * (active + k * (1.0 - active)));
+}
+
+typedef struct Need {
+        uint64_t used, available, headroom_min, anticipation, extra;
+        double pressure;
         const char *signal;
+} Need;
 
-        update_growth(st, g, used);
-        signal = distress_signal(st, g, available, headroom_min);
-        remember(st, g, used);
+/* Under host pressure the target headroom narrows to the floor's. */
+static uint64_t need_target(const PolicyConfig *config, const Need *n)
+{
+        double ratio = 1.0 + (config->headroom_target_ratio - 1.0) * (1.0 - n->pressure);
+        return n->used + (uint64_t)(ratio * (double)n->headroom_min) + n->anticipation + n->extra;
+}
 
-        double growth = st->growth_bytes_per_sec > 0 ? st->growth_bytes_per_sec : 0;
-        uint64_t anticipation = (uint64_t)(growth * (double)config->growth_horizon_usec / 1e6);
-        uint64_t desired = used + headroom + anticipation;
+static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
+                    Need *n)
+{
+        double dt = stats_interval_sec(st, g);
 
-        d->used_bytes = used;
-        d->distress = signal != NULL;
-        d->target_bytes = g->actual_bytes;
-        format_bytes(used_s, sizeof(used_s), used);
-        format_bytes(avail_s, sizeof(avail_s), available);
-        format_bytes(target_s, sizeof(target_s), desired);
-        format_bytes(grow_s, sizeof(grow_s), (uint64_t)growth);
+        n->used = guest_used_bytes(g);
+        n->available = g->actual_bytes > n->used ? g->actual_bytes - n->used : 0;
+        n->headroom_min = guest_headroom_min_bytes(config, g);
+        update_growth(st, dt, n->used);
+        update_need(config, st, dt, n->used);
+        n->signal = distress_signal(st, g, n->available, n->headroom_min);
+        remember(st, g, n->used);
+        /* Cover the growth until a later decision can land: the horizon, or
+         * two stats periods when they are longer. */
+        double horizon = fmax((double)config->growth_horizon_usec / 1e6, 2 * dt);
+        n->anticipation = (uint64_t)(fmax(st->growth_bytes_per_sec, 0) * horizon);
+}
 
-        bool was_inflating = st->inflating;
+static void decide_distress(const PolicyConfig *config, const GuestSample *g,
+                            PolicyGuestState *st, const Need *n, Decision *d)
+{
+        unsigned k = st->distress_streak < DISTRESS_MAX_DOUBLINGS ? st->distress_streak
+                                                                  : DISTRESS_MAX_DOUBLINGS;
+        uint64_t want = need_target(config, n);
+        /* A full balloon hides how much the guest is missing: start from a whole
+         * deflate step and double. Overshoot costs only balloon size (untouched
+         * pages are not resident) and is squeezed back once calm. */
+        uint64_t base = size_or_share_bytes(&config->deflate_step, g->max_bytes);
+        uint64_t probe = g->actual_bytes + ((base > n->headroom_min ? base : n->headroom_min) << k);
+
+        st->distress_streak++;
         st->inflating = false;
-        if (signal) {
-                d->target_bytes = desired > g->actual_bytes ? desired : g->actual_bytes;
-                snprintf(d->reason, sizeof(d->reason),
-                         "deflate: %s (used %s, available %s, growing %s/s) -> %s", signal,
-                         used_s, avail_s, grow_s, target_s);
-        } else if (desired < g->actual_bytes && (available > high_mark + anticipation ||
-                                                 (was_inflating && available > headroom + anticipation))) {
-                /* Schmitt trigger: start above the high mark, then go all the way to
-                 * the target even though step caps split it over several cycles. */
+        d->distress = true;
+        d->target_bytes = want > probe ? want : probe;
+        decision_explain(d, "deflate: %s (used %.0f MiB, available %.0f MiB, growing %.1f MiB/s, "
+                            "streak %u) -> %.0f MiB",
+                         n->signal, (double)n->used / MIB, (double)n->available / MIB,
+                         st->growth_bytes_per_sec / MIB, st->distress_streak,
+                         (double)d->target_bytes / MIB);
+}
+
+/* Squeeze only memory that would go back to the host: with working page
+ * reporting, free pages already have. */
+static uint64_t reclaimable_excess(const GuestSample *g, uint64_t excess)
+{
+        if (!g->page_reporting || g->stats.free_bytes == STAT_UNKNOWN)
+                return excess;
+        uint64_t cache = g->stats.available_bytes != STAT_UNKNOWN &&
+                                         g->stats.available_bytes > g->stats.free_bytes
+                                 ? g->stats.available_bytes - g->stats.free_bytes
+                                 : 0;
+        return excess < cache ? excess : cache;
+}
+
+static void decide_calm(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
+                        const Need *n, Decision *d)
+{
+        uint64_t desired = need_target(config, n);
+        uint64_t band = (uint64_t)((2.0 - config->headroom_target_ratio) * (double)n->headroom_min);
+        uint64_t cur = g->actual_bytes;
+        bool was_inflating = st->inflating;
+
+        st->distress_streak = 0;
+        st->inflating = false;
+        if (desired < cur && (reclaimable_excess(g, cur - desired) > band ||
+                              (was_inflating && cur - desired > 0))) {
+                /* Schmitt trigger: start above the band, then go all the way to the
+                 * target even though step caps split it over several cycles. */
                 st->inflating = true;
                 d->target_bytes = desired;
-                snprintf(d->reason, sizeof(d->reason),
-                         "inflate: available %s exceeds need (used %s + headroom) -> %s",
-                         avail_s, used_s, target_s);
-        } else if (desired > g->actual_bytes && anticipation > 0 &&
-                   available < headroom + anticipation) {
+                decision_explain(d, "inflate: available %.0f MiB exceeds need (used %.0f MiB + "
+                                    "headroom %.0f MiB) -> %.0f MiB",
+                                 (double)n->available / MIB, (double)n->used / MIB,
+                                 (double)(desired - n->used) / MIB, (double)desired / MIB);
+        } else if (desired > cur + band / 2 ||
+                   (desired > cur && n->anticipation > 0 && n->available < desired - n->used)) {
                 d->target_bytes = desired;
-                snprintf(d->reason, sizeof(d->reason),
-                         "deflate: use growing %s/s, available %s -> %s", grow_s, avail_s,
-                         target_s);
+                decision_explain(d, "deflate: use %.0f MiB growing %.1f MiB/s, peak %.0f MiB, "
+                                    "available %.0f MiB -> %.0f MiB",
+                                 (double)n->used / MIB, st->growth_bytes_per_sec / MIB,
+                                 st->peak_used_bytes / MIB, (double)n->available / MIB,
+                                 (double)desired / MIB);
         } else
-                snprintf(d->reason, sizeof(d->reason),
-                         "hold: available %s within band (used %s)", avail_s, used_s);
+                decision_explain(d, "hold: available %.0f MiB within band (used %.0f MiB, "
+                                    "target %.0f MiB)",
+                                 (double)n->available / MIB, (double)n->used / MIB,
+                                 (double)desired / MIB);
+}
+
+/* Mean share ratio of the managed guests with stats, to rank each against. */
+static double mean_share_ratio(const PolicyConfig *config, const Snapshot *snap)
+{
+        double sum = 0;
+        size_t n = 0;
+
+        for (size_t i = 0; i < snap->n_guests; i++) {
+                const GuestSample *g = &snap->guests[i];
+                if (!g->manage || !balloon_stats_reported(&g->stats))
+                        continue;
+                sum += share_ratio(config, g, guest_used_bytes(g));
+                n++;
+        }
+        return n ? sum / n : 1.0;
+}
+
+void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGuestState *states,
+                      Decision *decisions)
+{
+        double pressure = host_pressure(config, &snap->host);
+        double mean_ratio = pressure > 0 ? mean_share_ratio(config, snap) : 1.0;
+
+        for (size_t i = 0; i < snap->n_guests; i++) {
+                const GuestSample *g = &snap->guests[i];
+                PolicyGuestState *st = &states[i];
+                Decision *d = &decisions[i];
+                Need n = { .pressure = pressure };
+                if (!g->manage || !balloon_stats_reported(&g->stats))
+                        continue;
+                measure(config, g, st, &n);
+                d->used_bytes = n.used;
+                /* Under pressure a guest keeps its extra headroom in proportion
+                 * to how its share ratio compares with the others'. */
+                double keep = 1.0;
+                if (pressure > 0) {
+                        double r = share_ratio(config, g, n.used) / mean_ratio;
+                        keep = fmin(fmax(1.0 - pressure / fmax(r, 1e-9), 0), 1);
+                }
+                double extra = fmax(st->peak_used_bytes - (double)n.used, 0) +
+                               config->volatility_factor * st->swing_bytes;
+                n.extra = (uint64_t)(keep * extra);
+                if (n.signal)
+                        decide_distress(config, g, st, &n, d);
+                else
+                        decide_calm(config, g, st, &n, d);
+        }
 }

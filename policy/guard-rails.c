@@ -14,12 +14,16 @@
 /* Targets closer than this to the current size are not worth a command. */
 #define MIN_CHANGE_BYTES (4 * MIB)
 
-static void append(Decision *d, const char *fmt_prefix, uint64_t bytes)
+static void append(Decision *d, const char *what, uint64_t bytes)
 {
         char b[32];
-        size_t len = strlen(d->reason);
+        size_t len;
+
+        if (d->quiet)
+                return;
+        len = strlen(d->reason);
         format_bytes(b, sizeof(b), bytes);
-        snprintf(d->reason + len, sizeof(d->reason) - len, "; %s %s", fmt_prefix, b);
+        snprintf(d->reason + len, sizeof(d->reason) - len, "; %s %s", what, b);
 }
 
 static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, Decision *d)
@@ -52,12 +56,12 @@ static bool hold_unsafe_inflation(const GuestSample *g, Decision *d)
                 return false;
         if (!guest_stats_usable(g)) {
                 d->target_bytes = g->actual_bytes;
-                snprintf(d->reason, sizeof(d->reason), "hold: %s, no inflation",
-                         balloon_stats_reported(&g->stats) ? "stats stale" : "no stats yet");
+                decision_explain(d, "hold: %s, no inflation",
+                                 balloon_stats_reported(&g->stats) ? "stats stale"
+                                                                   : "no stats yet");
         } else if (g->command_pending && d->target_bytes < g->pending_target_bytes) {
                 d->target_bytes = g->actual_bytes;
-                snprintf(d->reason, sizeof(d->reason),
-                         "hold: last balloon command still in progress");
+                decision_explain(d, "hold: last balloon command still in progress");
                 return true;
         }
         return false;

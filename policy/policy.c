@@ -1,36 +1,117 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Entry point of the policy engine: strategy, then guard rails, per guest. */
+/* Entry point of the policy engine: cadence, strategy, then guard rails per guest. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
+#include "units.h"
 
-static void decide_one(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *state,
-                       Decision *d)
+void decision_explain(Decision *d, const char *fmt, ...)
 {
-        *d = (Decision){ .target_bytes = g->actual_bytes };
+        va_list ap;
+
+        if (d->quiet)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+        va_end(ap);
+}
+
+/* MOM and Proxmox run on their own period (10 s); adaptive every cycle. */
+static uint64_t strategy_period_usec(const PolicyConfig *config)
+{
+        switch (config->strategy) {
+        case POLICY_STRATEGY_MOM:
+                return config->mom.interval_usec;
+        case POLICY_STRATEGY_PROXMOX:
+                return config->proxmox.interval_usec;
+        default:
+                return 0;
+        }
+}
+
+static bool strategy_due(const PolicyConfig *config, const Snapshot *snap, const PolicyState *state)
+{
+        uint64_t period = strategy_period_usec(config);
+
+        if (period == 0 || !state->has_run || snap->now_usec < state->last_run_usec)
+                return true;
+        return snap->now_usec - state->last_run_usec >= period;
+}
+
+static void decision_init(const PolicyConfig *config, const GuestSample *g, bool quiet,
+                          Decision *d)
+{
+        *d = (Decision){ .target_bytes = g->actual_bytes, .quiet = quiet };
+        if (balloon_stats_reported(&g->stats))
+                d->used_bytes = guest_used_bytes(g);
+        decision_explain(d, "hold: %s proposes no change",
+                         policy_strategy_to_string(config->strategy));
+}
+
+/* Between runs of a periodic strategy nothing is sent, not even by the guard rails. */
+static void hold_until_due(const PolicyConfig *config, const Snapshot *snap, Decision *decisions)
+{
+        char period_s[32];
+
+        snprintf(period_s, sizeof(period_s), "%.0fs", strategy_period_usec(config) / 1e6);
+        for (size_t i = 0; i < snap->n_guests; i++) {
+                Decision *d = &decisions[i];
+                d->floor_bytes = guest_floor_bytes(config, &snap->guests[i]);
+                decision_explain(d, "hold: %s runs every %s",
+                                 policy_strategy_to_string(config->strategy), period_s);
+        }
+}
+
+static void run_strategy(const PolicyConfig *config, const Snapshot *snap, PolicyState *state,
+                         PolicyGuestState *states, Decision *decisions)
+{
+        switch (config->strategy) {
+        case POLICY_STRATEGY_MOM:
+                mom_propose(config, snap, state, states, decisions);
+                break;
+        case POLICY_STRATEGY_PROXMOX:
+                proxmox_propose(config, snap, decisions);
+                break;
+        case POLICY_STRATEGY_ADAPTIVE:
+        default:
+                adaptive_propose(config, snap, states, decisions);
+                break;
+        }
+}
+
+static void finish_one(const PolicyConfig *config, const GuestSample *g, Decision *d)
+{
         if (!g->manage) {
-                snprintf(d->reason, sizeof(d->reason), "hold: not managed (Manage=no)");
+                d->target_bytes = g->actual_bytes;
                 d->floor_bytes = guest_floor_bytes(config, g);
+                decision_explain(d, "hold: not managed (Manage=no)");
                 return;
         }
-        if (balloon_stats_reported(&g->stats)) {
-                switch (config->strategy) {
-                case POLICY_STRATEGY_ADAPTIVE:
-                default:
-                        adaptive_propose(config, g, state, d);
-                        break;
-                }
-        } else
-                snprintf(d->reason, sizeof(d->reason), "hold: no stats reported yet");
+        if (!balloon_stats_reported(&g->stats)) {
+                d->target_bytes = g->actual_bytes;
+                decision_explain(d, "hold: no stats reported yet");
+        }
         guard_rails_apply(config, g, d);
 }
 
-void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyGuestState *states,
-                   Decision *decisions)
+void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyState *state,
+                   PolicyGuestState *states, Decision *decisions)
 {
         for (size_t i = 0; i < snapshot->n_guests; i++)
-                decide_one(config, &snapshot->guests[i], &states[i], &decisions[i]);
+                decision_init(config, &snapshot->guests[i], state->quiet, &decisions[i]);
+        if (config->strategy == POLICY_STRATEGY_MOM)
+                mom_collect(config, snapshot, state, states);
+        if (!strategy_due(config, snapshot, state)) {
+                hold_until_due(config, snapshot, decisions);
+                return;
+        }
+        state->has_run = true;
+        state->last_run_usec = snapshot->now_usec;
+        run_strategy(config, snapshot, state, states, decisions);
+        for (size_t i = 0; i < snapshot->n_guests; i++)
+                finish_one(config, &snapshot->guests[i], &decisions[i]);
 }
 
 bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
@@ -38,6 +119,9 @@ bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
 {
         uint64_t used, headroom_min;
 
+        /* MOM and Proxmox keep their own period: only adaptive reacts early. */
+        if (config->strategy != POLICY_STRATEGY_ADAPTIVE)
+                return false;
         if (!g->manage || !guest_stats_usable(g))
                 return false;
         used = guest_used_bytes(g);

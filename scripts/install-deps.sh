@@ -4,8 +4,9 @@
 # Run as root. Idempotent: installs only packages that are not there yet.
 set -euo pipefail
 
-BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev)
-TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps)
+BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev)
+TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps
+               libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 
 want=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${TEST_PACKAGES[@]}")

@@ -20,6 +20,7 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
                 .stats_fresh = true,
                 .stats_age_usec = 0,
                 .manage = true,
+                .shares = POLICY_SHARES_DEFAULT,
         };
         balloon_stats_init(&g.stats);
         g.stats.total_bytes = actual_mib * MIB - 8 * MIB; /* kernel reserve is not in MemTotal */
@@ -34,8 +35,9 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
 static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
 {
         Snapshot snap = { .n_guests = 1, .guests = g };
+        PolicyState ps = { 0 };
         Decision d;
-        policy_decide(c, &snap, st, &d);
+        policy_decide(c, &snap, &ps, st, &d);
         return d;
 }
 

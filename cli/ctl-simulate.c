@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * memtidectl simulate: the trace-driven simulator (sim/) from the command
+ * line. One strategy on a trace (at a host size, or the smallest acceptable
+ * host with --sweep), every strategy side by side, scores on a grid of host
+ * sizes (for plots), or the built-in scenarios. Needs no daemon.
+ */
+#include "ctl-simulate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "model.h"
+#include "sim.h"
+
+#define SWEEP_PRECISION 0.0025
+#define SWEEP_MAX_FRACTION 1.0
+#define MAX_GRID 64
+
+typedef struct StrategyName {
+        const char *name;
+        SimKind kind;
+        PolicyStrategy strategy;
+} StrategyName;
+
+static const StrategyName strategies[] = {
+        { "adaptive", SIM_POLICY, POLICY_STRATEGY_ADAPTIVE },
+        { "mom", SIM_POLICY, POLICY_STRATEGY_MOM },
+        { "proxmox", SIM_POLICY, POLICY_STRATEGY_PROXMOX },
+        { "static", SIM_STATIC, POLICY_STRATEGY_ADAPTIVE },
+        { "oracle", SIM_ORACLE, POLICY_STRATEGY_ADAPTIVE },
+};
+
+typedef struct SimArgs {
+        const char *trace, *scenario, *config, *strategy;
+        double host_fraction; /* < 0: not given */
+        bool sweep, json;
+        double grid[MAX_GRID];
+        size_t n_grid;
+        SimParams overrides; /* fields < 0 or 0: keep the default */
+        double step_sec, cache_mib, swap_share, min_share;
+        bool page_reporting;
+} SimArgs;
+
+DEFINE_POINTER_CLEANUP(MemtideConfig, config_free);
+DEFINE_POINTER_CLEANUP(Trace, trace_free);
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: memtidectl simulate --trace FILE [--strategy NAME] [--host-fraction F | "
+                "--sweep | --grid F,F,...]\n"
+                "                           [--config FILE] [--json] [model options]\n"
+                "       memtidectl simulate --scenario NAME|all [--strategy NAME] [--json]\n\n"
+                "Strategies: adaptive, mom, proxmox (policy/), static, oracle (baselines).\n"
+                "Without --strategy every one runs side by side (with --sweep on a trace).\n"
+                "Trace: CSV vm,timestamp_s,mem_provisioned_kb,mem_used_kb, plain or gzip.\n\n"
+                "Model options:\n"
+                "  --step SEC            model step on traces (default 10)\n"
+                "  --cache-rate MIB      page cache growth per guest, MiB/s (default 1)\n"
+                "  --swap-share F        swap allowance, share of guest memory (default 0.25)\n"
+                "  --min-share F         MinMemory= of every guest, share of its memory "
+                "(default 0.0625)\n"
+                "  --page-reporting      guests report free pages to the host\n\n"
+                "Scenarios:\n");
+        for (unsigned i = 0; i < sim_n_scenarios; i++)
+                fprintf(f, "  %-14s %s\n", sim_scenarios[i].name, sim_scenarios[i].description);
+        fprintf(f, "\nExit status: 0 success, 1 simulation failed, 2 usage error.\n");
+}
+
+static int parse_double(const char *s, double lo, double hi, double *ret)
+{
+        char *end;
+        double d = strtod(s, &end);
+
+        if (end == s || *end != '\0' || !(d >= lo && d <= hi))
+                return -EINVAL;
+        *ret = d;
+        return 0;
+}
+
+static int parse_grid(const char *s, SimArgs *a)
+{
+        _cleanup_free_ char *copy = strdup(s);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (a->n_grid >= MAX_GRID || parse_double(tok, 0.001, 4, &a->grid[a->n_grid]) < 0)
+                        return -EINVAL;
+                a->n_grid++;
+        }
+        return a->n_grid > 0 ? 0 : -EINVAL;
+}
+
+static int parse_sim_args(int argc, char **argv, SimArgs *a)
+{
+        enum {
+                ARG_TRACE = 0x100, ARG_SCENARIO, ARG_STRATEGY, ARG_HOST_FRACTION, ARG_SWEEP,
+                ARG_GRID, ARG_CONFIG, ARG_STEP, ARG_CACHE, ARG_SWAP, ARG_MIN, ARG_FPR,
+        };
+        static const struct option options[] = {
+                { "trace", required_argument, NULL, ARG_TRACE },
+                { "scenario", required_argument, NULL, ARG_SCENARIO },
+                { "strategy", required_argument, NULL, ARG_STRATEGY },
+                { "host-fraction", required_argument, NULL, ARG_HOST_FRACTION },
+                { "sweep", no_argument, NULL, ARG_SWEEP },
+                { "grid", required_argument, NULL, ARG_GRID },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "step", required_argument, NULL, ARG_STEP },
+                { "cache-rate", required_argument, NULL, ARG_CACHE },
+                { "swap-share", required_argument, NULL, ARG_SWAP },
+                { "min-share", required_argument, NULL, ARG_MIN },
+                { "page-reporting", no_argument, NULL, ARG_FPR },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c, r = 0;
+
+        a->host_fraction = a->step_sec = a->cache_mib = a->swap_share = a->min_share = -1;
+        optind = 1;
+        while (r == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_TRACE: a->trace = optarg; break;
+                case ARG_SCENARIO: a->scenario = optarg; break;
+                case ARG_STRATEGY: a->strategy = optarg; break;
+                case ARG_HOST_FRACTION: r = parse_double(optarg, 0.001, 4, &a->host_fraction); break;
+                case ARG_SWEEP: a->sweep = true; break;
+                case ARG_GRID: r = parse_grid(optarg, a); break;
+                case ARG_CONFIG: a->config = optarg; break;
+                case ARG_STEP: r = parse_double(optarg, 1, 300, &a->step_sec); break;
+                case ARG_CACHE: r = parse_double(optarg, 0, 10000, &a->cache_mib); break;
+                case ARG_SWAP: r = parse_double(optarg, 0, 4, &a->swap_share); break;
+                case ARG_MIN: r = parse_double(optarg, 0, 1, &a->min_share); break;
+                case ARG_FPR: a->page_reporting = true; break;
+                case 'h': usage(stdout); return 0;
+                default: return -EINVAL;
+                }
+        if (r < 0 || optind < argc || (!a->trace == !a->scenario) ||
+            (a->sweep && (a->host_fraction >= 0 || a->n_grid > 0)))
+                return -EINVAL;
+        return 1;
+}
+
+static const StrategyName *find_strategy(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(strategies); i++)
+                if (strcmp(strategies[i].name, name) == 0)
+                        return &strategies[i];
+        return NULL;
+}
+
+static void apply_model_args(const SimArgs *a, SimParams *p)
+{
+        if (a->step_sec > 0)
+                p->step_usec = (uint64_t)(a->step_sec * 1e6);
+        if (a->cache_mib >= 0)
+                p->cache_bytes_per_sec = a->cache_mib * MIB;
+        if (a->swap_share >= 0)
+                p->swap_share = a->swap_share;
+        if (a->min_share >= 0)
+                p->min_share = a->min_share;
+        if (a->page_reporting)
+                p->page_reporting = true;
+}
+
+static double now_sec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct Result {
+        const char *strategy;
+        double host_fraction; /* < 0: none acceptable up to the sweep's maximum */
+        bool swept;
+        SimScores scores;
+        double seconds;
+} Result;
+
+static json_object *result_json(const Result *r)
+{
+        json_object *o = json_object_new_object();
+        const SimScores *s = &r->scores;
+
+        json_object_object_add(o, "strategy", json_object_new_string(r->strategy));
+        if (r->swept)
+                json_object_object_add(o, "min_host_fraction",
+                                       r->host_fraction >= 0 ? json_object_new_double(r->host_fraction)
+                                                             : NULL);
+        else
+                json_object_object_add(o, "host_fraction", json_object_new_double(r->host_fraction));
+        json_object_object_add(o, "shortfall_gib_hours", json_object_new_double(s->shortfall_gib_hours));
+        json_object_object_add(o, "overrun_gib_hours", json_object_new_double(s->overrun_gib_hours));
+        json_object_object_add(o, "oom_events", json_object_new_int64((int64_t)s->oom_events));
+        json_object_object_add(o, "returned_gib_hours", json_object_new_double(s->returned_gib_hours));
+        json_object_object_add(o, "churn_gib", json_object_new_double(s->churn_gib));
+        json_object_object_add(o, "demand_gib_hours", json_object_new_double(s->demand_gib_hours));
+        json_object_object_add(o, "trouble_seconds", json_object_new_double(s->trouble_seconds));
+        json_object_object_add(o, "peak_resident_gib", json_object_new_double(s->peak_resident_gib));
+        json_object_object_add(o, "run_seconds", json_object_new_double(r->seconds));
+        return o;
+}
+
+/* One strategy on the trace: at a host size, or swept. */
+static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *params,
+                   const StrategyName *sn, const SimArgs *a, double fraction, Result *ret)
+{
+        MemtideConfig config = *base;
+        SimParams p = *params;
+        double start = now_sec();
+        int r;
+
+        config.policy.strategy = sn->strategy;
+        *ret = (Result){ .strategy = sn->name, .swept = a->sweep, .host_fraction = fraction };
+        if (a->sweep)
+                r = sim_sweep(t, &config, &p, sn->kind, SWEEP_PRECISION, SWEEP_MAX_FRACTION,
+                              &ret->host_fraction, &ret->scores);
+        else {
+                p.host_bytes = (uint64_t)(fraction * (double)t->total_max_bytes);
+                r = sim_run(t, &config, &p, sn->kind, &ret->scores);
+        }
+        ret->seconds = now_sec() - start;
+        return r;
+}
+
+static void print_table_header(const char *first)
+{
+        printf("%-10s %9s %12s %12s %6s %12s %10s %8s\n", "STRATEGY", first, "SHORT GiB-h",
+               "OVER GiB-h", "OOM", "RET GiB-h", "CHURN GiB", "TIME s");
+}
+
+static void print_row(const Result *r)
+{
+        char frac[32];
+
+        if (r->host_fraction < 0)
+                snprintf(frac, sizeof(frac), "> %.2f", SWEEP_MAX_FRACTION);
+        else
+                snprintf(frac, sizeof(frac), "%.4f", r->host_fraction);
+        printf("%-10s %9s %12.2f %12.2f %6" PRIu64 " %12.0f %10.1f %8.1f\n", r->strategy, frac,
+               r->scores.shortfall_gib_hours, r->scores.overrun_gib_hours, r->scores.oom_events,
+               r->scores.returned_gib_hours, r->scores.churn_gib, r->seconds);
+}
+
+static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const SimParams *params)
+{
+        _cleanup_(trace_freep) Trace *t = NULL;
+        _cleanup_json_ json_object *out = json_object_new_array();
+        const StrategyName *only = NULL;
+        unsigned line = 0;
+        int r;
+
+        if (a->strategy && !(only = find_strategy(a->strategy))) {
+                fprintf(stderr, "memtidectl: unknown strategy '%s' (try simulate --help)\n",
+                        a->strategy);
+                return EXIT_USAGE;
+        }
+        r = trace_load(a->trace, &t, &line);
+        if (r < 0) {
+                fprintf(stderr, "memtidectl: cannot read trace %s%s%.0u: %s\n", a->trace,
+                        line ? ":" : "", line, strerror(-r));
+                return 1;
+        }
+        SimArgs eff = *a;
+        if (!only && a->host_fraction < 0 && a->n_grid == 0)
+                eff.sweep = true; /* the side-by-side table is about host sizes */
+        double fraction = a->host_fraction >= 0 ? a->host_fraction : 1.0;
+        if (!a->json && a->n_grid == 0) {
+                printf("%zu VMs, %.1f days, %.0f GiB provisioned in total\n", t->n_vms,
+                       (t->end_sec - t->start_sec) / 86400.0, t->total_max_bytes / (double)GIB);
+                print_table_header(eff.sweep ? "MIN HOST" : "HOST");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(strategies); i++) {
+                const StrategyName *sn = &strategies[i];
+                if (only && sn != only)
+                        continue;
+                size_t n_runs = a->n_grid ? a->n_grid : 1;
+                for (size_t k = 0; k < n_runs; k++) {
+                        Result res;
+                        r = run_one(t, config, params, sn, &eff, a->n_grid ? a->grid[k] : fraction,
+                                    &res);
+                        if (r < 0) {
+                                fprintf(stderr, "memtidectl: simulation failed: %s\n", strerror(-r));
+                                return 1;
+                        }
+                        if (a->json || a->n_grid)
+                                json_object_array_add(out, result_json(&res));
+                        else {
+                                print_row(&res);
+                                fflush(stdout);
+                        }
+                }
+        }
+        if (a->json || a->n_grid) {
+                json_object *o = out;
+                if (only && !a->n_grid)
+                        o = json_object_array_get_idx(out, 0);
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+        }
+        return 0;
+}
+
+static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base, const SimParams *defaults)
+{
+        _cleanup_json_ json_object *out = json_object_new_array();
+        bool all = strcmp(a->scenario, "all") == 0;
+        const StrategyName *only = a->strategy ? find_strategy(a->strategy) : NULL;
+
+        if (a->strategy && !only)
+                return EXIT_USAGE;
+        if (!a->json)
+                printf("%-13s %-10s %10s %12s %12s %5s %10s\n", "SCENARIO", "STRATEGY",
+                       "REACTION s", "SHORT MiB-s", "OVER MiB-s", "OOM", "CHURN MiB");
+        for (unsigned i = 0; i < sim_n_scenarios; i++) {
+                _cleanup_(trace_freep) Trace *t = NULL;
+                SimParams p = *defaults;
+                if (!all && strcmp(a->scenario, sim_scenarios[i].name) != 0)
+                        continue;
+                if (sim_scenario_build(sim_scenarios[i].name, &t, &p) < 0)
+                        return 1;
+                for (size_t k = 0; k < ELEMENTSOF(strategies); k++) {
+                        MemtideConfig config = *base;
+                        SimScores s;
+                        if (only && &strategies[k] != only)
+                                continue;
+                        config.policy.strategy = strategies[k].strategy;
+                        if (sim_run(t, &config, &p, strategies[k].kind, &s) < 0)
+                                return 1;
+                        double short_mib_s = s.shortfall_gib_hours * 1024 * 3600;
+                        double over_mib_s = s.overrun_gib_hours * 1024 * 3600;
+                        if (a->json) {
+                                json_object *o = json_object_new_object();
+                                json_object_object_add(o, "scenario", json_object_new_string(sim_scenarios[i].name));
+                                json_object_object_add(o, "strategy", json_object_new_string(strategies[k].name));
+                                json_object_object_add(o, "reaction_seconds", json_object_new_double(s.trouble_seconds));
+                                json_object_object_add(o, "shortfall_mib_seconds", json_object_new_double(short_mib_s));
+                                json_object_object_add(o, "overrun_mib_seconds", json_object_new_double(over_mib_s));
+                                json_object_object_add(o, "oom_events", json_object_new_int64((int64_t)s.oom_events));
+                                json_object_object_add(o, "churn_gib", json_object_new_double(s.churn_gib));
+                                json_object_array_add(out, o);
+                        } else
+                                printf("%-13s %-10s %10.0f %12.0f %12.0f %5" PRIu64 " %10.0f\n",
+                                       sim_scenarios[i].name, strategies[k].name, s.trouble_seconds,
+                                       short_mib_s, over_mib_s, s.oom_events, s.churn_gib * 1024);
+                }
+        }
+        if (a->json)
+                printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
+        return 0;
+}
+
+int verb_simulate(const CtlArgs *ctl, int argc, char **argv)
+{
+        _cleanup_(config_freep) MemtideConfig *config = NULL;
+        _cleanup_free_ char *error = NULL;
+        SimArgs a = { .json = ctl->json };
+        SimParams params;
+        int r;
+
+        r = parse_sim_args(argc, argv, &a);
+        if (r <= 0) {
+                if (r < 0)
+                        usage(stderr);
+                return r < 0 ? EXIT_USAGE : 0;
+        }
+        r = a.config ? config_load(a.config, &config, &error) : config_new(&config);
+        if (r < 0) {
+                fprintf(stderr, "memtidectl: %s\n", error ? error : strerror(-r));
+                return 1;
+        }
+        sim_params_init(&params, config);
+        apply_model_args(&a, &params);
+        if (a.scenario)
+                return simulate_scenarios(&a, config, &params);
+        return simulate_trace(&a, config, &params);
+}

@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Builds the libFuzzer targets with clang (ASan + UBSan) in build-fuzz and
+# runs each for SECONDS (default 600), one after the other, at nice 10 and on
+# one core (-jobs=1 -workers=1: the machine is shared with QEMU guests). New
+# inputs go to a scratch corpus (FUZZ_WORK, default /tmp/memtide-fuzz), never
+# into the tree; crashes go there too as crash-*/leak-*/timeout-*/oom-*. At
+# the end it prints, per target: executions, coverage (cov: edges, ft:
+# features), the scratch corpus size, the time run and the crashes found.
+#
+#   tests/fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
+#   tests/fuzz/run-fuzzers.sh --merge [TARGET...]
+#
+# --merge adds to tests/fuzz/corpus/<target>/ only the scratch inputs that
+# cover something the committed corpus does not (libFuzzer -merge=1), which
+# keeps the committed corpus small. A crash input worth keeping is copied by
+# hand as tests/fuzz/corpus/<target>/crash-<what> once the bug is fixed.
+#
+# Needs clang and libclang-rt-14-dev (scripts/install-deps.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+TARGETS=(fuzz-balloon-stats fuzz-config fuzz-qmp-stream fuzz-varlink)
+BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+WORK=${FUZZ_WORK:-/tmp/memtide-fuzz}
+
+merge=false
+seconds=600
+if [ "${1:-}" = "--merge" ]; then
+        merge=true
+        shift
+elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+        seconds=$1
+        shift
+fi
+[ $# -gt 0 ] && TARGETS=("$@")
+
+# UBSan findings must stop the run like ASan's do, so libFuzzer saves them.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+        CC=clang meson setup "$BUILD_DIR" -Dfuzzing=enabled -Dintegration=disabled \
+                -Db_sanitize=address,undefined -Db_lundef=false \
+                -Dc_args=-fno-sanitize-recover=undefined >/dev/null
+fi
+ninja -C "$BUILD_DIR" "${TARGETS[@]/#/tests/fuzz/}"
+
+dict_for() {
+        case "$1" in
+        fuzz-config) echo "tests/fuzz/config.dict" ;;
+        *) echo "tests/fuzz/json.dict" ;;
+        esac
+}
+
+if $merge; then
+        for t in "${TARGETS[@]}"; do
+                before=$(ls "tests/fuzz/corpus/$t" | wc -l)
+                "$BUILD_DIR/tests/fuzz/$t" -merge=1 "tests/fuzz/corpus/$t" "$WORK/$t/corpus" \
+                        >"$WORK/$t/merge.log" 2>&1
+                after=$(ls "tests/fuzz/corpus/$t" | wc -l)
+                echo "$t: committed corpus $before -> $after files"
+        done
+        exit 0
+fi
+
+summary=()
+for t in "${TARGETS[@]}"; do
+        dir="$WORK/$t"
+        mkdir -p "$dir/corpus" "$dir/artifacts"
+        exe=$(realpath "$BUILD_DIR/tests/fuzz/$t")
+        echo "== $t: ${seconds}s"
+        start=$(date +%s)
+        # -jobs=1 -workers=1 runs the fuzzer in one child whose output is
+        # $dir/fuzz-0.log; the scratch corpus comes first so that new inputs
+        # are written there, the committed corpus is only read.
+        (cd "$dir" && nice -n 10 "$exe" -jobs=1 -workers=1 -max_total_time="$seconds" \
+                -timeout=10 -print_final_stats=1 -dict="$OLDPWD/$(dict_for "$t")" \
+                -artifact_prefix="$dir/artifacts/" \
+                "$dir/corpus" "$OLDPWD/tests/fuzz/corpus/$t") || true
+        elapsed=$(( $(date +%s) - start ))
+        log="$dir/fuzz-0.log"
+        last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+        cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | cut -d' ' -f2)
+        ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2)
+        crashes=$(find "$dir/artifacts" -type f | wc -l)
+        corpus=$(find "$dir/corpus" -type f | wc -l)
+        summary+=("$(printf '%-20s %12s %7s %7s %8s %7ss %8s' "$t" "${execs:-?}" "${cov:-?}" \
+                "${ft:-?}" "$corpus" "$elapsed" "$crashes")")
+        [ "$crashes" -eq 0 ] || find "$dir/artifacts" -type f | sed 's/^/   crash: /'
+done
+
+echo
+printf '%-20s %12s %7s %7s %8s %8s %8s\n' target execs cov ft corpus time crashes
+printf '%s\n' "${summary[@]}" | tee "$WORK/summary.txt"
+! grep -qE ' [1-9][0-9]*$' "$WORK/summary.txt"
