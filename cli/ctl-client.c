@@ -110,12 +110,15 @@ int ctl_call(const char *path, const char *method, json_object *params, int time
                 r = read_reply(fd, timeout_ms, &reply);
         if (r < 0)
                 return r;
-        if (json_get_string(reply, "error", &error) == 0) {
+        bool failed = json_get_string(reply, "error", &error) == 0;
+        if (!json_object_object_get_ex(reply, "parameters", &p))
+                p = NULL;
+        if (!failed && !p)
+                return -EBADMSG;
+        *ret = json_object_get(p);
+        if (failed) {
                 *ret_error = strdup(error);
                 return -EBADE;
         }
-        if (!json_object_object_get_ex(reply, "parameters", &p))
-                return -EBADMSG;
-        *ret = json_object_get(p);
         return 0;
 }

@@ -19,6 +19,14 @@ int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_
 
 void ctl_print_json(json_object *o);
 
+typedef struct CtlVerb {
+        const char *name;
+        int (*run)(const CtlArgs *a, int argc, char **argv);
+} CtlVerb;
+
+/* show, set, reset, reload, explain (ctl-guest.c); ends with an empty entry. */
+extern const CtlVerb guest_verbs[];
+
 /* Verbs: argv[0] is the verb; return the process exit code. */
 int verb_status(const CtlArgs *a, int argc, char **argv);
 int verb_list(const CtlArgs *a, int argc, char **argv);

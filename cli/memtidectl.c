@@ -20,12 +20,7 @@
 
 #define CTL_TIMEOUT_MS 5000
 
-typedef struct Verb {
-        const char *name;
-        int (*run)(const CtlArgs *a, int argc, char **argv);
-} Verb;
-
-static const Verb verbs[] = {
+static const CtlVerb verbs[] = {
         { "status", verb_status },
         { "list", verb_list },
         { "compat", verb_compat },
@@ -38,6 +33,12 @@ static void usage(FILE *f)
                    "Commands:\n"
                    "  status                 daemon state and host memory\n"
                    "  list                   managed guests with balloon sizes and last decision\n"
+                   "  show GUEST             one guest in detail\n"
+                   "  set GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no]\n"
+                   "                         runtime override (kept across restarts)\n"
+                   "  reset GUEST            drop the guest's runtime override\n"
+                   "  reload                 re-read the config (a bad one is refused)\n"
+                   "  explain [GUEST]        the last decisions with their inputs and reasons\n"
                    "  compat GUEST           the guest's balloon queue layout and what works\n"
                    "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
                    "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
@@ -130,13 +131,36 @@ static void print_status(json_object *params)
         print_field("PSI some avg10 (%):", h, "psi_some_avg10_percent");
 }
 
+/* The daemon's varlink errors, said for people. */
+static void print_daemon_error(const char *error, json_object *params)
+{
+        const char *name = strrchr(error, '.') ? strrchr(error, '.') + 1 : error;
+        const char *detail = NULL;
+
+        if (json_get_string(params, "message", &detail) < 0 &&
+            json_get_string(params, "name", &detail) < 0)
+                detail = NULL;
+        if (strcmp(name, "PermissionDenied") == 0)
+                fprintf(stderr, "memtidectl: permission denied: changes need root or the memtide group\n");
+        else if (strcmp(name, "NoSuchGuest") == 0)
+                fprintf(stderr, "memtidectl: no such guest: %s\n", detail ? detail : "?");
+        else if (strcmp(name, "ReloadFailed") == 0)
+                fprintf(stderr, "memtidectl: reload refused, the old config stays in force: %s\n",
+                        detail ? detail : "?");
+        else
+                fprintf(stderr, "memtidectl: the daemon answered %s%s%s\n", error,
+                        detail ? ": " : "", detail ? detail : "");
+}
+
 int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_object **ret)
 {
         _cleanup_free_ char *error = NULL;
         int r = ctl_call(a->socket, method, params, CTL_TIMEOUT_MS, ret, &error);
 
         if (r == -EBADE) {
-                fprintf(stderr, "memtidectl: %s\n", error);
+                print_daemon_error(error, *ret);
+                json_object_put(*ret);
+                *ret = NULL;
                 return EXIT_DAEMON;
         }
         if (r < 0) {
@@ -230,6 +254,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(argv[0], verbs[i].name) == 0)
                         return verbs[i].run(&a, argc, argv);
+        for (const CtlVerb *v = guest_verbs; v->name; v++)
+                if (strcmp(argv[0], v->name) == 0)
+                        return v->run(&a, argc, argv);
         fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[0]);
         return EXIT_USAGE;
 }

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include "cleanup.h"
 #include "json-util.h"
@@ -44,6 +46,7 @@ struct ControlClient {
         char *out;
         size_t out_len, out_off;
         bool close_after_write;
+        bool can_write; /* root or the memtide group, from SO_PEERCRED */
 };
 
 static void client_free(ControlClient *c)
@@ -100,6 +103,20 @@ static json_object *service_info(void)
         return p;
 }
 
+static json_object *params_of(json_object *call)
+{
+        json_object *p = NULL;
+        json_object_object_get_ex(call, "parameters", &p);
+        return p;
+}
+
+static json_object *invalid_parameter(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "parameter", json_object_new_string(name));
+        return varlink_error_new("org.varlink.service.InvalidParameter", p);
+}
+
 /* A guest by name or UUID, among those being managed. */
 static Guest *find_guest(Manager *m, const char *key)
 {
@@ -121,13 +138,12 @@ static json_object *no_such_guest(const char *name)
 
 static json_object *get_compat(Manager *m, json_object *call)
 {
-        json_object *params = NULL, *p;
+        json_object *p;
         const char *name = NULL;
         Guest *g;
 
-        json_object_object_get_ex(call, "parameters", &params);
-        if (json_get_string(params, "name", &name) < 0)
-                return varlink_error_new("org.varlink.service.InvalidParameter", NULL);
+        if (json_get_string(params_of(call), "name", &name) < 0)
+                return invalid_parameter("name");
         g = find_guest(m, name);
         if (!g)
                 return no_such_guest(name);
@@ -137,24 +153,156 @@ static json_object *get_compat(Manager *m, json_object *call)
         return reply_new(p);
 }
 
-static json_object *dispatch(ControlServer *s, json_object *call)
+static json_object *get_guest(Manager *m, json_object *call)
+{
+        const char *name = NULL;
+        Guest *g;
+
+        if (json_get_string(params_of(call), "name", &name) < 0)
+                return invalid_parameter("name");
+        g = find_guest(m, name);
+        if (!g)
+                return no_such_guest(name);
+        json_object *p = json_object_new_object(), *gj = guest_json(m, g);
+        const Override *ov = overrides_find(&m->overrides, g->name, g->uuid);
+        json_object_object_add(gj, "override", ov ? override_to_json(ov) : NULL);
+        json_object_object_add(p, "guest", gj);
+        return reply_new(p);
+}
+
+static json_object *explain(Manager *m, json_object *call)
+{
+        const char *name = NULL;
+        json_object *list = json_object_new_array(), *p = json_object_new_object();
+
+        (void)json_get_string(params_of(call), "name", &name);
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state == GUEST_READY && (!name || g == find_guest(m, name)))
+                        json_object_array_add(list, explain_json(g));
+        }
+        if (name && json_object_array_length(list) == 0) {
+                json_object_put(list);
+                json_object_put(p);
+                return no_such_guest(name);
+        }
+        json_object_object_add(p, "guests", list);
+        return reply_new(p);
+}
+
+static json_object *set_override(Manager *m, json_object *call)
+{
+        const char *name = NULL;
+        Override patch;
+        int r;
+
+        if (json_get_string(params_of(call), "name", &name) < 0)
+                return invalid_parameter("name");
+        if (override_from_json(params_of(call), &patch) < 0)
+                return invalid_parameter("min_bytes, max_bytes, manage or shares");
+        if (!(patch.min_set || patch.max_set || patch.manage_set || patch.shares_set))
+                return invalid_parameter("nothing to set");
+        patch.guest = (char *)name;
+        r = manager_set_override(m, &patch);
+        if (r < 0)
+                return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", NULL);
+        return reply_new(json_object_new_object());
+}
+
+static json_object *reset_override(Manager *m, json_object *call)
+{
+        const char *name = NULL;
+        int r;
+
+        if (json_get_string(params_of(call), "name", &name) < 0)
+                return invalid_parameter("name");
+        r = manager_reset_override(m, name);
+        if (r == -ENOENT)
+                return no_such_guest(name);
+        if (r < 0)
+                return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", NULL);
+        return reply_new(json_object_new_object());
+}
+
+static json_object *reload(Manager *m)
+{
+        _cleanup_free_ char *error = NULL;
+
+        if (manager_reload(m, &error) < 0) {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "message", json_object_new_string(error ? error : "failed"));
+                return varlink_error_new(VARLINK_INTERFACE ".ReloadFailed", p);
+        }
+        return reply_new(json_object_new_object());
+}
+
+typedef struct Method {
+        const char *name;
+        bool writes;
+        json_object *(*call)(Manager *m, json_object *call);
+} Method;
+
+static json_object *m_status(Manager *m, json_object *c) { return reply_new(status_json(m)); }
+static json_object *m_list(Manager *m, json_object *c) { return reply_new(guests_json(m)); }
+static json_object *m_info(Manager *m, json_object *c) { return reply_new(service_info()); }
+static json_object *m_reload(Manager *m, json_object *c) { return reload(m); }
+
+static const Method methods[] = {
+        { VARLINK_INTERFACE ".GetStatus", false, m_status },
+        { VARLINK_INTERFACE ".ListGuests", false, m_list },
+        { VARLINK_INTERFACE ".GetGuest", false, get_guest },
+        { VARLINK_INTERFACE ".GetCompat", false, get_compat },
+        { VARLINK_INTERFACE ".Explain", false, explain },
+        { VARLINK_INTERFACE ".SetOverride", true, set_override },
+        { VARLINK_INTERFACE ".ResetOverride", true, reset_override },
+        { VARLINK_INTERFACE ".Reload", true, m_reload },
+        { "org.varlink.service.GetInfo", false, m_info },
+};
+
+static json_object *dispatch(ControlClient *c, json_object *call)
 {
         const char *method = NULL;
-        Manager *m = s->manager;
 
         if (json_get_string(call, "method", &method) < 0)
-                return varlink_error_new("org.varlink.service.InvalidParameter", NULL);
-        if (strcmp(method, VARLINK_INTERFACE ".GetStatus") == 0)
-                return reply_new(status_json(m));
-        if (strcmp(method, VARLINK_INTERFACE ".ListGuests") == 0)
-                return reply_new(guests_json(m));
-        if (strcmp(method, VARLINK_INTERFACE ".GetCompat") == 0)
-                return get_compat(m, call);
-        if (strcmp(method, "org.varlink.service.GetInfo") == 0)
-                return reply_new(service_info());
+                return invalid_parameter("method");
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+                if (strcmp(method, methods[i].name) != 0)
+                        continue;
+                if (methods[i].writes && !c->can_write)
+                        return varlink_error_new(VARLINK_INTERFACE ".PermissionDenied", NULL);
+                return methods[i].call(c->server->manager, call);
+        }
         json_object *p = json_object_new_object();
         json_object_object_add(p, "method", json_object_new_string(method));
         return varlink_error_new("org.varlink.service.MethodNotFound", p);
+}
+
+/* Writes are for root and the memtide group (primary or supplementary). */
+static bool peer_can_write(int fd)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        struct group *grp;
+        struct passwd *pw;
+        gid_t groups[256];
+        int n = (int)ELEMENTSOF(groups);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return false;
+        if (cred.uid == 0)
+                return true;
+        grp = getgrnam(CONTROL_WRITE_GROUP);
+        if (!grp)
+                return false;
+        if (cred.gid == grp->gr_gid)
+                return true;
+        pw = getpwuid(cred.uid);
+        if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+                return false;
+        for (int i = 0; i < n; i++)
+                if (groups[i] == grp->gr_gid)
+                        return true;
+        return false;
 }
 
 static int client_read(ControlClient *c)
@@ -170,7 +318,7 @@ static int client_read(ControlClient *c)
                 return -ECONNRESET;
         r = varlink_buffer_append(&c->in, buf, (size_t)n);
         while (r >= 0 && (r = varlink_buffer_next(&c->in, &call)) > 0) {
-                r = client_queue(c, dispatch(c->server, call));
+                r = client_queue(c, dispatch(c, call));
                 json_object_put(call);
         }
         if (r == -EMSGSIZE || r == -EBADMSG) {
@@ -231,6 +379,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 return 0;
         c->server = s;
         c->fd = TAKE_FD(cfd);
+        c->can_write = peer_can_write(c->fd);
         varlink_buffer_init(&c->in, VARLINK_MAX_MESSAGE_BYTES);
         c->next = s->clients;
         s->clients = c;
@@ -253,6 +402,12 @@ static int listen_unix(const char *path)
                 return -errno;
         (void)unlink(path);
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+                return -errno;
+        /* 0660 root:memtide: the group may connect (and write); others may not. */
+        struct group *grp = getgrnam(CONTROL_WRITE_GROUP);
+        if (grp)
+                (void)chown(path, (uid_t)-1, grp->gr_gid);
+        if (chmod(path, grp ? 0660 : 0666) < 0)
                 return -errno;
         return TAKE_FD(fd);
 }

@@ -5,6 +5,8 @@
 #include "manager.h"
 
 #define CONTROL_MAX_CLIENTS 32
+/* Members may change guests and reload; anyone who can open the socket may read. */
+#define CONTROL_WRITE_GROUP "memtide"
 
 int control_server_new(ControlServer **ret, Manager *m, const char *path);
 ControlServer *control_server_free(ControlServer *s);

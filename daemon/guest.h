@@ -40,6 +40,15 @@ typedef struct GuestCompat {
         CompatReporting reporting;
 } GuestCompat;
 
+/* One past decision with the inputs it saw, for memtidectl explain. */
+typedef struct DecisionRecord {
+        uint64_t wall_sec;
+        GuestSample input; /* name not kept: the guest's own */
+        Decision decision;
+} DecisionRecord;
+
+#define GUEST_HISTORY 10
+
 typedef struct Guest {
         Manager *manager;
         char *socket_path;
@@ -67,6 +76,8 @@ typedef struct Guest {
         PolicyGuestState policy_state;
         bool has_decision;
         Decision last_decision;
+        DecisionRecord history[GUEST_HISTORY]; /* ring, newest at history_next - 1 */
+        unsigned history_next, history_len;
 
         unsigned failures;
         uint64_t reconnect_at_usec;
@@ -82,6 +93,7 @@ const char *guest_state_to_string(GuestState s);
 int qmp_guest_connect(Guest *g);
 void qmp_guest_disconnect(Guest *g, const char *reason);
 int qmp_guest_poll_stats(Guest *g);
+int qmp_guest_set_stats_period(Guest *g);
 int qmp_guest_refresh_balloon(Guest *g);
 int qmp_guest_set_target(Guest *g, uint64_t target_bytes);
 

@@ -115,7 +115,7 @@ void manager_guest_ready(Manager *m, Guest *g)
         char max_s[32], act_s[32];
         g->state = GUEST_READY;
         g->failures = 0;
-        config_guest_settings(m->config, g->name, g->uuid, &g->settings);
+        manager_refresh_settings(m, g);
         log_guest(LOG_INFO, g, "managed: balloon %s, boot memory %s, current %s%s", g->balloon_path,
                   format_bytes(max_s, sizeof(max_s), g->max_bytes),
                   format_bytes(act_s, sizeof(act_s), g->actual_bytes),
@@ -143,6 +143,7 @@ void manager_guest_lost(Manager *m, Guest *g, const char *reason)
         guest_compat_clear(&g->compat);
         g->policy_state = (PolicyGuestState){ 0 };
         g->has_decision = false;
+        g->history_len = g->history_next = 0;
 }
 
 void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
@@ -204,6 +205,17 @@ static void expire_commands(Manager *m, uint64_t now)
         }
 }
 
+static void record_decision(Guest *g, const GuestSample *in, const Decision *d)
+{
+        DecisionRecord *rec = &g->history[g->history_next];
+
+        *rec = (DecisionRecord){ .wall_sec = manager_wall_sec(), .input = *in, .decision = *d };
+        rec->input.name = NULL;
+        g->history_next = (g->history_next + 1) % GUEST_HISTORY;
+        if (g->history_len < GUEST_HISTORY)
+                g->history_len++;
+}
+
 /* Collect -> decide -> act over the guests that are ready. */
 static int run_cycle(Manager *m)
 {
@@ -233,6 +245,7 @@ static int run_cycle(Manager *m)
                 ready[i]->policy_state = states[i];
                 ready[i]->last_decision = decisions[i];
                 ready[i]->has_decision = true;
+                record_decision(ready[i], &samples[i], &decisions[i]);
                 act(m, ready[i], &decisions[i]);
         }
         m->cycles++;
@@ -307,6 +320,12 @@ void manager_guest_stats_updated(Manager *m, Guest *g)
         }
 }
 
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)manager_reload(userdata, NULL);
+        return 0;
+}
+
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         Manager *m = userdata;
@@ -342,6 +361,7 @@ Manager *manager_free(Manager *m)
                 guest_free(m->guests[i]);
         free(m->guests);
         control_server_free(m->control);
+        overrides_clear(&m->overrides);
         sd_event_source_unref(m->cycle_timer);
         sd_event_source_unref(m->poll_timer);
         sd_event_unref(m->event);
@@ -361,9 +381,14 @@ int manager_start(Manager *m)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         (void)sd_event_add_signal(m->event, NULL, SIGTERM, on_exit_signal, m);
         (void)sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
+        (void)sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);
+        /* Feeds WATCHDOG=1 from the loop itself when WatchdogSec= is set. */
+        (void)sd_event_set_watchdog(m->event, true);
+        manager_load_overrides(m);
 
         r = control_server_new(&m->control, m, m->config->control_socket);
         if (r < 0)

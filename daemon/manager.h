@@ -11,6 +11,7 @@
 #include "config.h"
 #include "guest.h"
 #include "model.h"
+#include "overrides.h"
 #include "policy.h"
 
 typedef struct ControlServer ControlServer;
@@ -30,6 +31,7 @@ typedef struct Manager {
 
         HostSample host;
         bool host_ok;
+        Overrides overrides;
         PolicyState policy_state; /* the strategy's host-wide memory (cadence, MOM averages) */
         uint64_t start_usec;
         uint64_t cycles;
@@ -49,6 +51,13 @@ uint64_t manager_wall_sec(void);
 void manager_guest_ready(Manager *m, Guest *g);
 void manager_guest_lost(Manager *m, Guest *g, const char *reason);
 void manager_guest_stats_updated(Manager *m, Guest *g);
+
+/* Config reload and runtime overrides (reload.c). */
+int manager_reload(Manager *m, char **ret_error);
+void manager_refresh_settings(Manager *m, Guest *g);
+void manager_load_overrides(Manager *m);
+int manager_set_override(Manager *m, const Override *patch);
+int manager_reset_override(Manager *m, const char *guest);
 
 /* Guest sample as the policy sees it (borrowed name). */
 void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret);

@@ -47,6 +47,18 @@ static void on_stats_interval_set(QmpClient *c, json_object *ret, const char *er
                 setup_failed(g, "query-balloon", "could not queue");
 }
 
+/* qom-set arguments for QEMU's guest stats polling, in whole seconds. */
+static json_object *stats_period_args(Guest *g)
+{
+        json_object *args = json_object_new_object();
+        json_object_object_add(args, "path", json_object_new_string(g->balloon_path));
+        json_object_object_add(args, "property",
+                               json_object_new_string("guest-stats-polling-interval"));
+        json_object_object_add(args, "value", json_object_new_int64((int64_t)(
+                g->manager->config->stats_period_usec / USEC_PER_SEC)));
+        return args;
+}
+
 static void on_memory_summary(QmpClient *c, json_object *ret, const char *error, void *userdata)
 {
         Guest *g = userdata;
@@ -54,12 +66,7 @@ static void on_memory_summary(QmpClient *c, json_object *ret, const char *error,
 
         if (!ret || json_get_u64(ret, "base-memory", &g->max_bytes) < 0)
                 return setup_failed(g, "query-memory-size-summary", error);
-        args = json_object_new_object();
-        json_object_object_add(args, "path", json_object_new_string(g->balloon_path));
-        json_object_object_add(args, "property",
-                               json_object_new_string("guest-stats-polling-interval"));
-        json_object_object_add(args, "value", json_object_new_int64((int64_t)(
-                g->manager->config->stats_period_usec / USEC_PER_SEC)));
+        args = stats_period_args(g);
         if (qmp_client_command(c, "qom-set", args, on_stats_interval_set, g) < 0)
                 setup_failed(g, "qom-set", "could not queue");
 }
@@ -240,6 +247,17 @@ int qmp_guest_poll_stats(Guest *g)
                 g->stats_poll_sent_usec = manager_now_usec(g->manager);
         }
         return r;
+}
+
+static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
+{
+        if (!ret)
+                log_guest(LOG_WARNING, (Guest *)userdata, "setting the stats period failed: %s", error);
+}
+
+int qmp_guest_set_stats_period(Guest *g)
+{
+        return qmp_client_command(g->qmp, "qom-set", stats_period_args(g), on_period_set, g);
 }
 
 int qmp_guest_refresh_balloon(Guest *g)

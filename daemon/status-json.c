@@ -202,3 +202,47 @@ json_object *status_json(Manager *m)
         json_object_object_add(o, "host", host_json(m));
         return o;
 }
+
+static json_object *record_json(const DecisionRecord *rec)
+{
+        json_object *o = json_object_new_object(), *in = json_object_new_object();
+        const GuestSample *s = &rec->input;
+        const Decision *d = &rec->decision;
+
+        json_object_object_add(o, "time_seconds", json_object_new_uint64(rec->wall_sec));
+        add_u64(o, "target_bytes", d->target_bytes);
+        json_object_object_add(o, "change", json_object_new_boolean(d->change));
+        json_object_object_add(o, "distress", json_object_new_boolean(d->distress));
+        json_object_object_add(o, "reason", json_object_new_string(d->reason));
+        add_u64(in, "actual_bytes", s->actual_bytes);
+        add_u64(in, "max_bytes", s->max_bytes);
+        add_u64(in, "min_bytes", s->min_bytes);
+        add_u64(in, "used_bytes", d->used_bytes ? d->used_bytes : STAT_UNKNOWN);
+        add_u64(in, "floor_bytes", d->floor_bytes ? d->floor_bytes : STAT_UNKNOWN);
+        add_u64(in, "available_bytes", s->stats.available_bytes);
+        add_u64(in, "free_bytes", s->stats.free_bytes);
+        json_object_object_add(in, "stats_age_seconds",
+                               s->stats_age_usec == UINT64_MAX
+                                       ? NULL
+                                       : json_object_new_double((double)s->stats_age_usec / 1e6));
+        json_object_object_add(in, "stats_fresh", json_object_new_boolean(s->stats_fresh));
+        json_object_object_add(in, "command_pending", json_object_new_boolean(s->command_pending));
+        json_object_object_add(in, "page_reporting_functional",
+                               json_object_new_boolean(s->page_reporting_functional));
+        json_object_object_add(o, "inputs", in);
+        return o;
+}
+
+/* Oldest first: the story of the last decisions reads top to bottom. */
+json_object *explain_json(const Guest *g)
+{
+        json_object *o = json_object_new_object(), *list = json_object_new_array();
+
+        for (unsigned k = 0; k < g->history_len; k++) {
+                unsigned i = (g->history_next + GUEST_HISTORY - g->history_len + k) % GUEST_HISTORY;
+                json_object_array_add(list, record_json(&g->history[i]));
+        }
+        json_object_object_add(o, "name", json_object_new_string(g->name));
+        json_object_object_add(o, "decisions", list);
+        return o;
+}

@@ -10,3 +10,4 @@ json_object *status_json(Manager *m);
 json_object *guests_json(Manager *m);
 json_object *guest_json(Manager *m, const Guest *g);
 json_object *compat_json(const Guest *g, bool with_comparison);
+json_object *explain_json(const Guest *g);

@@ -21,6 +21,7 @@ typedef enum Section {
         SECTION_DAEMON,
         SECTION_POLICY,
         SECTION_GUEST,
+        SECTION_KSM,
 } Section;
 
 /* A key's parser: stores value into c (or the current guest rule) or returns
@@ -75,6 +76,31 @@ static int parse_backend(MemtideConfig *c, GuestRule *rule, const char *v, const
 static int parse_libvirt_uri(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
         return replace_string(&c->libvirt_uri, v);
+}
+
+static int parse_absolute_path(const char *v, char **dst, bool empty_ok, const char **why)
+{
+        if (empty_ok && v[0] == '\0') {
+                free(*dst);
+                *dst = NULL;
+                return 0;
+        }
+        if (v[0] != '/') {
+                *why = "expected an absolute path";
+                return -EINVAL;
+        }
+        return replace_string(dst, v);
+}
+
+static int parse_state_directory(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_absolute_path(v, &c->state_directory, false, why);
+}
+
+/* An empty value turns metrics off. */
+static int parse_metrics_file(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_absolute_path(v, &c->metrics_file, true, why);
 }
 
 static int parse_control_socket(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
@@ -389,6 +415,102 @@ static int parse_manage(MemtideConfig *c, GuestRule *rule, const char *v, const 
         return 0;
 }
 
+static int parse_ksm_enabled(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                c->ksm.enabled = true;
+        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                c->ksm.enabled = false;
+        else {
+                *why = "expected yes or no";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_ksm_sysfs_path(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        if (v[0] != '/') {
+                *why = "expected an absolute path";
+                return -EINVAL;
+        }
+        return replace_string(&c->ksm.sysfs_path, v);
+}
+
+static int parse_ksm_threshold_share(MemtideConfig *c, GuestRule *rule, const char *v,
+                                     const char **why)
+{
+        return parse_percent_into(v, &c->ksm.threshold_share, why);
+}
+
+/* Guests may be committed beyond the host's memory: up to 1000 %. */
+static int parse_ksm_committed_share(MemtideConfig *c, GuestRule *rule, const char *v,
+                                     const char **why)
+{
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || strcmp(end, "%") != 0 || !(d > 0 && d <= 1000)) {
+                *why = "expected a percentage of host memory such as 80% (up to 1000%)";
+                return -EINVAL;
+        }
+        c->ksm.committed_share = d / 100.0;
+        return 0;
+}
+
+/* A count of pages for ksmd's pages_to_scan, between min and 100000. */
+static int parse_ksm_pages(const char *v, uint32_t min, uint32_t *dst, const char **why)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < min || n > 100000) {
+                *why = min > 0 ? "expected a whole number of pages between 1 and 100000, e.g. 64"
+                               : "expected a whole number of pages between 0 and 100000, e.g. 300";
+                return -EINVAL;
+        }
+        *dst = (uint32_t)n;
+        return 0;
+}
+
+static int parse_ksm_pages_boost(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_ksm_pages(v, 0, &c->ksm.pages_boost, why);
+}
+
+/* ksmtuned writes KSM_NPAGES_DECAY=-50; here it is the positive amount taken off. */
+static int parse_ksm_pages_decay(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_ksm_pages(v, 0, &c->ksm.pages_decay, why);
+}
+
+static int parse_ksm_pages_min(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_ksm_pages(v, 1, &c->ksm.pages_min, why);
+}
+
+static int parse_ksm_pages_max(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+{
+        return parse_ksm_pages(v, 1, &c->ksm.pages_max, why);
+}
+
+static int parse_ksm_sleep_msec_per_16gib(MemtideConfig *c, GuestRule *rule, const char *v,
+                                          const char **why)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < 1 || n > 60000) {
+                *why = "expected milliseconds between 1 and 60000, e.g. 10";
+                return -EINVAL;
+        }
+        c->ksm.sleep_msec_per_16gib = (uint32_t)n;
+        return 0;
+}
+
 static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "Backend", parse_backend },
         { SECTION_DAEMON, "LibvirtURI", parse_libvirt_uri },
@@ -396,6 +518,8 @@ static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "Interval", parse_interval },
         { SECTION_DAEMON, "StatsPeriod", parse_stats_period },
         { SECTION_DAEMON, "ControlSocket", parse_control_socket },
+        { SECTION_DAEMON, "StateDirectory", parse_state_directory },
+        { SECTION_DAEMON, "MetricsFile", parse_metrics_file },
         { SECTION_POLICY, "Strategy", parse_strategy },
         { SECTION_POLICY, "HeadroomMin", parse_headroom_min },
         { SECTION_POLICY, "HeadroomShare", parse_headroom_share },
@@ -421,7 +545,23 @@ static const ConfigKey config_keys[] = {
         { SECTION_GUEST, "MaxMemory", parse_max_memory },
         { SECTION_GUEST, "Manage", parse_manage },
         { SECTION_GUEST, "Shares", parse_shares },
+        { SECTION_KSM, "Enabled", parse_ksm_enabled },
+        { SECTION_KSM, "SysfsPath", parse_ksm_sysfs_path },
+        { SECTION_KSM, "ThresholdShare", parse_ksm_threshold_share },
+        { SECTION_KSM, "CommittedShare", parse_ksm_committed_share },
+        { SECTION_KSM, "PagesBoost", parse_ksm_pages_boost },
+        { SECTION_KSM, "PagesDecay", parse_ksm_pages_decay },
+        { SECTION_KSM, "PagesMin", parse_ksm_pages_min },
+        { SECTION_KSM, "PagesMax", parse_ksm_pages_max },
+        { SECTION_KSM, "SleepMsecPer16GiB", parse_ksm_sleep_msec_per_16gib },
 };
+
+/* systemd passes StateDirectory= as $STATE_DIRECTORY; the FHS place otherwise. */
+static const char *config_default_state_directory(void)
+{
+        const char *e = getenv("STATE_DIRECTORY");
+        return e && e[0] == '/' && !strchr(e, ':') ? e : "/var/lib/memtide";
+}
 
 int config_new(MemtideConfig **ret)
 {
@@ -434,8 +574,11 @@ int config_new(MemtideConfig **ret)
         c->interval_usec = 2 * USEC_PER_SEC;
         c->stats_period_usec = 1 * USEC_PER_SEC;
         policy_config_init(&c->policy);
+        ksm_config_init(&c->ksm);
         if (replace_string(&c->libvirt_uri, "qemu:///system") < 0 ||
             replace_string(&c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET) < 0 ||
+            replace_string(&c->ksm.sysfs_path, KSM_SYSFS_PATH_DEFAULT) < 0 ||
+            replace_string(&c->state_directory, config_default_state_directory()) < 0 ||
             parse_qmp_sockets(c, NULL, "/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &dummy) < 0) {
                 config_free(c);
                 return -ENOMEM;
@@ -450,6 +593,9 @@ MemtideConfig *config_free(MemtideConfig *c)
                 return NULL;
         free(c->libvirt_uri);
         free(c->control_socket);
+        free(c->ksm.sysfs_path);
+        free(c->state_directory);
+        free(c->metrics_file);
         strv_free(c->qmp_sockets);
         for (size_t i = 0; i < c->n_guest_rules; i++)
                 free(c->guest_rules[i].match);
@@ -512,6 +658,8 @@ static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRu
                 *section = SECTION_DAEMON;
         else if (strcmp(name, "Policy") == 0)
                 *section = SECTION_POLICY;
+        else if (strcmp(name, "KSM") == 0)
+                *section = SECTION_KSM;
         else if (strncmp(name, "Guest:", 6) == 0 && name[6] != '\0') {
                 *section = SECTION_GUEST;
                 *rule = guest_rule_add(c, name + 6);
@@ -519,7 +667,7 @@ static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRu
                         return -ENOMEM;
         } else
                 return set_error(ret_error, file, n,
-                                 "unknown section [%s] (known: Daemon, Policy, Guest:GLOB)", name);
+                                 "unknown section [%s] (known: Daemon, Policy, KSM, Guest:GLOB)", name);
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ksm.h"
 #include "policy-config.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/memtide/memtide.conf"
@@ -39,7 +40,10 @@ typedef struct MemtideConfig {
         uint64_t interval_usec;
         uint64_t stats_period_usec;
         char *control_socket;
+        char *state_directory; /* runtime overrides survive restarts here */
+        char *metrics_file;    /* Prometheus textfile, NULL = none */
         PolicyConfig policy;
+        KsmConfig ksm; /* [KSM] */
         GuestRule *guest_rules;
         size_t n_guest_rules;
 } MemtideConfig;

@@ -79,6 +79,7 @@ struct LibvirtBackend {
         LibvirtResultEntry *results, **results_tail;
         bool stop;
         bool conn_dead;
+        int close_reason; /* virConnectCloseReason of the close callback */
         uint64_t next_id;
         bool stats_pending;
         size_t pending_requests;

@@ -5,10 +5,12 @@
  * libvirt or waits for the worker (see libvirt-backend.h); the worker
  * thread lives in libvirt-worker.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,8 +161,6 @@ void libvirt_result_push_locked(LibvirtBackend *b, LibvirtResultEntry *e)
         b->results_tail = &e->next;
         if (e->result.request_id != 0 && b->pending_requests > 0)
                 b->pending_requests--;
-        if (e->result.type == LIBVIRT_RESULT_STATS)
-                b->stats_pending = false;
         libvirt_wake_caller(b);
 }
 
@@ -259,6 +259,10 @@ size_t libvirt_backend_drain(LibvirtBackend *b, LibvirtResultHandler handler, vo
         list = b->results;
         b->results = NULL;
         b->results_tail = &b->results;
+        /* A stats request counts as out until its answer is drained. */
+        for (LibvirtResultEntry *e = list; e; e = e->next)
+                if (e->result.type == LIBVIRT_RESULT_STATS)
+                        b->stats_pending = false;
         pthread_mutex_unlock(&b->lock);
 
         while (list) {
@@ -282,6 +286,13 @@ static bool libvirt_uuid_valid(const char *uuid)
                         return false;
         }
         return true;
+}
+
+/* libvirt prints UUIDs in lower case; so does the worker's guest table. */
+static void libvirt_uuid_copy(char dst[LIBVIRT_UUID_STRING_LEN], const char *src)
+{
+        for (size_t i = 0; i < LIBVIRT_UUID_STRING_LEN; i++)
+                dst[i] = (char)tolower((unsigned char)src[i]);
 }
 
 static void libvirt_request_queue_locked(LibvirtBackend *b, LibvirtRequest *q)
@@ -371,7 +382,7 @@ int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t tar
         if (!q)
                 return -ENOMEM;
         q->type = LIBVIRT_REQUEST_SET_MEMORY;
-        memcpy(q->uuid, uuid, sizeof(q->uuid));
+        libvirt_uuid_copy(q->uuid, uuid);
         q->target_bytes = target_bytes;
 
         pthread_mutex_lock(&b->lock);
@@ -412,7 +423,7 @@ int libvirt_backend_qmp_query(LibvirtBackend *b, const char *uuid, const char *c
         if (!q)
                 return -ENOMEM;
         q->type = LIBVIRT_REQUEST_QMP;
-        memcpy(q->uuid, uuid, sizeof(q->uuid));
+        libvirt_uuid_copy(q->uuid, uuid);
         q->command = strdup(command_json);
         if (!q->command) {
                 free(q);

@@ -257,8 +257,8 @@ size_t libvirt_backend_drain(LibvirtBackend *b, LibvirtResultHandler handler, vo
 
 /*
  * Queues one virConnectGetAllDomainStats(BALLOON, ACTIVE|NOWAIT). At most
- * one stats request is out at a time: -EBUSY while the previous one is
- * unanswered (libvirt slow or frozen). *ret_id (may be NULL) gets the id
+ * one stats request is out at a time: -EBUSY until the previous one's STATS
+ * result has been drained (so: libvirt slow or frozen). *ret_id (may be NULL) gets the id
  * the STATS result will carry. Never blocks.
  */
 int libvirt_backend_request_stats(LibvirtBackend *b, uint64_t *ret_id);

@@ -256,12 +256,13 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                         continue;
                 measure(config, g, st, &n);
                 d->used_bytes = n.used;
-                /* Under pressure a guest keeps its extra headroom in proportion
-                 * to how its share ratio compares with the others'. */
+                /* Under pressure the extra headroom goes, first from guests whose
+                 * share ratio is below the others' (idle memory, low shares);
+                 * at full pressure from all. */
                 double keep = 1.0;
                 if (pressure > 0) {
                         double r = share_ratio(config, g, n.used) / mean_ratio;
-                        keep = fmin(fmax(1.0 - pressure / fmax(r, 1e-9), 0), 1);
+                        keep = fmin(fmax((1.0 - pressure) * r, 0), 1);
                 }
                 double extra = fmax(st->peak_used_bytes - (double)n.used, 0) +
                                config->volatility_factor * st->swing_bytes;

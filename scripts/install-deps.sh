@@ -5,11 +5,19 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev)
-TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps
+TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps valgrind
                libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+# Only for tests/fuzz/run-fuzzers.sh (libFuzzer); the suite replays the fuzz
+# corpora with gcc, so the test command does not need them.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
+# No argument: build and test packages; --build-only; --fuzz: build and fuzz.
 want=("${BUILD_PACKAGES[@]}")
-[ "${1:-}" = "--build-only" ] || want+=("${TEST_PACKAGES[@]}")
+case "${1:-}" in
+--build-only) ;;
+--fuzz) want+=("${FUZZ_PACKAGES[@]}") ;;
+*) want+=("${TEST_PACKAGES[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

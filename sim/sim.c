@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "cleanup.h"
 #include "guest-model.h"
@@ -266,6 +267,15 @@ static void step(Sim *s, double t, double dt, double *resident)
                 res += r;
         }
         score_step(s, dt, res, demand, shortfall, returned, churn);
+        if (getenv("SIMDBG") && res > (double)s->p->host_bytes) {
+                double act = 0, cache = 0, tf = 0, floorx = 0;
+                for (size_t k = 0; k < s->n_present; k++) {
+                        SimGuest *g = &s->guests[s->present[k]];
+                        act += g->actual; cache += g->cache; tf += g->touched_free;
+                        floorx += fmax(g->actual - g->demand, 0);
+                }
+                fprintf(stderr, "t=%.0f dem=%.1f res=%.1f act=%.1f cache=%.1f tf=%.1f over=%.1f psi=%.1f\n", t, demand/GIB_D, res/GIB_D, act/GIB_D, cache/GIB_D, tf/GIB_D, (res - s->p->host_bytes)/GIB_D, s->host_psi);
+        }
         *resident = res;
 }
 

@@ -19,6 +19,39 @@ static void test_defaults(void)
         check_u64_eq(c->stats_period_usec, USEC_PER_SEC);
         check(strcmp(c->control_socket, "/run/memtide/io.memtide.socket") == 0);
         check(strcmp(c->qmp_sockets[1], "/var/run/qemu-server/*.qmp") == 0);
+        check(!c->ksm.enabled);
+        check(strcmp(c->ksm.sysfs_path, "/sys/kernel/mm/ksm") == 0);
+        check(c->ksm.threshold_share == 0.20);
+        check_u64_eq(c->ksm.pages_max, 1250);
+}
+
+static void test_ksm_keys_parse(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        const char *text = "[KSM]\n"
+                           "Enabled=yes\n"
+                           "SysfsPath=/tmp/fake-ksm\n"
+                           "ThresholdShare=25%\n"
+                           "CommittedShare=150%\n"
+                           "PagesBoost=500\n"
+                           "PagesDecay=0\n"
+                           "PagesMin=32\n"
+                           "PagesMax=4000\n"
+                           "SleepMsecPer16GiB=20\n";
+        check(config_new(&c) == 0);
+        check(config_parse_text(c, text, "ksm.conf", &err) == 0);
+        check(c->ksm.enabled);
+        check(strcmp(c->ksm.sysfs_path, "/tmp/fake-ksm") == 0);
+        check(c->ksm.threshold_share == 0.25);
+        check(c->ksm.committed_share == 1.5);
+        check_u64_eq(c->ksm.pages_boost, 500);
+        check_u64_eq(c->ksm.pages_decay, 0);
+        check_u64_eq(c->ksm.pages_min, 32);
+        check_u64_eq(c->ksm.pages_max, 4000);
+        check_u64_eq(c->ksm.sleep_msec_per_16gib, 20);
+        check(config_parse_text(c, "[KSM]\nEnabled=no\n", "ksm.conf", &err) == 0);
+        check(!c->ksm.enabled);
 }
 
 static void test_all_keys_parse(void)
@@ -88,6 +121,14 @@ static void test_errors_name_file_line_and_reason(void)
         check_error("[Daemon]\nStatsPeriod=1500ms\n", "whole seconds");
         check_error("[Daemon]\nQMPSockets=relative/*.qmp\n", "absolute");
         check_error("[Policy]\nHeadroomShare=150%\n", "percentage");
+        check_error("[KSM]\nEnabled=maybe\n", "bad.conf:2: Enabled=maybe: expected yes or no");
+        check_error("[KSM]\nSysfsPath=sys/kernel/mm/ksm\n", "absolute path");
+        check_error("[KSM]\nThresholdShare=0.2\n", "percentage");
+        check_error("[KSM]\nCommittedShare=2000%\n", "up to 1000%");
+        check_error("[KSM]\nPagesDecay=-50\n", "PagesDecay=-50: expected a whole number of pages");
+        check_error("[KSM]\nPagesMin=0\n", "between 1 and 100000");
+        check_error("[KSM]\nPagesMax=lots\n", "PagesMax=lots");
+        check_error("[KSM]\nSleepMsecPer16GiB=0\n", "milliseconds");
         check_error("[Daemon\n", "closing");
         check_error("[Daemon]\njust text\n", "expected Key=Value");
 }
@@ -161,6 +202,7 @@ int main(void)
 {
         RUN(test_defaults);
         RUN(test_all_keys_parse);
+        RUN(test_ksm_keys_parse);
         RUN(test_errors_name_file_line_and_reason);
         RUN(test_dropins_override_in_lexical_order);
         RUN(test_missing_file_is_an_error);

@@ -16,9 +16,10 @@
 # keeps the committed corpus small. A crash input worth keeping is copied by
 # hand as tests/fuzz/corpus/<target>/crash-<what> once the bug is fixed.
 #
-# Needs clang and libclang-rt-14-dev (scripts/install-deps.sh installs them).
+# Needs clang and libclang-rt-14-dev (scripts/install-deps.sh --fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+bash scripts/install-deps.sh --fuzz
 
 TARGETS=(fuzz-balloon-stats fuzz-config fuzz-qmp-stream fuzz-varlink)
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}

@@ -86,6 +86,9 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
+        """SIGTERM and wait. memtided must then exit 0: under ASan that also
+        means LeakSanitizer found nothing at exit (scripts/test.sh). A daemon
+        the test killed itself is only reaped."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -93,6 +96,10 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self.proc.returncode != 0:
+                print("---- memtided log (tail) ----\n" + self.log_text()[-6000:])
+                raise AssertionError("memtided exited with %d after SIGTERM" %
+                                     self.proc.returncode)
         return self.proc.returncode if self.proc else None
 
     def log_text(self):

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* memtidectl verbs about one guest and the daemon's config: show, set, reset, reload, explain. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "ctl.h"
+#include "json-util.h"
+#include "units.h"
+
+static const char *str_or(json_object *o, const char *key, const char *fallback)
+{
+        const char *s = NULL;
+        return json_get_string(o, key, &s) == 0 ? s : fallback;
+}
+
+static void print_size(const char *label, json_object *o, const char *key)
+{
+        uint64_t v;
+        char b[32];
+        printf("%-20s %s\n", label, json_get_u64(o, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-");
+}
+
+static int one_name(int argc, char **argv, const char *verb, const char **ret)
+{
+        if (argc != 2) {
+                fprintf(stderr, "memtidectl: usage: %s GUEST\n", verb);
+                return -EINVAL;
+        }
+        *ret = argv[1];
+        return 0;
+}
+
+static json_object *name_params(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        return p;
+}
+
+static void print_guest(json_object *g)
+{
+        json_object *stats = NULL, *ov = NULL, *compat = NULL;
+
+        json_object_object_get_ex(g, "stats", &stats);
+        json_object_object_get_ex(g, "override", &ov);
+        json_object_object_get_ex(g, "compat", &compat);
+        printf("%-20s %s\n", "Guest:", str_or(g, "name", "?"));
+        printf("%-20s %s\n", "UUID:", str_or(g, "uuid", "-"));
+        printf("%-20s %s (%s)\n", "Backend:", str_or(g, "backend", "?"), str_or(g, "socket", ""));
+        print_size("Actual:", g, "actual_bytes");
+        print_size("Target:", g, "target_bytes");
+        print_size("Floor:", g, "floor_bytes");
+        print_size("Maximum:", g, "max_bytes");
+        print_size("Used:", g, "used_bytes");
+        print_size("Available (guest):", stats, "available_bytes");
+        print_size("Free (guest):", stats, "free_bytes");
+        printf("%-20s %s\n", "Compat verdict:", str_or(compat, "verdict", "unknown"));
+        printf("%-20s %s\n", "Page reporting:", str_or(compat, "page_reporting", "-"));
+        printf("%-20s %s\n", "Override:", ov ? json_object_to_json_string(ov) : "none");
+        printf("%-20s %s\n", "Last decision:", str_or(g, "reason", "-"));
+}
+
+static int verb_show(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *g = NULL;
+        const char *name;
+        int r;
+
+        if (one_name(argc, argv, "show", &name) < 0)
+                return EXIT_USAGE;
+        r = ctl_request(a, "io.memtide.Manager.GetGuest", name_params(name), &reply);
+        if (r != 0)
+                return r;
+        json_object_object_get_ex(reply, "guest", &g);
+        if (a->json)
+                ctl_print_json(g);
+        else
+                print_guest(g);
+        return 0;
+}
+
+static int parse_size_option(const char *opt, const char *v, json_object *p, const char *key)
+{
+        uint64_t bytes;
+        if (parse_size(v, &bytes) < 0) {
+                fprintf(stderr, "memtidectl: %s %s: expected a size such as 512M or 2G\n", opt, v);
+                return -EINVAL;
+        }
+        json_object_object_add(p, key, json_object_new_uint64(bytes));
+        return 0;
+}
+
+static int parse_set_options(int argc, char **argv, json_object *p)
+{
+        static const struct option options[] = {
+                { "min", required_argument, NULL, 'm' },
+                { "max", required_argument, NULL, 'M' },
+                { "shares", required_argument, NULL, 's' },
+                { "manage", required_argument, NULL, 'g' },
+                {},
+        };
+        int opt, r = 0;
+        char *end;
+
+        optind = 1;
+        while (r >= 0 && (opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (opt) {
+                case 'm': r = parse_size_option("--min", optarg, p, "min_bytes"); break;
+                case 'M': r = parse_size_option("--max", optarg, p, "max_bytes"); break;
+                case 's': {
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*optarg == '\0' || *end || v > 50000)
+                                r = -EINVAL;
+                        else
+                                json_object_object_add(p, "shares", json_object_new_uint64(v));
+                        break;
+                }
+                case 'g':
+                        if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
+                                r = -EINVAL;
+                        else
+                                json_object_object_add(p, "manage", json_object_new_boolean(
+                                                                            optarg[0] == 'y'));
+                        break;
+                default: r = -EINVAL;
+                }
+        if (r >= 0 && optind + 1 != argc)
+                r = -EINVAL;
+        return r;
+}
+
+static int verb_set(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *p = json_object_new_object();
+
+        if (parse_set_options(argc, argv, p) < 0 || json_object_object_length(p) == 0) {
+                json_object_put(p);
+                fprintf(stderr, "memtidectl: usage: set GUEST [--min SIZE] [--max SIZE] "
+                                "[--shares N] [--manage yes|no]\n");
+                return EXIT_USAGE;
+        }
+        json_object_object_add(p, "name", json_object_new_string(argv[optind]));
+        return ctl_request(a, "io.memtide.Manager.SetOverride", p, &reply);
+}
+
+static int verb_reset(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        const char *name;
+
+        if (one_name(argc, argv, "reset", &name) < 0)
+                return EXIT_USAGE;
+        return ctl_request(a, "io.memtide.Manager.ResetOverride", name_params(name), &reply);
+}
+
+static int verb_reload(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+
+        if (argc != 1) {
+                fprintf(stderr, "memtidectl: usage: reload\n");
+                return EXIT_USAGE;
+        }
+        return ctl_request(a, "io.memtide.Manager.Reload", NULL, &reply);
+}
+
+static void print_decisions(json_object *guest)
+{
+        json_object *list = NULL;
+
+        json_object_object_get_ex(guest, "decisions", &list);
+        printf("%s:\n", str_or(guest, "name", "?"));
+        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+                json_object *d = json_object_array_get_idx(list, i), *in = NULL;
+                uint64_t t = 0, act = 0, used = 0, target = 0;
+                json_object_object_get_ex(d, "inputs", &in);
+                (void)json_get_u64(d, "time_seconds", &t);
+                (void)json_get_u64(in, "actual_bytes", &act);
+                (void)json_get_u64(in, "used_bytes", &used);
+                (void)json_get_u64(d, "target_bytes", &target);
+                printf("  %llu  actual %4llu MiB  used %4llu MiB -> target %4llu MiB%s  %s\n",
+                       (unsigned long long)t, (unsigned long long)(act >> 20),
+                       (unsigned long long)(used >> 20), (unsigned long long)(target >> 20),
+                       json_object_get_boolean(json_object_object_get(d, "change")) ? " (sent)" : "",
+                       str_or(d, "reason", ""));
+        }
+}
+
+static int verb_explain(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *guests = NULL;
+        int r;
+
+        if (argc > 2) {
+                fprintf(stderr, "memtidectl: usage: explain [GUEST]\n");
+                return EXIT_USAGE;
+        }
+        r = ctl_request(a, "io.memtide.Manager.Explain", argc == 2 ? name_params(argv[1]) : NULL,
+                        &reply);
+        if (r != 0)
+                return r;
+        if (a->json) {
+                ctl_print_json(reply);
+                return 0;
+        }
+        json_object_object_get_ex(reply, "guests", &guests);
+        for (size_t i = 0; guests && i < json_object_array_length(guests); i++)
+                print_decisions(json_object_array_get_idx(guests, i));
+        return 0;
+}
+
+const CtlVerb guest_verbs[] = {
+        { "show", verb_show },
+        { "set", verb_set },
+        { "reset", verb_reset },
+        { "reload", verb_reload },
+        { "explain", verb_explain },
+        {},
+};

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Files that readers must never see half-written: state and metrics. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Writes data to path through a temporary file in the same directory:
+ * write, fsync, rename, fsync the directory. Readers see the old file or the
+ * new one, never a torn one. Returns 0 or -errno (the old file stays).
+ */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Creates dir and missing parents with mode; 0 when it exists. */
+int mkdir_p(const char *dir, mode_t mode);

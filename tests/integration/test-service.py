@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""memtided as a service on a real guest: runtime overrides take effect and
+survive a SIGKILL and restart without moving the balloon by more than one
+cycle's step; a good config reloads and a bad one is refused with file:line
+(SIGHUP and memtidectl reload) while the old one stays in force; reads are
+open to an unprivileged user, writes are not (SO_PEERCRED)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
+                     require_guests, wait_for, workdir)
+
+
+def actual(daemon):
+    return daemon.guests()["svc"]["actual_bytes"]
+
+
+def unprivileged_ctl(daemon, *args):
+    ctl = os.path.join(build_dir(), "cli", "memtidectl")
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", ctl,
+                           "--socket", daemon.socket] + list(args),
+                          capture_output=True, text=True, timeout=10)
+
+
+def check_access_control(daemon):
+    r = unprivileged_ctl(daemon, "--json", "list")
+    assert r.returncode == 0 and json.loads(r.stdout)["guests"], r
+    r = unprivileged_ctl(daemon, "set", "svc", "--min", "100M")
+    assert r.returncode == 1 and "permission denied" in r.stderr, r
+    r = unprivileged_ctl(daemon, "reload")
+    assert r.returncode == 1 and "permission denied" in r.stderr, r
+
+
+def check_reload(daemon):
+    with open(daemon.config) as f:
+        good = f.read()
+    with open(daemon.config, "w") as f:
+        f.write(good + "[Policy]\nHeadroomMin=40M\n")
+    daemon.ctl("reload")
+    assert "Reloaded" in daemon.log_text()
+    with open(daemon.config, "w") as f:
+        f.write(good + "[Policy]\nHeadroomMin=plenty\n")
+    r = daemon.ctl("reload", check=False)
+    assert r.returncode == 1, r
+    assert "%s:" % daemon.config in r.stderr and "HeadroomMin=plenty" in r.stderr, r.stderr
+    os.kill(daemon.proc.pid, signal.SIGHUP)
+    wait_for(lambda: daemon.log_text().count("keeping the current config") >= 2, 10,
+             "the SIGHUP reload to be refused")
+    assert daemon.alive()
+    assert daemon.ctl("status").returncode == 0
+    with open(daemon.config, "w") as f:
+        f.write(good)
+    daemon.ctl("reload")
+
+
+def main():
+    image = require_guests()
+    wd = workdir("memtide-svc-")
+    os.chmod(wd, 0o755)  # the unprivileged client must reach the socket
+    g = guests.Guest("svc", wd, mem_mib=512, image_dir=image)
+    keys = {"Backend": "qmp", "QMPSockets": g.qmp_path, "Interval": "1s", "StatsPeriod": "1s",
+            "StateDirectory": os.path.join(wd, "state")}
+    daemon = Daemon(wd, keys)
+    passed = False
+    try:
+        g.start()
+        g.wait_ready()
+        daemon.start()
+        wait_for(lambda: daemon.guests().get("svc") and actual(daemon) < 250 * MIB, 60,
+                 "the guest to be squeezed")
+        daemon.ctl("set", "svc", "--min", "320M")
+        wait_for(lambda: actual(daemon) >= 320 * MIB - MIB, 20, "the override to raise the guest")
+        assert json.load(open(os.path.join(wd, "state", "overrides.json")))["overrides"][0][
+            "min_bytes"] == 320 * MIB
+        check_access_control(daemon)
+        check_reload(daemon)
+
+        before = actual(daemon)
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait()
+        os.unlink(daemon.socket)
+        daemon.start()
+        wait_for(lambda: daemon.guests().get("svc"), 30, "the guest after the restart")
+        shown = json.loads(daemon.ctl("--json", "show", "svc").stdout)
+        assert shown["override"]["min_bytes"] == 320 * MIB, shown
+        step = 0.10 * 512 * MIB  # the default InflateStep
+        samples = []
+        for _ in range(6):
+            samples.append(actual(daemon))
+            time.sleep(1)
+        worst = max(abs(s - before) for s in samples)
+        log("after restart: balloon moved at most %.1f MiB (one step is %.1f MiB)" % (
+            worst / MIB, step / MIB))
+        assert worst <= step, samples
+        assert min(samples) >= 320 * MIB - MIB, samples
+
+        daemon.ctl("reset", "svc")
+        r = daemon.ctl("reset", "svc", check=False)
+        assert r.returncode == 1 and "no such guest" in r.stderr, r
+        explain = json.loads(daemon.ctl("--json", "explain", "svc").stdout)["guests"][0]
+        assert explain["decisions"] and "inputs" in explain["decisions"][-1], explain
+        passed = True
+        print("PASS")
+    finally:
+        daemon.stop()
+        g.kill()
+        if not passed:
+            dump_logs(daemon, [g])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
