@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -20,10 +21,15 @@
 
 #define CTL_TIMEOUT_MS 5000
 
+static int verb_metrics(const CtlArgs *a, int argc, char **argv);
+static int verb_top(const CtlArgs *a, int argc, char **argv);
+
 static const CtlVerb verbs[] = {
         { "status", verb_status },
         { "list", verb_list },
         { "compat", verb_compat },
+        { "metrics", verb_metrics },
+        { "top", verb_top },
         { "simulate", verb_simulate },
 };
 
@@ -40,6 +46,8 @@ static void usage(FILE *f)
                    "  reload                 re-read the config (a bad one is refused)\n"
                    "  explain [GUEST]        the last decisions with their inputs and reasons\n"
                    "  compat GUEST           the guest's balloon queue layout and what works\n"
+                   "  metrics                Prometheus exposition of the daemon's state\n"
+                   "  top [--interval S]     live view of the guests\n"
                    "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
                    "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
                    "                         dense-negotiated or an implementation; compat --list)\n\n"
@@ -77,6 +85,22 @@ static void print_guest_row(json_object *g)
                mib(t, sizeof(t), g, "target_bytes"), mib(f, sizeof(f), g, "floor_bytes"),
                mib(mx, sizeof(mx), g, "max_bytes"), mib(u, sizeof(u), g, "used_bytes"),
                stats ? mib(av, sizeof(av), stats, "available_bytes") : "-", age, reason);
+}
+
+static void print_top_header(json_object *status)
+{
+        json_object *d = NULL, *h = NULL;
+        uint64_t total = 0, avail = 0;
+        char t[32], av[32];
+
+        json_object_object_get_ex(status, "daemon", &d);
+        json_object_object_get_ex(status, "host", &h);
+        (void)json_get_u64(h, "mem_total_bytes", &total);
+        (void)json_get_u64(h, "mem_available_bytes", &avail);
+        printf("memtide: host %s, %s available; strategy %s; %s cycles\n\n",
+               format_bytes(t, sizeof(t), total), format_bytes(av, sizeof(av), avail),
+               json_object_get_string(json_object_object_get(d, "strategy")),
+               json_object_get_string(json_object_object_get(d, "cycles")));
 }
 
 static void print_list(json_object *params)
@@ -204,6 +228,54 @@ int verb_status(const CtlArgs *a, int argc, char **argv)
 int verb_list(const CtlArgs *a, int argc, char **argv)
 {
         return simple_verb(a, argc, "io.memtide.Manager.ListGuests", print_list);
+}
+
+static void print_metrics(json_object *reply)
+{
+        const char *text = NULL;
+        if (json_get_string(reply, "text", &text) == 0)
+                fputs(text, stdout);
+}
+
+static int verb_metrics(const CtlArgs *a, int argc, char **argv)
+{
+        return simple_verb(a, argc, "io.memtide.Manager.GetMetrics", print_metrics);
+}
+
+/* A live view: the guest table refreshed every interval until interrupted. */
+static int verb_top(const CtlArgs *a, int argc, char **argv)
+{
+        double interval = 2.0;
+        long iterations = -1;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc)
+                        interval = strtod(argv[++i], NULL);
+                else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+                        iterations = strtol(argv[++i], NULL, 10);
+                else {
+                        fprintf(stderr, "memtidectl: usage: top [--interval SECONDS] [--iterations N]\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (!(interval >= 0.1))
+                interval = 0.1;
+        for (long n = 0; iterations < 0 || n < iterations; n++) {
+                _cleanup_json_ json_object *status = NULL, *list = NULL;
+                int r = ctl_request(a, "io.memtide.Manager.GetStatus", NULL, &status);
+                if (r == 0)
+                        r = ctl_request(a, "io.memtide.Manager.ListGuests", NULL, &list);
+                if (r != 0)
+                        return r;
+                if (isatty(STDOUT_FILENO))
+                        fputs("\033[H\033[2J", stdout);
+                print_top_header(status);
+                print_list(list);
+                fflush(stdout);
+                if (iterations < 0 || n + 1 < iterations)
+                        usleep((useconds_t)(interval * 1e6));
+        }
+        return 0;
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "json-util.h"
 #include "log.h"
+#include "metrics.h"
 #include "memtide-config.h"
 #include "status-json.h"
 #include "varlink.h"
@@ -247,12 +248,21 @@ static json_object *m_list(Manager *m, json_object *c) { return reply_new(guests
 static json_object *m_info(Manager *m, json_object *c) { return reply_new(service_info()); }
 static json_object *m_reload(Manager *m, json_object *c) { return reload(m); }
 
+static json_object *m_metrics(Manager *m, json_object *c)
+{
+        _cleanup_free_ char *text = metrics_render(m);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "text", json_object_new_string(text ? text : ""));
+        return reply_new(p);
+}
+
 static const Method methods[] = {
         { VARLINK_INTERFACE ".GetStatus", false, m_status },
         { VARLINK_INTERFACE ".ListGuests", false, m_list },
         { VARLINK_INTERFACE ".GetGuest", false, get_guest },
         { VARLINK_INTERFACE ".GetCompat", false, get_compat },
         { VARLINK_INTERFACE ".Explain", false, explain },
+        { VARLINK_INTERFACE ".GetMetrics", false, m_metrics },
         { VARLINK_INTERFACE ".SetOverride", true, set_override },
         { VARLINK_INTERFACE ".ResetOverride", true, reset_override },
         { VARLINK_INTERFACE ".Reload", true, m_reload },

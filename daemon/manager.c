@@ -17,7 +17,9 @@
 #include "cleanup.h"
 #include "control.h"
 #include "host.h"
+#include "ksm-control.h"
 #include "log.h"
+#include "metrics.h"
 #include "units.h"
 
 #define RECONNECT_MIN_USEC (1 * USEC_PER_SEC)
@@ -133,6 +135,7 @@ void manager_guest_lost(Manager *m, Guest *g, const char *reason)
                 log_guest(LOG_WARNING, g, "connection dropped: %s", reason);
         free(g->last_error);
         g->last_error = strdup(reason);
+        m->errors_connection++;
         qmp_guest_disconnect(g, reason);
         g->state = GUEST_DISCONNECTED;
         g->failures++;
@@ -250,6 +253,11 @@ static int run_cycle(Manager *m)
         }
         m->cycles++;
         m->last_cycle_duration_usec = manager_now_usec(m) - start;
+        if (start >= m->ksm_next_usec) {
+                ksm_control_run(m);
+                m->ksm_next_usec = start + m->config->ksm.interval_usec;
+        }
+        metrics_write(m);
         sd_notifyf(false, "STATUS=Managing %zu guest(s), %" PRIu64 " balloon command(s) sent", n,
                    m->balloon_commands);
         return 0;

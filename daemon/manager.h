@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "guest.h"
+#include "ksm.h"
 #include "model.h"
 #include "overrides.h"
 #include "policy.h"
@@ -37,6 +38,13 @@ typedef struct Manager {
         uint64_t cycles;
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
+        KsmFigures ksm;
+        KsmState ksm_state;
+        int ksm_last_error;
+        uint64_t ksm_next_usec;
+        uint64_t errors_connection;
+        uint64_t errors_metrics;
+        int metrics_last_error;
 } Manager;
 
 int manager_new(Manager **ret, MemtideConfig *config, const char *config_path);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "status-json.h"
 
+#include <unistd.h>
+
 #include "cleanup.h"
 #include "memtide-config.h"
 
@@ -173,6 +175,23 @@ static json_object *host_json(Manager *m)
         return o;
 }
 
+static json_object *ksm_json(Manager *m)
+{
+        json_object *o = json_object_new_object();
+        const KsmFigures *k = &m->ksm;
+
+        json_object_object_add(o, "enabled", json_object_new_boolean(m->config->ksm.enabled));
+        json_object_object_add(o, "state", json_object_new_string(ksm_run_state_to_string(k)));
+        if (k->available) {
+                add_u64(o, "pages_to_scan", k->pages_to_scan);
+                add_u64(o, "sleep_millisecs", k->sleep_millisecs);
+                add_u64(o, "pages_shared", k->pages_shared);
+                add_u64(o, "pages_sharing", k->pages_sharing);
+                add_u64(o, "saved_bytes", ksm_saved_bytes(k, (uint64_t)sysconf(_SC_PAGESIZE)));
+        }
+        return o;
+}
+
 json_object *status_json(Manager *m)
 {
         json_object *o = json_object_new_object(), *d = json_object_new_object();
@@ -200,6 +219,7 @@ json_object *status_json(Manager *m)
         json_object_object_add(d, "guests_known", json_object_new_uint64(known));
         json_object_object_add(o, "daemon", d);
         json_object_object_add(o, "host", host_json(m));
+        json_object_object_add(o, "ksm", ksm_json(m));
         return o;
 }
 

@@ -67,14 +67,14 @@ uint32_t ksm_sleep_millisecs(const KsmConfig *config, uint64_t mem_total_bytes)
 {
         uint32_t per_16gib = config->sleep_msec_per_16gib;
         /* The floor never overrides an administrator who asked for less. */
-        uint32_t floor = per_16gib < KSM_SLEEP_MSEC_FLOOR ? per_16gib : KSM_SLEEP_MSEC_FLOOR;
+        uint32_t floor_ms = per_16gib < KSM_SLEEP_MSEC_FLOOR ? per_16gib : KSM_SLEEP_MSEC_FLOOR;
         uint64_t ms;
 
         if (mem_total_bytes == 0)
                 return per_16gib;
         ms = (uint64_t)per_16gib * 16 * GIB / mem_total_bytes;
-        if (ms < floor)
-                ms = floor;
+        if (ms < floor_ms)
+                ms = floor_ms;
         return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 

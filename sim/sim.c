@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "cleanup.h"
 #include "guest-model.h"
@@ -31,9 +30,11 @@ void sim_params_init(SimParams *p, const MemtideConfig *config)
                 .deflate_bytes_per_sec = 1024.0 * MIB,
                 .cache_bytes_per_sec = 1.0 * MIB,
                 .swap_share = 0.25,
-                /* Proxmox balloons only guests with a minimum: every guest gets
-                 * one, the same for every strategy and the oracle. */
-                .min_share = 0.0625,
+                .min_share = 0,
+                /* Proxmox balloons only guests with a minimum; its run gives every
+                 * guest without MinMemory= one, as a Proxmox operator must. The
+                 * others need none (their floor follows use). */
+                .proxmox_min_share = 0.0625,
                 .command_timeout_usec = 10 * USEC_PER_SEC,
         };
 }
@@ -127,6 +128,9 @@ static void update_presence(Sim *s, double t)
                         g->next = next;
                         if (s->settings[i].min_bytes)
                                 g->min = fmin((double)s->settings[i].min_bytes, g->max);
+                        else if (g->min == 0 && s->kind == SIM_POLICY &&
+                                 s->config->policy.strategy == POLICY_STRATEGY_PROXMOX)
+                                g->min = s->p->proxmox_min_share * g->max;
                         s->vm_states[i] = (PolicyGuestState){ 0 };
                         s->roster_changed = true;
                 } else if (!exists && g->present) {
@@ -267,15 +271,6 @@ static void step(Sim *s, double t, double dt, double *resident)
                 res += r;
         }
         score_step(s, dt, res, demand, shortfall, returned, churn);
-        if (getenv("SIMDBG") && res > (double)s->p->host_bytes) {
-                double act = 0, cache = 0, tf = 0, floorx = 0;
-                for (size_t k = 0; k < s->n_present; k++) {
-                        SimGuest *g = &s->guests[s->present[k]];
-                        act += g->actual; cache += g->cache; tf += g->touched_free;
-                        floorx += fmax(g->actual - g->demand, 0);
-                }
-                fprintf(stderr, "t=%.0f dem=%.1f res=%.1f act=%.1f cache=%.1f tf=%.1f over=%.1f psi=%.1f\n", t, demand/GIB_D, res/GIB_D, act/GIB_D, cache/GIB_D, tf/GIB_D, (res - s->p->host_bytes)/GIB_D, s->host_psi);
-        }
         *resident = res;
 }
 
@@ -288,7 +283,8 @@ int sim_run(const Trace *trace, const MemtideConfig *config, const SimParams *pa
 
         if (r < 0)
                 return r;
-        for (double t = (double)trace->start_sec; t <= (double)trace->end_sec; t += dt) {
+        /* Each step stands for [t, t + dt): the last sample closes the trace. */
+        for (double t = (double)trace->start_sec; t < (double)trace->end_sec; t += dt) {
                 update_presence(&s, t);
                 step(&s, t, dt, &resident);
                 if (kind == SIM_POLICY)

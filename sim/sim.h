@@ -38,6 +38,7 @@ typedef struct SimParams {
         double cache_bytes_per_sec; /* page cache growth into free memory, per guest */
         double swap_share;          /* swap allowance, share of the guest's maximum */
         double min_share;           /* MinMemory= of every guest, share of its maximum */
+        double proxmox_min_share;   /* MinMemory= for proxmox runs when none is set */
         bool page_reporting;
         uint64_t command_timeout_usec; /* as the daemon: a command older stops blocking */
 } SimParams;

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The KSM controller's place in memtided: every KSM interval, read the host
+ * and /sys/kernel/mm/ksm, let lib/ksm.c decide, write only what changed.
+ * Off unless [KSM] Enabled=yes; figures are read for status either way.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ksm-control.h"
+#include "log.h"
+
+/* Shareable memory as MOM counts it: what the guests hold now. */
+static uint64_t committed_bytes(Manager *m)
+{
+        uint64_t sum = 0;
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i]->state == GUEST_READY)
+                        sum += m->guests[i]->actual_bytes;
+        return sum;
+}
+
+void ksm_control_run(Manager *m)
+{
+        const KsmConfig *c = &m->config->ksm;
+        KsmSample sample = { .host = m->host, .committed_bytes = committed_bytes(m) };
+        KsmDecision d;
+        int r;
+
+        r = ksm_read(c->sysfs_path, &sample.ksm);
+        m->ksm = sample.ksm;
+        if (!c->enabled || r < 0 || !m->host_ok)
+                return;
+        ksm_decide(c, &sample, &m->ksm_state, &d);
+        if (d.action == KSM_ACTION_NONE)
+                return;
+        r = ksm_apply(c->sysfs_path, &sample.ksm, &d);
+        if (r < 0) {
+                if (r != m->ksm_last_error)
+                        log_error("Failed to tune KSM in %s: %s", c->sysfs_path, strerror(-r));
+                m->ksm_last_error = r;
+                return;
+        }
+        m->ksm_last_error = 0;
+        if (r > 0)
+                log_info("KSM: %s", d.reason);
+        (void)ksm_read(c->sysfs_path, &m->ksm);
+}

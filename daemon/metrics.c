@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "log.h"
+#include "memtide-config.h"
+
+typedef struct Out {
+        char *buf;
+        size_t len;
+        FILE *f;
+} Out;
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values escape backslash, double quote and newline (exposition format). */
+static void label_value(FILE *f, const char *v)
+{
+        for (; v && *v; v++) {
+                if (*v == '\\' || *v == '"')
+                        fprintf(f, "\\%c", *v);
+                else if (*v == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*v, f);
+        }
+}
+
+static void guest_labels(FILE *f, const Guest *g)
+{
+        fputs("{guest=\"", f);
+        label_value(f, g->name);
+        fputs("\",uuid=\"", f);
+        label_value(f, g->uuid ? g->uuid : "");
+        fputs("\"}", f);
+}
+
+typedef uint64_t (*guest_value_fn)(Manager *m, const Guest *g);
+
+static void guest_series(FILE *f, Manager *m, const char *name, const char *help, guest_value_fn fn)
+{
+        header(f, name, "gauge", help);
+        for (size_t i = 0; i < m->n_guests; i++) {
+                const Guest *g = m->guests[i];
+                uint64_t v;
+                if (g->state != GUEST_READY || (v = fn(m, g)) == STAT_UNKNOWN)
+                        continue;
+                fputs(name, f);
+                guest_labels(f, g);
+                fprintf(f, " %llu\n", (unsigned long long)v);
+        }
+}
+
+static uint64_t g_actual(Manager *m, const Guest *g) { return g->actual_bytes; }
+static uint64_t g_max(Manager *m, const Guest *g) { return g->max_bytes; }
+static uint64_t g_available(Manager *m, const Guest *g) { return g->stats.available_bytes; }
+static uint64_t g_target(Manager *m, const Guest *g)
+{
+        return g->has_decision ? g->last_decision.target_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_floor(Manager *m, const Guest *g)
+{
+        return g->has_decision && g->last_decision.floor_bytes ? g->last_decision.floor_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_used(Manager *m, const Guest *g)
+{
+        return g->has_decision && g->last_decision.used_bytes ? g->last_decision.used_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_stats_age(Manager *m, const Guest *g)
+{
+        GuestSample s;
+        manager_guest_sample(m, g, &s);
+        return s.stats_age_usec == UINT64_MAX ? STAT_UNKNOWN : s.stats_age_usec / USEC_PER_SEC;
+}
+static uint64_t g_distress(Manager *m, const Guest *g)
+{
+        return g->has_decision && g->last_decision.distress;
+}
+static uint64_t g_reporting(Manager *m, const Guest *g)
+{
+        return guest_compat_reporting_functional(&g->compat);
+}
+
+static void compat_series(FILE *f, Manager *m)
+{
+        header(f, "memtide_guest_compat_verdict", "gauge",
+               "Balloon queue layout verdict of the guest (1 for the current verdict).");
+        for (size_t i = 0; i < m->n_guests; i++) {
+                const Guest *g = m->guests[i];
+                if (g->state != GUEST_READY)
+                        continue;
+                fputs("memtide_guest_compat_verdict{guest=\"", f);
+                label_value(f, g->name);
+                fprintf(f, "\",verdict=\"%s\"} 1\n", guest_compat_verdict(&g->compat));
+        }
+}
+
+static void host_series(FILE *f, Manager *m)
+{
+        const HostSample *h = &m->host;
+
+        if (!m->host_ok)
+                return;
+        header(f, "memtide_host_memory_total_bytes", "gauge", "Host MemTotal.");
+        fprintf(f, "memtide_host_memory_total_bytes %llu\n", (unsigned long long)h->mem_total_bytes);
+        header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable.");
+        fprintf(f, "memtide_host_memory_available_bytes %llu\n",
+                (unsigned long long)h->mem_available_bytes);
+        if (h->psi_available) {
+                header(f, "memtide_host_memory_pressure_some_avg10_ratio", "gauge",
+                       "Host memory PSI some avg10, as a ratio.");
+                fprintf(f, "memtide_host_memory_pressure_some_avg10_ratio %g\n", h->psi_some_avg10 / 100);
+                header(f, "memtide_host_memory_pressure_full_avg10_ratio", "gauge",
+                       "Host memory PSI full avg10, as a ratio.");
+                fprintf(f, "memtide_host_memory_pressure_full_avg10_ratio %g\n", h->psi_full_avg10 / 100);
+        }
+}
+
+static void daemon_series(FILE *f, Manager *m)
+{
+        size_t ready = 0;
+        for (size_t i = 0; i < m->n_guests; i++)
+                ready += m->guests[i]->state == GUEST_READY;
+        header(f, "memtide_build_info", "gauge", "memtided version.");
+        fprintf(f, "memtide_build_info{version=\"%s\"} 1\n", MEMTIDE_VERSION);
+        header(f, "memtide_cycles_total", "counter", "Control cycles run.");
+        fprintf(f, "memtide_cycles_total %llu\n", (unsigned long long)m->cycles);
+        header(f, "memtide_cycle_duration_seconds", "gauge", "Duration of the last control cycle.");
+        fprintf(f, "memtide_cycle_duration_seconds %g\n", (double)m->last_cycle_duration_usec / 1e6);
+        header(f, "memtide_balloon_commands_total", "counter", "Balloon targets sent.");
+        fprintf(f, "memtide_balloon_commands_total %llu\n", (unsigned long long)m->balloon_commands);
+        header(f, "memtide_guests_managed", "gauge", "Guests managed now.");
+        fprintf(f, "memtide_guests_managed %zu\n", ready);
+        header(f, "memtide_guests_known", "gauge", "Guests found, managed or not.");
+        fprintf(f, "memtide_guests_known %zu\n", m->n_guests);
+        header(f, "memtide_errors_total", "counter", "Errors by kind.");
+        fprintf(f, "memtide_errors_total{kind=\"guest_connection\"} %llu\n",
+                (unsigned long long)m->errors_connection);
+        fprintf(f, "memtide_errors_total{kind=\"metrics_write\"} %llu\n",
+                (unsigned long long)m->errors_metrics);
+}
+
+static void ksm_series(FILE *f, Manager *m)
+{
+        const KsmFigures *k = &m->ksm;
+
+        if (!k->available)
+                return;
+        header(f, "memtide_ksm_running", "gauge", "1 when ksmd is merging pages.");
+        fprintf(f, "memtide_ksm_running %d\n", k->run == 1);
+        header(f, "memtide_ksm_pages_to_scan", "gauge", "KSM pages_to_scan.");
+        fprintf(f, "memtide_ksm_pages_to_scan %u\n", k->pages_to_scan);
+        header(f, "memtide_ksm_pages_shared", "gauge", "KSM pages_shared.");
+        fprintf(f, "memtide_ksm_pages_shared %llu\n", (unsigned long long)k->pages_shared);
+        header(f, "memtide_ksm_pages_sharing", "gauge", "KSM pages_sharing (memory saved, in pages).");
+        fprintf(f, "memtide_ksm_pages_sharing %llu\n", (unsigned long long)k->pages_sharing);
+}
+
+char *metrics_render(Manager *m)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        daemon_series(f, m);
+        host_series(f, m);
+        guest_series(f, m, "memtide_guest_actual_bytes", "Memory the guest has now.", g_actual);
+        guest_series(f, m, "memtide_guest_target_bytes", "Last balloon target decided.", g_target);
+        guest_series(f, m, "memtide_guest_floor_bytes", "Lowest size the guard rails allow.", g_floor);
+        guest_series(f, m, "memtide_guest_max_bytes", "The guest's maximum (boot) memory.", g_max);
+        guest_series(f, m, "memtide_guest_used_bytes", "Memory the guest cannot give up.", g_used);
+        guest_series(f, m, "memtide_guest_available_bytes", "The guest's MemAvailable.", g_available);
+        guest_series(f, m, "memtide_guest_stats_age_seconds", "Age of the guest's balloon stats.",
+                     g_stats_age);
+        guest_series(f, m, "memtide_guest_distress", "1 when the guest is short of memory.",
+                     g_distress);
+        guest_series(f, m, "memtide_guest_page_reporting_functional",
+                     "1 when free page reporting is negotiated, agreed and moving.", g_reporting);
+        compat_series(f, m);
+        ksm_series(f, m);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+void metrics_write(Manager *m)
+{
+        const char *path = m->config->metrics_file;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!path)
+                return;
+        text = metrics_render(m);
+        r = text ? write_file_atomic(path, text, strlen(text), 0644) : -ENOMEM;
+        if (r < 0) {
+                m->errors_metrics++;
+                if (r != m->metrics_last_error)
+                        log_error("Failed to write metrics to %s: %s (logged once until it changes)",
+                                  path, strerror(-r));
+        } else if (m->metrics_last_error)
+                log_info("Writing metrics to %s works again", path);
+        m->metrics_last_error = r < 0 ? r : 0;
+}
