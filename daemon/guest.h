@@ -60,6 +60,7 @@ typedef struct Guest {
         bool seen; /* discovery mark */
 
         uint64_t actual_bytes;
+        uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
         uint64_t max_bytes;
         BalloonStats stats;
         uint64_t stats_actual_bytes; /* actual_bytes when the last new report arrived */

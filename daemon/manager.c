@@ -196,7 +196,12 @@ static void act(Manager *m, Guest *g, const Decision *d)
                 return;
         }
         m->balloon_commands++;
-        log_guest(LOG_INFO, g, "target %s: %s", target_s, d->reason);
+        char target_bytes[24];
+        snprintf(target_bytes, sizeof(target_bytes), "%llu", (unsigned long long)d->target_bytes);
+        log_fields(LOG_INFO,
+                   &(LogFields){ .guest = g->name, .uuid = g->uuid, .target = target_bytes,
+                                 .reason = d->reason },
+                   "target %s: %s", target_s, d->reason);
 }
 
 static void expire_commands(Manager *m, uint64_t now)
@@ -206,6 +211,14 @@ static void expire_commands(Manager *m, uint64_t now)
                 if (g->command_pending && now - g->command_sent_usec > COMMAND_TIMEOUT_USEC)
                         g->command_pending = false;
         }
+}
+
+/* What the guest costs the host: the QEMU process at the other end of its QMP socket. */
+static void read_qemu_rss(Manager *m, Guest *g)
+{
+        int pid = qmp_client_peer_pid(g->qmp);
+        if (pid <= 0 || host_process_rss(m->proc_root, pid, &g->qemu_rss_bytes) < 0)
+                g->qemu_rss_bytes = 0;
 }
 
 static void record_decision(Guest *g, const GuestSample *in, const Decision *d)
@@ -238,6 +251,7 @@ static int run_cycle(Manager *m)
                 if (g->state != GUEST_READY)
                         continue;
                 ready[n] = g;
+                read_qemu_rss(m, g);
                 manager_guest_sample(m, g, &samples[n]);
                 states[n] = g->policy_state;
                 n++;

@@ -63,6 +63,10 @@ static void guest_series(FILE *f, Manager *m, const char *name, const char *help
 
 static uint64_t g_actual(Manager *m, const Guest *g) { return g->actual_bytes; }
 static uint64_t g_max(Manager *m, const Guest *g) { return g->max_bytes; }
+static uint64_t g_rss(Manager *m, const Guest *g)
+{
+        return g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN;
+}
 static uint64_t g_available(Manager *m, const Guest *g) { return g->stats.available_bytes; }
 static uint64_t g_target(Manager *m, const Guest *g)
 {
@@ -188,6 +192,8 @@ char *metrics_render(Manager *m)
                      g_distress);
         guest_series(f, m, "memtide_guest_page_reporting_functional",
                      "1 when free page reporting is negotiated, agreed and moving.", g_reporting);
+        guest_series(f, m, "memtide_guest_qemu_rss_bytes", "Resident memory of the QEMU process.",
+                     g_rss);
         compat_series(f, m);
         ksm_series(f, m);
         if (fclose(f) != 0) {

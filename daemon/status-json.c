@@ -131,6 +131,7 @@ json_object *guest_json(Manager *m, const Guest *g)
         add_u64(o, "min_bytes", sample.min_bytes ? sample.min_bytes : STAT_UNKNOWN);
         add_u64(o, "floor_bytes", d && d->floor_bytes ? d->floor_bytes : STAT_UNKNOWN);
         add_u64(o, "used_bytes", d && d->used_bytes ? d->used_bytes : STAT_UNKNOWN);
+        add_u64(o, "qemu_rss_bytes", g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN);
         json_object_object_add(o, "stats",
                                balloon_stats_reported(&g->stats) ? stats_json(&g->stats) : NULL);
         json_object_object_add(o, "stats_age_seconds",
@@ -167,6 +168,8 @@ static json_object *host_json(Manager *m)
         add_u64(o, "mem_total_bytes", h->mem_total_bytes);
         add_u64(o, "mem_available_bytes", h->mem_available_bytes);
         add_u64(o, "mem_free_bytes", h->mem_free_bytes);
+        add_u64(o, "swap_in_pages", h->swap_known ? h->swap_in_pages : STAT_UNKNOWN);
+        add_u64(o, "swap_out_pages", h->swap_known ? h->swap_out_pages : STAT_UNKNOWN);
         json_object_object_add(o, "psi_available", json_object_new_boolean(h->psi_available));
         json_object_object_add(o, "psi_some_avg10_percent",
                                h->psi_available ? json_object_new_double(h->psi_some_avg10) : NULL);

@@ -83,9 +83,52 @@ int host_sample_read(const char *proc_root, HostSample *ret)
         r = host_parse_meminfo(buf, &s);
         if (r < 0)
                 return r;
+        s.swap_known = host_read_swap_activity(proc_root, &s.swap_in_pages, &s.swap_out_pages) == 0;
         /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
         if (read_small_file(proc_root, "pressure/memory", buf, sizeof(buf)) == 0)
                 (void)host_parse_psi(buf, &s);
         *ret = s;
+        return 0;
+}
+
+/* "Key:   value ..." lines: the first number after the key on the line that starts with it. */
+static int find_number(const char *text, const char *key, unsigned long long *ret)
+{
+        size_t n = strlen(key);
+        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (strncmp(line, key, n) == 0)
+                        return sscanf(line + n, " %llu", ret) == 1 ? 0 : -EINVAL;
+        return -ENOENT;
+}
+
+int host_process_rss(const char *proc_root, int pid, uint64_t *ret_bytes)
+{
+        char name[64], buf[8192];
+        unsigned long long kib;
+        int r;
+
+        snprintf(name, sizeof(name), "%d/status", pid);
+        r = read_small_file(proc_root, name, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        r = find_number(buf, "VmRSS:", &kib);
+        if (r < 0)
+                return r;
+        *ret_bytes = kib * 1024;
+        return 0;
+}
+
+int host_read_swap_activity(const char *proc_root, uint64_t *ret_pswpin, uint64_t *ret_pswpout)
+{
+        char buf[16384];
+        unsigned long long in, out;
+        int r = read_small_file(proc_root, "vmstat", buf, sizeof(buf));
+
+        if (r < 0)
+                return r;
+        if (find_number(buf, "pswpin", &in) < 0 || find_number(buf, "pswpout", &out) < 0)
+                return -EINVAL;
+        *ret_pswpin = in;
+        *ret_pswpout = out;
         return 0;
 }

@@ -16,3 +16,9 @@ int host_parse_meminfo(const char *text, HostSample *ret);
 
 /* Parses /proc/pressure/memory text ("some avg10=.. ", "full avg10=.."). */
 int host_parse_psi(const char *text, HostSample *ret);
+
+/* Resident memory of a process from proc_root/PID/status (VmRSS), in bytes. */
+int host_process_rss(const char *proc_root, int pid, uint64_t *ret_bytes);
+
+/* Swap activity counters pswpin/pswpout (pages) from proc_root/vmstat. */
+int host_read_swap_activity(const char *proc_root, uint64_t *ret_pswpin, uint64_t *ret_pswpout);

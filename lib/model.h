@@ -21,6 +21,9 @@ typedef struct HostSample {
         uint64_t mem_free_bytes;
         uint64_t buffers_bytes;
         uint64_t cached_bytes;
+        bool swap_known;       /* /proc/vmstat read */
+        uint64_t swap_in_pages;  /* pswpin, cumulative */
+        uint64_t swap_out_pages; /* pswpout, cumulative */
         bool psi_available;
         double psi_some_avg10; /* percent */
         double psi_full_avg10; /* percent */

@@ -746,6 +746,18 @@ const char *qmp_client_socket_path(const QmpClient *c)
         return c ? c->socket_path : NULL;
 }
 
+int qmp_client_peer_pid(const QmpClient *c)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (!c || c->fd < 0)
+                return -ENOTCONN;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        return cred.pid > 0 ? cred.pid : -ESRCH;
+}
+
 int qmp_client_command(QmpClient *c, const char *command, json_object *args, qmp_reply_fn cb,
                        void *userdata)
 {

@@ -52,6 +52,8 @@ QmpClient *qmp_client_free(QmpClient *c);
 
 bool qmp_client_is_ready(const QmpClient *c);
 const char *qmp_client_socket_path(const QmpClient *c);
+/* The QEMU process at the other end (SO_PEERCRED), or -errno. */
+int qmp_client_peer_pid(const QmpClient *c);
 
 /*
  * Queues a command. args may be NULL; ownership of args passes to the client

@@ -26,6 +26,21 @@ static void test_psi_missing_is_unavailable(void)
         check(h.mem_total_bytes > 0);
 }
 
+static void test_swap_activity_and_process_rss(void)
+{
+        HostSample h;
+        uint64_t rss = 0;
+
+        check(host_sample_read(FIXTURE_DIR "/proc/psi", &h) == 0);
+        check(h.swap_known);
+        check_u64_eq(h.swap_in_pages, 1234);
+        check(host_process_rss(FIXTURE_DIR "/proc/psi", 4242, &rss) == 0);
+        check_u64_eq(rss, UINT64_C(262144) * 1024);
+        check(host_process_rss(FIXTURE_DIR "/proc/psi", 999999, &rss) == -ENOENT);
+        check(host_sample_read(FIXTURE_DIR "/proc/nopsi", &h) == 0);
+        check(!h.swap_known);
+}
+
 static void test_bad_input(void)
 {
         HostSample h = { 0 };
@@ -39,6 +54,7 @@ int main(void)
 {
         RUN(test_meminfo_and_psi);
         RUN(test_psi_missing_is_unavailable);
+        RUN(test_swap_activity_and_process_rss);
         RUN(test_bad_input);
         return 0;
 }

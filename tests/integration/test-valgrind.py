@@ -73,7 +73,12 @@ def raw_request(path, data):
             pass  # closed on us after its error reply, which is still readable
         reply = b""
         while True:
-            chunk = s.recv(65536)
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                # Closed with our unread bytes still queued: Linux reports a
+                # reset after the reply, which has been read by then.
+                return reply
             if not chunk:
                 return reply
             reply += chunk
