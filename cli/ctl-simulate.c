@@ -20,9 +20,9 @@
 #include "model.h"
 #include "sim.h"
 
-#define SWEEP_PRECISION 0.0025
+#define SWEEP_PRECISION    0.0025
 #define SWEEP_MAX_FRACTION 1.0
-#define MAX_GRID 64
+#define MAX_GRID           64
 
 typedef struct StrategyName {
         const char *name;
@@ -31,11 +31,11 @@ typedef struct StrategyName {
 } StrategyName;
 
 static const StrategyName strategies[] = {
-        { "adaptive", SIM_POLICY, POLICY_STRATEGY_ADAPTIVE },
-        { "mom", SIM_POLICY, POLICY_STRATEGY_MOM },
-        { "proxmox", SIM_POLICY, POLICY_STRATEGY_PROXMOX },
-        { "static", SIM_STATIC, POLICY_STRATEGY_ADAPTIVE },
-        { "oracle", SIM_ORACLE, POLICY_STRATEGY_ADAPTIVE },
+        {"adaptive", SIM_POLICY, POLICY_STRATEGY_ADAPTIVE},
+        {"mom", SIM_POLICY, POLICY_STRATEGY_MOM},
+        {"proxmox", SIM_POLICY, POLICY_STRATEGY_PROXMOX},
+        {"static", SIM_STATIC, POLICY_STRATEGY_ADAPTIVE},
+        {"oracle", SIM_ORACLE, POLICY_STRATEGY_ADAPTIVE},
 };
 
 typedef struct SimArgs {
@@ -54,22 +54,21 @@ DEFINE_POINTER_CLEANUP(Trace, trace_free);
 
 static void usage(FILE *f)
 {
-        fprintf(f,
-                "Usage: memtidectl simulate --trace FILE [--strategy NAME] [--host-fraction F | "
-                "--sweep | --grid F,F,...]\n"
-                "                           [--config FILE] [--json] [model options]\n"
-                "       memtidectl simulate --scenario NAME|all [--strategy NAME] [--json]\n\n"
-                "Strategies: adaptive, mom, proxmox (policy/), static, oracle (baselines).\n"
-                "Without --strategy every one runs side by side (with --sweep on a trace).\n"
-                "Trace: CSV vm,timestamp_s,mem_provisioned_kb,mem_used_kb, plain or gzip.\n\n"
-                "Model options:\n"
-                "  --step SEC            model step on traces (default 10)\n"
-                "  --cache-rate MIB      page cache growth per guest, MiB/s (default 1)\n"
-                "  --swap-share F        swap allowance, share of guest memory (default 0.25)\n"
-                "  --min-share F         MinMemory= of every guest, share of its memory\n"
-                "                        (default: none; proxmox runs get 0.0625)\n"
-                "  --page-reporting      guests report free pages to the host\n\n"
-                "Scenarios:\n");
+        fprintf(f, "Usage: memtidectl simulate --trace FILE [--strategy NAME] [--host-fraction F | "
+                   "--sweep | --grid F,F,...]\n"
+                   "                           [--config FILE] [--json] [model options]\n"
+                   "       memtidectl simulate --scenario NAME|all [--strategy NAME] [--json]\n\n"
+                   "Strategies: adaptive, mom, proxmox (policy/), static, oracle (baselines).\n"
+                   "Without --strategy every one runs side by side (with --sweep on a trace).\n"
+                   "Trace: CSV vm,timestamp_s,mem_provisioned_kb,mem_used_kb, plain or gzip.\n\n"
+                   "Model options:\n"
+                   "  --step SEC            model step on traces (default 10)\n"
+                   "  --cache-rate MIB      page cache growth per guest, MiB/s (default 1)\n"
+                   "  --swap-share F        swap allowance, share of guest memory (default 0.25)\n"
+                   "  --min-share F         MinMemory= of every guest, share of its memory\n"
+                   "                        (default: none; proxmox runs get 0.0625)\n"
+                   "  --page-reporting      guests report free pages to the host\n\n"
+                   "Scenarios:\n");
         for (unsigned i = 0; i < sim_n_scenarios; i++)
                 fprintf(f, "  %-14s %s\n", sim_scenarios[i].name, sim_scenarios[i].description);
         fprintf(f, "\nExit status: 0 success, 1 simulation failed, 2 usage error.\n");
@@ -104,23 +103,33 @@ static int parse_grid(const char *s, SimArgs *a)
 static int parse_sim_args(int argc, char **argv, SimArgs *a)
 {
         enum {
-                ARG_TRACE = 0x100, ARG_SCENARIO, ARG_STRATEGY, ARG_HOST_FRACTION, ARG_SWEEP,
-                ARG_GRID, ARG_CONFIG, ARG_STEP, ARG_CACHE, ARG_SWAP, ARG_MIN, ARG_FPR,
+                ARG_TRACE = 0x100,
+                ARG_SCENARIO,
+                ARG_STRATEGY,
+                ARG_HOST_FRACTION,
+                ARG_SWEEP,
+                ARG_GRID,
+                ARG_CONFIG,
+                ARG_STEP,
+                ARG_CACHE,
+                ARG_SWAP,
+                ARG_MIN,
+                ARG_FPR,
         };
         static const struct option options[] = {
-                { "trace", required_argument, NULL, ARG_TRACE },
-                { "scenario", required_argument, NULL, ARG_SCENARIO },
-                { "strategy", required_argument, NULL, ARG_STRATEGY },
-                { "host-fraction", required_argument, NULL, ARG_HOST_FRACTION },
-                { "sweep", no_argument, NULL, ARG_SWEEP },
-                { "grid", required_argument, NULL, ARG_GRID },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "step", required_argument, NULL, ARG_STEP },
-                { "cache-rate", required_argument, NULL, ARG_CACHE },
-                { "swap-share", required_argument, NULL, ARG_SWAP },
-                { "min-share", required_argument, NULL, ARG_MIN },
-                { "page-reporting", no_argument, NULL, ARG_FPR },
-                { "help", no_argument, NULL, 'h' },
+                {"trace", required_argument, NULL, ARG_TRACE},
+                {"scenario", required_argument, NULL, ARG_SCENARIO},
+                {"strategy", required_argument, NULL, ARG_STRATEGY},
+                {"host-fraction", required_argument, NULL, ARG_HOST_FRACTION},
+                {"sweep", no_argument, NULL, ARG_SWEEP},
+                {"grid", required_argument, NULL, ARG_GRID},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"step", required_argument, NULL, ARG_STEP},
+                {"cache-rate", required_argument, NULL, ARG_CACHE},
+                {"swap-share", required_argument, NULL, ARG_SWAP},
+                {"min-share", required_argument, NULL, ARG_MIN},
+                {"page-reporting", no_argument, NULL, ARG_FPR},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         int c, r = 0;
@@ -129,20 +138,47 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
         optind = 1;
         while (r == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case ARG_TRACE: a->trace = optarg; break;
-                case ARG_SCENARIO: a->scenario = optarg; break;
-                case ARG_STRATEGY: a->strategy = optarg; break;
-                case ARG_HOST_FRACTION: r = parse_double(optarg, 0.001, 4, &a->host_fraction); break;
-                case ARG_SWEEP: a->sweep = true; break;
-                case ARG_GRID: r = parse_grid(optarg, a); break;
-                case ARG_CONFIG: a->config = optarg; break;
-                case ARG_STEP: r = parse_double(optarg, 1, 300, &a->step_sec); break;
-                case ARG_CACHE: r = parse_double(optarg, 0, 10000, &a->cache_mib); break;
-                case ARG_SWAP: r = parse_double(optarg, 0, 4, &a->swap_share); break;
-                case ARG_MIN: r = parse_double(optarg, 0, 1, &a->min_share); break;
-                case ARG_FPR: a->page_reporting = true; break;
-                case 'h': usage(stdout); return 0;
-                default: return -EINVAL;
+                case ARG_TRACE:
+                        a->trace = optarg;
+                        break;
+                case ARG_SCENARIO:
+                        a->scenario = optarg;
+                        break;
+                case ARG_STRATEGY:
+                        a->strategy = optarg;
+                        break;
+                case ARG_HOST_FRACTION:
+                        r = parse_double(optarg, 0.001, 4, &a->host_fraction);
+                        break;
+                case ARG_SWEEP:
+                        a->sweep = true;
+                        break;
+                case ARG_GRID:
+                        r = parse_grid(optarg, a);
+                        break;
+                case ARG_CONFIG:
+                        a->config = optarg;
+                        break;
+                case ARG_STEP:
+                        r = parse_double(optarg, 1, 300, &a->step_sec);
+                        break;
+                case ARG_CACHE:
+                        r = parse_double(optarg, 0, 10000, &a->cache_mib);
+                        break;
+                case ARG_SWAP:
+                        r = parse_double(optarg, 0, 4, &a->swap_share);
+                        break;
+                case ARG_MIN:
+                        r = parse_double(optarg, 0, 1, &a->min_share);
+                        break;
+                case ARG_FPR:
+                        a->page_reporting = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        return -EINVAL;
                 }
         if (r < 0 || optind < argc || (!a->trace == !a->scenario) ||
             (a->sweep && (a->host_fraction >= 0 || a->n_grid > 0)))
@@ -194,19 +230,24 @@ static json_object *result_json(const Result *r)
 
         json_object_object_add(o, "strategy", json_object_new_string(r->strategy));
         if (r->swept)
-                json_object_object_add(o, "min_host_fraction",
-                                       r->host_fraction >= 0 ? json_object_new_double(r->host_fraction)
-                                                             : NULL);
+                json_object_object_add(
+                        o, "min_host_fraction",
+                        r->host_fraction >= 0 ? json_object_new_double(r->host_fraction) : NULL);
         else
-                json_object_object_add(o, "host_fraction", json_object_new_double(r->host_fraction));
-        json_object_object_add(o, "shortfall_gib_hours", json_object_new_double(s->shortfall_gib_hours));
-        json_object_object_add(o, "overrun_gib_hours", json_object_new_double(s->overrun_gib_hours));
+                json_object_object_add(o, "host_fraction",
+                                       json_object_new_double(r->host_fraction));
+        json_object_object_add(o, "shortfall_gib_hours",
+                               json_object_new_double(s->shortfall_gib_hours));
+        json_object_object_add(o, "overrun_gib_hours",
+                               json_object_new_double(s->overrun_gib_hours));
         json_object_object_add(o, "oom_events", json_object_new_int64((int64_t)s->oom_events));
-        json_object_object_add(o, "returned_gib_hours", json_object_new_double(s->returned_gib_hours));
+        json_object_object_add(o, "returned_gib_hours",
+                               json_object_new_double(s->returned_gib_hours));
         json_object_object_add(o, "churn_gib", json_object_new_double(s->churn_gib));
         json_object_object_add(o, "demand_gib_hours", json_object_new_double(s->demand_gib_hours));
         json_object_object_add(o, "trouble_seconds", json_object_new_double(s->trouble_seconds));
-        json_object_object_add(o, "peak_resident_gib", json_object_new_double(s->peak_resident_gib));
+        json_object_object_add(o, "peak_resident_gib",
+                               json_object_new_double(s->peak_resident_gib));
         json_object_object_add(o, "run_seconds", json_object_new_double(r->seconds));
         return o;
 }
@@ -221,7 +262,7 @@ static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *p
         int r;
 
         config.policy.strategy = sn->strategy;
-        *ret = (Result){ .strategy = sn->name, .swept = a->sweep, .host_fraction = fraction };
+        *ret = (Result){.strategy = sn->name, .swept = a->sweep, .host_fraction = fraction};
         if (a->sweep)
                 r = sim_sweep(t, &config, &p, sn->kind, SWEEP_PRECISION, SWEEP_MAX_FRACTION,
                               &ret->host_fraction, &ret->scores);
@@ -290,7 +331,8 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
                         r = run_one(t, config, params, sn, &eff, a->n_grid ? a->grid[k] : fraction,
                                     &res);
                         if (r < 0) {
-                                fprintf(stderr, "memtidectl: simulation failed: %s\n", strerror(-r));
+                                fprintf(stderr, "memtidectl: simulation failed: %s\n",
+                                        strerror(-r));
                                 return 1;
                         }
                         if (a->json || a->n_grid)
@@ -305,13 +347,15 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
                 json_object *o = out;
                 if (only && !a->n_grid)
                         o = json_object_array_get_idx(out, 0);
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n",
+                       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
         }
         return 0;
 }
 
-static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base, const SimParams *defaults)
+static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
+                              const SimParams *defaults)
 {
         _cleanup_json_ json_object *out = json_object_new_array();
         bool all = strcmp(a->scenario, "all") == 0;
@@ -341,13 +385,22 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base, const
                         double over_mib_s = s.overrun_gib_hours * 1024 * 3600;
                         if (a->json) {
                                 json_object *o = json_object_new_object();
-                                json_object_object_add(o, "scenario", json_object_new_string(sim_scenarios[i].name));
-                                json_object_object_add(o, "strategy", json_object_new_string(strategies[k].name));
-                                json_object_object_add(o, "reaction_seconds", json_object_new_double(s.trouble_seconds));
-                                json_object_object_add(o, "shortfall_mib_seconds", json_object_new_double(short_mib_s));
-                                json_object_object_add(o, "overrun_mib_seconds", json_object_new_double(over_mib_s));
-                                json_object_object_add(o, "oom_events", json_object_new_int64((int64_t)s.oom_events));
-                                json_object_object_add(o, "churn_gib", json_object_new_double(s.churn_gib));
+                                json_object_object_add(
+                                        o, "scenario",
+                                        json_object_new_string(sim_scenarios[i].name));
+                                json_object_object_add(o, "strategy",
+                                                       json_object_new_string(strategies[k].name));
+                                json_object_object_add(o, "reaction_seconds",
+                                                       json_object_new_double(s.trouble_seconds));
+                                json_object_object_add(o, "shortfall_mib_seconds",
+                                                       json_object_new_double(short_mib_s));
+                                json_object_object_add(o, "overrun_mib_seconds",
+                                                       json_object_new_double(over_mib_s));
+                                json_object_object_add(
+                                        o, "oom_events",
+                                        json_object_new_int64((int64_t)s.oom_events));
+                                json_object_object_add(o, "churn_gib",
+                                                       json_object_new_double(s.churn_gib));
                                 json_object_array_add(out, o);
                         } else
                                 printf("%-13s %-10s %10.0f %12.0f %12.0f %5" PRIu64 " %10.0f\n",
@@ -364,7 +417,7 @@ int verb_simulate(const CtlArgs *ctl, int argc, char **argv)
 {
         _cleanup_(config_freep) MemtideConfig *config = NULL;
         _cleanup_free_ char *error = NULL;
-        SimArgs a = { .json = ctl->json };
+        SimArgs a = {.json = ctl->json};
         SimParams params;
         int r;
 

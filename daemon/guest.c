@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "manager.h"
 
 static const char *const state_names[] = {
         [GUEST_CONNECTING] = "connecting",
@@ -33,24 +34,58 @@ static char *socket_stem(const char *path)
         return strdup(base);
 }
 
-int guest_new(Guest **ret, Manager *m, const char *socket_path)
+int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key)
 {
         Guest *g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
         g->manager = m;
-        g->socket_path = strdup(socket_path);
-        g->name = socket_stem(socket_path);
+        g->backend = backend;
+        if (backend == GUEST_BACKEND_QMP) {
+                g->socket_path = strdup(key);
+                g->name = socket_stem(key);
+        } else {
+                g->uuid = strdup(key);
+                g->name = strdup(key);
+        }
         balloon_stats_init(&g->stats);
         guest_compat_clear(&g->compat);
         g->state = GUEST_DISCONNECTED;
         g->seen = true;
-        if (!g->socket_path || !g->name) {
+        if (!g->name || (backend == GUEST_BACKEND_QMP ? !g->socket_path : !g->uuid)) {
                 guest_free(g);
                 return -ENOMEM;
         }
         *ret = g;
         return 0;
+}
+
+const char *guest_backend_to_string(GuestBackend b)
+{
+        return b == GUEST_BACKEND_LIBVIRT ? "libvirt" : "qmp";
+}
+
+void guest_stats_arrived(Guest *g, const BalloonStats *s)
+{
+        bool updated = s->last_update_sec != g->stats.last_update_sec;
+
+        g->stats = *s;
+        if (!updated)
+                return;
+        g->stats_actual_bytes = g->actual_bytes;
+        /* At full size with nothing in flight, what MemTotal lacks is the kernel's. */
+        if (g->actual_bytes == g->max_bytes && !g->command_pending &&
+            s->total_bytes != STAT_UNKNOWN && s->total_bytes < g->max_bytes)
+                g->kernel_reserve_bytes = g->max_bytes - s->total_bytes;
+        manager_guest_stats_updated(g->manager, g);
+}
+
+void guest_balloon_changed(Guest *g, uint64_t actual)
+{
+        g->actual_bytes = actual;
+        if (g->command_pending && (actual > g->pending_target_bytes ? actual - g->pending_target_bytes
+                                                                    : g->pending_target_bytes - actual) < MIB)
+                g->command_pending = false;
 }
 
 Guest *guest_free(Guest *g)

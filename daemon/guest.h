@@ -49,21 +49,29 @@ typedef struct DecisionRecord {
 
 #define GUEST_HISTORY 10
 
+typedef enum GuestBackend {
+        GUEST_BACKEND_QMP,     /* our own QMP connection to QEMU */
+        GUEST_BACKEND_LIBVIRT, /* through libvirtd (daemon/libvirt-guests.c) */
+} GuestBackend;
+
 typedef struct Guest {
         Manager *manager;
-        char *socket_path;
+        GuestBackend backend;
+        char *socket_path; /* QMP only */
         char *name; /* QMP query-name, else the socket file's stem */
         char *uuid; /* NULL when QEMU has none */
         char *balloon_path; /* QOM path of the balloon device */
         QmpClient *qmp;
         GuestState state;
-        bool seen; /* discovery mark */
+        bool seen;   /* discovery mark */
+        bool paused; /* libvirt: suspended or crashed; its stats go stale */
 
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
         uint64_t max_bytes;
         BalloonStats stats;
         uint64_t stats_actual_bytes; /* actual_bytes when the last new report arrived */
+        uint64_t kernel_reserve_bytes; /* max - MemTotal seen with the balloon fully deflated */
         bool stats_poll_inflight;
         uint64_t stats_poll_sent_usec;
         uint64_t connect_started_usec;
@@ -85,7 +93,13 @@ typedef struct Guest {
         char *last_error;
 } Guest;
 
-int guest_new(Guest **ret, Manager *m, const char *socket_path);
+/* key: the QMP socket path, or the libvirt domain's UUID. */
+int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key);
+const char *guest_backend_to_string(GuestBackend b);
+/* New stats from either backend: keeps the report, learns the kernel reserve. */
+void guest_stats_arrived(Guest *g, const BalloonStats *s);
+/* The balloon reached actual_bytes (BALLOON_CHANGE from either backend). */
+void guest_balloon_changed(Guest *g, uint64_t actual_bytes);
 Guest *guest_free(Guest *g);
 
 const char *guest_state_to_string(GuestState s);

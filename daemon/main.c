@@ -18,6 +18,7 @@ DEFINE_POINTER_CLEANUP(Manager, manager_free)
 typedef struct Args {
         const char *config_path;
         bool check_only;
+        bool config_given; /* --config: then the file must exist */
         bool debug;
 } Args;
 
@@ -52,6 +53,7 @@ static int parse_args(int argc, char **argv, Args *args)
                 switch (c) {
                 case 'c':
                         args->config_path = optarg;
+                        args->config_given = true;
                         break;
                 case ARG_CHECK:
                         args->check_only = true;
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
         if (r <= 0)
                 return r < 0 ? 2 : 0;
         log_set_max_level(args.debug ? LOG_DEBUG : LOG_INFO);
-        r = config_load(args.config_path, &config, &error);
+        r = args.config_given ? config_load(args.config_path, &config, &error)
+                              : config_load_optional(args.config_path, &config, &error);
         if (r < 0) {
                 log_error("Failed to load config: %s", error ? error : strerror(-r));
                 return 1;
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
                 log_error("Failed to create the manager: %s", strerror(-r));
                 return 1;
         }
+        m->config_optional = !args.config_given;
         r = manager_start(m);
         if (r < 0)
                 return 1;

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "host.h"
 #include "ksm-control.h"
+#include "libvirt-guests.h"
 #include "log.h"
 #include "metrics.h"
 #include "units.h"
@@ -46,12 +47,12 @@ uint64_t manager_wall_sec(void)
 static Guest *find_guest(Manager *m, const char *path)
 {
         for (size_t i = 0; i < m->n_guests; i++)
-                if (strcmp(m->guests[i]->socket_path, path) == 0)
+                if (m->guests[i]->socket_path && strcmp(m->guests[i]->socket_path, path) == 0)
                         return m->guests[i];
         return NULL;
 }
 
-static int add_guest(Manager *m, const char *path)
+int manager_add_guest(Manager *m, GuestBackend backend, const char *key, Guest **ret)
 {
         Guest **list = realloc(m->guests, (m->n_guests + 1) * sizeof(*list));
         Guest *g;
@@ -60,21 +61,34 @@ static int add_guest(Manager *m, const char *path)
         if (!list)
                 return -ENOMEM;
         m->guests = list;
-        r = guest_new(&g, m, path);
+        r = guest_new(&g, m, backend, key);
         if (r < 0)
                 return r;
         m->guests[m->n_guests++] = g;
-        log_guest(LOG_INFO, g, "found QMP socket %s", path);
+        if (ret)
+                *ret = g;
         return 0;
 }
 
-static void remove_guest_at(Manager *m, size_t i)
+void manager_remove_guest(Manager *m, Guest *g)
 {
-        Guest *g = m->guests[i];
-        log_guest(LOG_INFO, g, "QMP socket %s is gone, forgetting the guest", g->socket_path);
-        guest_free(g);
-        memmove(&m->guests[i], &m->guests[i + 1], (m->n_guests - i - 1) * sizeof(Guest *));
-        m->n_guests--;
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i] == g) {
+                        memmove(&m->guests[i], &m->guests[i + 1],
+                                (m->n_guests - i - 1) * sizeof(Guest *));
+                        m->n_guests--;
+                        guest_free(g);
+                        return;
+                }
+}
+
+static int add_qmp_guest(Manager *m, const char *path)
+{
+        Guest *g;
+        int r = manager_add_guest(m, GUEST_BACKEND_QMP, path, &g);
+        if (r >= 0)
+                log_guest(LOG_INFO, g, "found QMP socket %s", path);
+        return r;
 }
 
 static void try_connect(Manager *m, Guest *g, uint64_t now)
@@ -100,14 +114,17 @@ static void discover(Manager *m)
                                 Guest *g = find_guest(m, gl.gl_pathv[j]);
                                 if (g)
                                         g->seen = true;
-                                else if (add_guest(m, gl.gl_pathv[j]) < 0)
+                                else if (add_qmp_guest(m, gl.gl_pathv[j]) < 0)
                                         log_error("out of memory adding %s", gl.gl_pathv[j]);
                         }
                 globfree(&gl);
         }
         for (size_t i = m->n_guests; i-- > 0;)
-                if (!m->guests[i]->seen)
-                        remove_guest_at(m, i);
+                if (!m->guests[i]->seen) {
+                        log_guest(LOG_INFO, m->guests[i], "QMP socket %s is gone, forgetting the guest",
+                                  m->guests[i]->socket_path);
+                        manager_remove_guest(m, m->guests[i]);
+                }
         for (size_t i = 0; i < m->n_guests; i++)
                 try_connect(m, m->guests[i], now);
 }
@@ -122,7 +139,8 @@ void manager_guest_ready(Manager *m, Guest *g)
                   format_bytes(max_s, sizeof(max_s), g->max_bytes),
                   format_bytes(act_s, sizeof(act_s), g->actual_bytes),
                   g->settings.manage ? "" : " (Manage=no: observed only)");
-        (void)qmp_guest_poll_stats(g);
+        if (g->backend == GUEST_BACKEND_QMP)
+                (void)qmp_guest_poll_stats(g);
 }
 
 void manager_guest_lost(Manager *m, Guest *g, const char *reason)
@@ -164,6 +182,7 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .min_bytes = g->settings.min_bytes,
                 .stats = g->stats,
                 .stats_actual_bytes = g->stats_actual_bytes,
+                .kernel_reserve_bytes = g->kernel_reserve_bytes,
                 .stats_age_usec = UINT64_MAX,
                 .command_pending = g->command_pending,
                 .pending_target_bytes = g->pending_target_bytes,
@@ -190,7 +209,13 @@ static void act(Manager *m, Guest *g, const Decision *d)
                 log_guest(LOG_DEBUG, g, "%s", d->reason);
                 return;
         }
-        r = qmp_guest_set_target(g, d->target_bytes);
+        r = g->backend == GUEST_BACKEND_LIBVIRT ? libvirt_guests_set_target(m, g, d->target_bytes)
+                                                : qmp_guest_set_target(g, d->target_bytes);
+        if (r >= 0 && g->backend == GUEST_BACKEND_LIBVIRT) {
+                g->command_pending = true;
+                g->pending_target_bytes = d->target_bytes;
+                g->command_sent_usec = manager_now_usec(m);
+        }
         if (r < 0) {
                 log_guest(LOG_WARNING, g, "could not send balloon target %s: %s", target_s, strerror(-r));
                 return;
@@ -251,7 +276,8 @@ static int run_cycle(Manager *m)
                 if (g->state != GUEST_READY)
                         continue;
                 ready[n] = g;
-                read_qemu_rss(m, g);
+                if (g->backend == GUEST_BACKEND_QMP)
+                        read_qemu_rss(m, g);
                 manager_guest_sample(m, g, &samples[n]);
                 states[n] = g->policy_state;
                 n++;
@@ -281,11 +307,12 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
 
-        discover(m);
+        if (m->backend == BACKEND_QMP)
+                discover(m);
         if (run_cycle(m) < 0)
                 log_error("control cycle failed: out of memory");
         for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY) {
+                if (m->guests[i]->state == GUEST_READY && m->guests[i]->backend == GUEST_BACKEND_QMP) {
                         (void)qmp_guest_refresh_balloon(m->guests[i]);
                         qmp_compat_refresh(m->guests[i], manager_now_usec(m));
                 }
@@ -301,6 +328,8 @@ static uint64_t poll_period_usec(Manager *m)
 
 static bool monitor_stuck(const Guest *g, uint64_t now)
 {
+        if (g->backend != GUEST_BACKEND_QMP)
+                return false;
         if (g->state == GUEST_CONNECTING)
                 return now - g->connect_started_usec > QMP_ANSWER_TIMEOUT_USEC;
         return g->state == GUEST_READY && g->stats_poll_inflight &&
@@ -316,9 +345,10 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 Guest *g = m->guests[i];
                 if (monitor_stuck(g, now))
                         manager_guest_lost(m, g, "QEMU monitor did not answer for 20 s");
-                else if (g->state == GUEST_READY)
+                else if (g->state == GUEST_READY && g->backend == GUEST_BACKEND_QMP)
                         (void)qmp_guest_poll_stats(g);
         }
+        libvirt_guests_poll(m);
         return sd_event_source_set_time(s, manager_now_usec(m) + poll_period_usec(m));
 }
 
@@ -382,6 +412,7 @@ Manager *manager_free(Manager *m)
         for (size_t i = 0; i < m->n_guests; i++)
                 guest_free(m->guests[i]);
         free(m->guests);
+        libvirt_guests_stop(m);
         control_server_free(m->control);
         overrides_clear(&m->overrides);
         sd_event_source_unref(m->cycle_timer);
@@ -412,6 +443,15 @@ int manager_start(Manager *m)
         (void)sd_event_set_watchdog(m->event, true);
         manager_load_overrides(m);
 
+        m->backend = m->config->backend;
+        if (m->backend == BACKEND_AUTO)
+                m->backend = libvirt_socket_present() ? BACKEND_LIBVIRT : BACKEND_QMP;
+        if (m->backend == BACKEND_LIBVIRT) {
+                r = libvirt_guests_start(m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the libvirt backend: %s",
+                                               strerror(-r));
+        }
         r = control_server_new(&m->control, m, m->config->control_socket);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on %s: %s", m->config->control_socket,
@@ -430,7 +470,7 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to set up timers: %s", strerror(-r));
         log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64 " s",
-                 backend_kind_to_string(m->config->backend), m->config->interval_usec / 1000,
+                 backend_kind_to_string(m->backend), m->config->interval_usec / 1000,
                  m->config->stats_period_usec / USEC_PER_SEC);
         (void)sd_notify(false, "READY=1\nSTATUS=Starting");
         return 0;

@@ -16,12 +16,17 @@
 #include "policy.h"
 
 typedef struct ControlServer ControlServer;
+typedef struct LibvirtGuests LibvirtGuests;
 
 typedef struct Manager {
         sd_event *event;
         MemtideConfig *config;
         char *config_path;
+        bool config_optional; /* the default path: may be absent */
         char *proc_root; /* "/proc", or a fixture directory in tests */
+
+        BackendKind backend; /* in effect: Backend=auto resolved at start */
+        LibvirtGuests *libvirt;
 
         Guest **guests;
         size_t n_guests;
@@ -54,6 +59,9 @@ int manager_start(Manager *m);
 uint64_t manager_now_usec(Manager *m);
 /* Wall clock seconds: QEMU stamps guest stats with host wall-clock time. */
 uint64_t manager_wall_sec(void);
+
+int manager_add_guest(Manager *m, GuestBackend backend, const char *key, Guest **ret);
+void manager_remove_guest(Manager *m, Guest *g);
 
 /* Backend notifications. */
 void manager_guest_ready(Manager *m, Guest *g);

@@ -120,6 +120,12 @@ static void host_series(FILE *f, Manager *m)
         header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable.");
         fprintf(f, "memtide_host_memory_available_bytes %llu\n",
                 (unsigned long long)h->mem_available_bytes);
+        if (h->swap_known) {
+                header(f, "memtide_host_swap_in_pages_total", "counter", "Host pages swapped in (pswpin).");
+                fprintf(f, "memtide_host_swap_in_pages_total %llu\n", (unsigned long long)h->swap_in_pages);
+                header(f, "memtide_host_swap_out_pages_total", "counter", "Host pages swapped out (pswpout).");
+                fprintf(f, "memtide_host_swap_out_pages_total %llu\n", (unsigned long long)h->swap_out_pages);
+        }
         if (h->psi_available) {
                 header(f, "memtide_host_memory_pressure_some_avg10_ratio", "gauge",
                        "Host memory PSI some avg10, as a ratio.");

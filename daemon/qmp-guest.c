@@ -169,15 +169,10 @@ static void on_ready(QmpClient *c, void *userdata)
 
 static void on_event(QmpClient *c, const char *event, json_object *data, void *userdata)
 {
-        Guest *g = userdata;
         uint64_t actual;
 
-        if (strcmp(event, "BALLOON_CHANGE") != 0 || json_get_u64(data, "actual", &actual) < 0)
-                return;
-        g->actual_bytes = actual;
-        if (g->command_pending && (actual > g->pending_target_bytes ? actual - g->pending_target_bytes
-                                                                    : g->pending_target_bytes - actual) < MIB)
-                g->command_pending = false;
+        if (strcmp(event, "BALLOON_CHANGE") == 0 && json_get_u64(data, "actual", &actual) == 0)
+                guest_balloon_changed(userdata, actual);
 }
 
 static void on_closed(QmpClient *c, const char *reason, void *userdata)
@@ -221,14 +216,8 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
                 log_guest(LOG_WARNING, g, "guest-stats reply has no stats, ignoring");
                 return;
         }
-        bool updated = s.last_update_sec != g->stats.last_update_sec;
-        g->stats = s;
-        if (updated) {
-                g->stats_actual_bytes = g->actual_bytes;
-                qmp_compat_note_stats(g);
-        }
-        if (updated)
-                manager_guest_stats_updated(g->manager, g);
+        guest_stats_arrived(g, &s);
+        qmp_compat_note_stats(g);
 }
 
 int qmp_guest_poll_stats(Guest *g)

@@ -32,7 +32,9 @@ static void apply_new_config(Manager *m, const MemtideConfig *old)
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
                 manager_refresh_settings(m, g);
-                if (g->state == GUEST_READY && old->stats_period_usec != c->stats_period_usec)
+                /* libvirt guests get the period when they appear; a change waits for that. */
+                if (g->state == GUEST_READY && g->backend == GUEST_BACKEND_QMP &&
+                    old->stats_period_usec != c->stats_period_usec)
                         (void)qmp_guest_set_stats_period(g);
         }
 }
@@ -44,7 +46,8 @@ int manager_reload(Manager *m, char **ret_error)
         int r;
 
         (void)sd_notify(false, "RELOADING=1");
-        r = config_load(m->config_path, &fresh, &error);
+        r = m->config_optional ? config_load_optional(m->config_path, &fresh, &error)
+                               : config_load(m->config_path, &fresh, &error);
         if (r < 0) {
                 log_error("Reloading %s failed, keeping the current config: %s", m->config_path,
                           error ? error : strerror(-r));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "model.h"
@@ -563,6 +564,16 @@ static const char *config_default_state_directory(void)
         return e && e[0] == '/' && !strchr(e, ':') ? e : "/var/lib/memtide";
 }
 
+size_t config_key_count(void)
+{
+        return ELEMENTSOF(config_keys);
+}
+
+const char *config_key_name(size_t i)
+{
+        return i < ELEMENTSOF(config_keys) ? config_keys[i].key : NULL;
+}
+
 int config_new(MemtideConfig **ret)
 {
         MemtideConfig *c = calloc(1, sizeof(*c));
@@ -570,7 +581,7 @@ int config_new(MemtideConfig **ret)
 
         if (!c)
                 return -ENOMEM;
-        c->backend = BACKEND_QMP;
+        c->backend = BACKEND_AUTO;
         c->interval_usec = 2 * USEC_PER_SEC;
         c->stats_period_usec = 1 * USEC_PER_SEC;
         policy_config_init(&c->policy);
@@ -791,7 +802,7 @@ static int load_dropins(MemtideConfig *c, const char *path, char **ret_error)
         return r;
 }
 
-int config_load(const char *path, MemtideConfig **ret, char **ret_error)
+static int load(const char *path, bool main_optional, MemtideConfig **ret, char **ret_error)
 {
         _cleanup_(config_freep) MemtideConfig *c = NULL;
         int r;
@@ -801,14 +812,27 @@ int config_load(const char *path, MemtideConfig **ret, char **ret_error)
         r = config_new(&c);
         if (r < 0)
                 return r;
-        r = load_one(c, path, ret_error);
-        if (r < 0)
-                return r;
+        if (!main_optional || access(path, F_OK) == 0 || errno != ENOENT) {
+                r = load_one(c, path, ret_error);
+                if (r < 0)
+                        return r;
+        }
         r = load_dropins(c, path, ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int config_load(const char *path, MemtideConfig **ret, char **ret_error)
+{
+        return load(path, false, ret, ret_error);
+}
+
+/* The default file may be absent (defaults and drop-ins apply); a named one may not. */
+int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error)
+{
+        return load(path, true, ret, ret_error);
 }
 
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,

@@ -13,7 +13,10 @@
 #include "ksm.h"
 #include "policy-config.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/memtide/memtide.conf"
+#include "memtide-config.h"
+
+/* The main file; may be absent, then defaults and its drop-ins apply. */
+#define CONFIG_DEFAULT_PATH MEMTIDE_SYSCONFDIR "/memtide/memtide.conf"
 #define CONFIG_DEFAULT_CONTROL_SOCKET "/run/memtide/io.memtide.socket"
 
 typedef enum BackendKind {
@@ -58,6 +61,9 @@ MemtideConfig *config_free(MemtideConfig *c);
  */
 int config_load(const char *path, MemtideConfig **ret, char **ret_error);
 
+/* Like config_load, but a missing main file means defaults (plus drop-ins). */
+int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error);
+
 /* Parses one file's text into c (used by config_load and tests). */
 int config_parse_text(MemtideConfig *c, const char *text, const char *filename, char **ret_error);
 
@@ -73,3 +79,7 @@ void config_guest_settings(const MemtideConfig *c, const char *name, const char 
                            GuestSettings *ret);
 
 const char *backend_kind_to_string(BackendKind k);
+
+/* The keys the parser knows, for docs and tests. */
+size_t config_key_count(void);
+const char *config_key_name(size_t i);

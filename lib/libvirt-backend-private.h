@@ -56,8 +56,8 @@ typedef struct LibvirtResultEntry {
 /* A guest as the worker knows it. */
 typedef struct LibvirtWorkerGuest {
         char uuid[LIBVIRT_UUID_STRING_LEN];
-        virDomainPtr dom; /* NULL while disconnected */
-        int period_set_id; /* the run (domain id) the stats period was set for; -2 none */
+        virDomainPtr dom;       /* NULL while disconnected */
+        int period_set_id;      /* the run (domain id) the stats period was set for; -2 none */
         char *set_memory_error; /* last set-memory failure, for reporting once */
         bool seen;
 } LibvirtWorkerGuest;

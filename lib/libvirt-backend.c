@@ -64,6 +64,7 @@ int libvirt_backend_new(const LibvirtBackendConfig *config, LibvirtBackend **ret
         b->next_id = 1;
         b->state = LIBVIRT_CONN_CONNECTING;
         b->lifecycle_cb = b->balloon_cb = -1;
+        b->close_reason = -1;
         b->backoff_usec = config->reconnect_min_usec;
 
         *ret = b;
@@ -469,8 +470,10 @@ const char *libvirt_conn_state_to_string(LibvirtConnState s)
 const char *libvirt_guest_state_to_string(LibvirtGuestState s)
 {
         static const char *const names[] = {
-                [LIBVIRT_GUEST_RUNNING] = "running",         [LIBVIRT_GUEST_PAUSED] = "paused",
-                [LIBVIRT_GUEST_PMSUSPENDED] = "pmsuspended", [LIBVIRT_GUEST_CRASHED] = "crashed",
+                [LIBVIRT_GUEST_RUNNING] = "running",
+                [LIBVIRT_GUEST_PAUSED] = "paused",
+                [LIBVIRT_GUEST_PMSUSPENDED] = "pmsuspended",
+                [LIBVIRT_GUEST_CRASHED] = "crashed",
                 [LIBVIRT_GUEST_OTHER] = "other",
         };
         return (size_t)s < ELEMENTSOF(names) ? names[s] : "unknown";

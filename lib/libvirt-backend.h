@@ -61,6 +61,18 @@
  *
  * lib/ logs nothing: every failure comes back as r < 0 with libvirt's
  * message in .error, and the caller decides what to log.
+ *
+ * Authentication never prompts (virConnectOpenAuth with a callback that
+ * refuses every credential). For qemu+ssh:// URIs add libvirt's own
+ * "?no_tty=1" so that ssh does not ask on a terminal either.
+ *
+ * Limits, by design of "one worker": requests are served one after the
+ * other. Stats use NOWAIT and never wait for a busy domain, but
+ * virDomainSetMemoryFlags waits for the domain's job lock (libvirtd gives
+ * up after 30 s, -ETIMEDOUT): meanwhile the other requests queue up (a
+ * newer target for a guest replaces its queued one) and get_status()
+ * shows the call and its age. libvirt's event loop is process-wide: keep
+ * one backend per process (tests may make several, one after the other).
  */
 #pragma once
 
@@ -116,9 +128,9 @@ typedef struct LibvirtBackendConfig {
 
 typedef enum LibvirtGuestState {
         LIBVIRT_GUEST_RUNNING,
-        LIBVIRT_GUEST_PAUSED,    /* suspended by an admin, I/O error, migration ... */
+        LIBVIRT_GUEST_PAUSED,      /* suspended by an admin, I/O error, migration ... */
         LIBVIRT_GUEST_PMSUSPENDED, /* suspended by the guest (S3/S4) */
-        LIBVIRT_GUEST_CRASHED,   /* crashed and preserved (on_crash=preserve) */
+        LIBVIRT_GUEST_CRASHED,     /* crashed and preserved (on_crash=preserve) */
         LIBVIRT_GUEST_OTHER,
 } LibvirtGuestState;
 
@@ -205,7 +217,7 @@ typedef struct LibvirtResult {
 typedef void (*LibvirtResultHandler)(const LibvirtResult *r, void *userdata);
 
 typedef enum LibvirtConnState {
-        LIBVIRT_CONN_CONNECTING,   /* first attempt, or a reconnection, under way */
+        LIBVIRT_CONN_CONNECTING, /* first attempt, or a reconnection, under way */
         LIBVIRT_CONN_CONNECTED,
         LIBVIRT_CONN_DISCONNECTED, /* waiting for the next attempt */
 } LibvirtConnState;

@@ -62,8 +62,8 @@ void libvirt_balloon_sample_init(LibvirtBalloonSample *s)
 
 static uint64_t *libvirt_balloon_field(LibvirtBalloonSample *s, size_t i)
 {
-        char *base = libvirt_balloon_fields[i].where == FIELD_SAMPLE ? (char *)s
-                                                                     : (char *)&s->stats;
+        char *base =
+                libvirt_balloon_fields[i].where == FIELD_SAMPLE ? (char *)s : (char *)&s->stats;
         return (uint64_t *)(base + libvirt_balloon_fields[i].offset);
 }
 

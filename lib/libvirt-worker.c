@@ -175,7 +175,8 @@ static LibvirtGuestState worker_guest_state(int state)
 }
 
 /* The stats period is per QEMU process: set it once per run (domain id). */
-static void worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g, LibvirtGuestInfo *info)
+static void worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g,
+                                    LibvirtGuestInfo *info)
 {
         int r;
 
@@ -502,8 +503,7 @@ static void worker_connect(LibvirtBackend *b)
                 goto fail;
 
         virConnSetErrorFunc(b->conn, NULL, worker_quiet_error);
-        if (worker_set_keepalive(b) < 0 || worker_register_callbacks(b) < 0 ||
-            worker_resync(b) < 0)
+        if (worker_set_keepalive(b) < 0 || worker_register_callbacks(b) < 0 || worker_resync(b) < 0)
                 goto fail;
 
         free(b->disconnect_error);

@@ -36,6 +36,9 @@ typedef struct GuestSample {
         uint64_t min_bytes;         /* configured MinMemory=, 0 when unset */
         BalloonStats stats;
         uint64_t stats_actual_bytes; /* balloon size when stats were reported; 0 = unknown */
+        /* Memory the guest's kernel keeps out of MemTotal (learnt while the
+         * balloon is at its maximum); 0 = unknown. */
+        uint64_t kernel_reserve_bytes;
         uint64_t stats_age_usec;    /* UINT64_MAX when never reported */
         bool stats_fresh;           /* reported within the staleness limit */
         bool command_pending;       /* last balloon command not reached yet */
@@ -46,7 +49,6 @@ typedef struct GuestSample {
         bool page_reporting_functional;
         bool deflate_on_oom;        /* negotiated DEFLATE_ON_OOM */
         uint32_t shares;            /* Shares= weight when memory is scarce; 0: left out by proxmox */
-        bool page_reporting;        /* free page reporting works: free pages go back by themselves */
 } GuestSample;
 
 typedef struct Snapshot {

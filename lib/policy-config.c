@@ -21,28 +21,30 @@ void policy_config_init(PolicyConfig *c)
                  * 32 GiB covers a second of allocation at 600 MiB/s. */
                 .headroom_share = 0.02,
                 .headroom_target_ratio = 1.25,
-                .inflate_step = { .share = 0.10 },
-                .deflate_step = { .share = 0.25 },
+                .inflate_step = {.share = 0.10},
+                .deflate_step = {.share = 0.25},
                 .growth_horizon_usec = 5 * USEC_PER_SEC,
                 .peak_half_life_usec = 10 * 60 * USEC_PER_SEC,
                 .volatility_factor = 3.0,
                 .host_reserve = 0.05,
                 .idle_tax = 0.75,
-                .mom = {
-                        .interval_usec = 10 * USEC_PER_SEC,
-                        .sample_interval_usec = 5 * USEC_PER_SEC,
-                        .pressure_threshold = 0.20,
-                        .pressure_critical = 0.05,
-                        .min_guest_free = 0.20,
-                        .max_change = 0.05,
-                        .min_change = 0.0025,
-                },
-                .proxmox = {
-                        .interval_usec = 10 * USEC_PER_SEC,
-                        .target = 0.80,
-                        .max_change_bytes = 100 * MIB,
-                        .dead_band_bytes = 10 * MIB,
-                },
+                .mom =
+                        {
+                                .interval_usec = 10 * USEC_PER_SEC,
+                                .sample_interval_usec = 5 * USEC_PER_SEC,
+                                .pressure_threshold = 0.20,
+                                .pressure_critical = 0.05,
+                                .min_guest_free = 0.20,
+                                .max_change = 0.05,
+                                .min_change = 0.0025,
+                        },
+                .proxmox =
+                        {
+                                .interval_usec = 10 * USEC_PER_SEC,
+                                .target = 0.80,
+                                .max_change_bytes = 100 * MIB,
+                                .dead_band_bytes = 10 * MIB,
+                        },
         };
 }
 

@@ -31,10 +31,10 @@ typedef struct MomConfig {
 
 /* Proxmox VE's auto-ballooning (PVE::AutoBalloon, run by pvestatd). */
 typedef struct ProxmoxConfig {
-        uint64_t interval_usec;   /* ProxmoxInterval=, pvestatd's period */
-        double target;            /* ProxmoxTarget=, host memory share to fill, 80 % */
+        uint64_t interval_usec;    /* ProxmoxInterval=, pvestatd's period */
+        double target;             /* ProxmoxTarget=, host memory share to fill, 80 % */
         uint64_t max_change_bytes; /* ProxmoxMaxChange=, step per guest and run */
-        uint64_t dead_band_bytes; /* ProxmoxDeadBand=, |goal| at or below: nothing */
+        uint64_t dead_band_bytes;  /* ProxmoxDeadBand=, |goal| at or below: nothing */
 } ProxmoxConfig;
 
 typedef struct PolicyConfig {

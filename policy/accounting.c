@@ -23,6 +23,12 @@ uint64_t guest_used_bytes(const GuestSample *g)
 
         if (avail == STAT_UNKNOWN)
                 return 0;
+        /* Without DEFLATE_ON_OOM MemTotal follows the balloon inside the same
+         * report as MemAvailable, so MemTotal plus the kernel's own reserve is
+         * the size that report saw, even while the balloon moves. */
+        if (g->kernel_reserve_bytes && !g->deflate_on_oom && s->total_bytes != STAT_UNKNOWN &&
+            s->total_bytes < size)
+                size = s->total_bytes + g->kernel_reserve_bytes;
         return size > avail ? size - avail : 0;
 }
 

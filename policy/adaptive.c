@@ -136,8 +136,7 @@ static uint64_t need_target(const PolicyConfig *config, const Need *n)
         return n->used + (uint64_t)(ratio * (double)n->headroom_min) + n->anticipation + n->extra;
 }
 
-static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
-                    Need *n)
+static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st, Need *n)
 {
         double dt = stats_interval_sec(st, g);
 
@@ -154,8 +153,8 @@ static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGues
         n->anticipation = (uint64_t)(fmax(st->growth_bytes_per_sec, 0) * horizon);
 }
 
-static void decide_distress(const PolicyConfig *config, const GuestSample *g,
-                            PolicyGuestState *st, const Need *n, Decision *d)
+static void decide_distress(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
+                            const Need *n, Decision *d)
 {
         unsigned k = st->distress_streak < DISTRESS_MAX_DOUBLINGS ? st->distress_streak
                                                                   : DISTRESS_MAX_DOUBLINGS;
@@ -170,8 +169,9 @@ static void decide_distress(const PolicyConfig *config, const GuestSample *g,
         st->inflating = false;
         d->distress = true;
         d->target_bytes = want > probe ? want : probe;
-        decision_explain(d, "deflate: %s (used %.0f MiB, available %.0f MiB, growing %.1f MiB/s, "
-                            "streak %u) -> %.0f MiB",
+        decision_explain(d,
+                         "deflate: %s (used %.0f MiB, available %.0f MiB, growing %.1f MiB/s, "
+                         "streak %u) -> %.0f MiB",
                          n->signal, (double)n->used / MIB, (double)n->available / MIB,
                          st->growth_bytes_per_sec / MIB, st->distress_streak,
                          (double)d->target_bytes / MIB);
@@ -181,7 +181,7 @@ static void decide_distress(const PolicyConfig *config, const GuestSample *g,
  * reporting, free pages already have. */
 static uint64_t reclaimable_excess(const GuestSample *g, uint64_t excess)
 {
-        if (!g->page_reporting || g->stats.free_bytes == STAT_UNKNOWN)
+        if (!g->page_reporting_functional || g->stats.free_bytes == STAT_UNKNOWN)
                 return excess;
         uint64_t cache = g->stats.available_bytes != STAT_UNKNOWN &&
                                          g->stats.available_bytes > g->stats.free_bytes
@@ -200,27 +200,30 @@ static void decide_calm(const PolicyConfig *config, const GuestSample *g, Policy
 
         st->distress_streak = 0;
         st->inflating = false;
-        if (desired < cur && (reclaimable_excess(g, cur - desired) > band ||
-                              (was_inflating && cur - desired > 0))) {
+        if (desired < cur &&
+            (reclaimable_excess(g, cur - desired) > band || (was_inflating && cur - desired > 0))) {
                 /* Schmitt trigger: start above the band, then go all the way to the
                  * target even though step caps split it over several cycles. */
                 st->inflating = true;
                 d->target_bytes = desired;
-                decision_explain(d, "inflate: available %.0f MiB exceeds need (used %.0f MiB + "
-                                    "headroom %.0f MiB) -> %.0f MiB",
+                decision_explain(d,
+                                 "inflate: available %.0f MiB exceeds need (used %.0f MiB + "
+                                 "headroom %.0f MiB) -> %.0f MiB",
                                  (double)n->available / MIB, (double)n->used / MIB,
                                  (double)(desired - n->used) / MIB, (double)desired / MIB);
         } else if (desired > cur + band / 2 ||
                    (desired > cur && n->anticipation > 0 && n->available < desired - n->used)) {
                 d->target_bytes = desired;
-                decision_explain(d, "deflate: use %.0f MiB growing %.1f MiB/s, peak %.0f MiB, "
-                                    "available %.0f MiB -> %.0f MiB",
+                decision_explain(d,
+                                 "deflate: use %.0f MiB growing %.1f MiB/s, peak %.0f MiB, "
+                                 "available %.0f MiB -> %.0f MiB",
                                  (double)n->used / MIB, st->growth_bytes_per_sec / MIB,
                                  st->peak_used_bytes / MIB, (double)n->available / MIB,
                                  (double)desired / MIB);
         } else
-                decision_explain(d, "hold: available %.0f MiB within band (used %.0f MiB, "
-                                    "target %.0f MiB)",
+                decision_explain(d,
+                                 "hold: available %.0f MiB within band (used %.0f MiB, "
+                                 "target %.0f MiB)",
                                  (double)n->available / MIB, (double)n->used / MIB,
                                  (double)desired / MIB);
 }
@@ -251,7 +254,7 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                 const GuestSample *g = &snap->guests[i];
                 PolicyGuestState *st = &states[i];
                 Decision *d = &decisions[i];
-                Need n = { .pressure = pressure };
+                Need n = {.pressure = pressure};
                 if (!g->manage || !balloon_stats_reported(&g->stats))
                         continue;
                 measure(config, g, st, &n);
@@ -264,9 +267,12 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                         double r = share_ratio(config, g, n.used) / mean_ratio;
                         keep = fmin(fmax((1.0 - pressure) * r, 0), 1);
                 }
+                /* The floor headroom already absorbs wobbles of its own size: only
+                 * peaks and swings beyond it earn extra room. */
                 double extra = fmax(st->peak_used_bytes - (double)n.used, 0) +
-                               config->volatility_factor * st->swing_bytes;
-                n.extra = (uint64_t)(keep * extra);
+                               config->volatility_factor * st->swing_bytes -
+                               (double)n.headroom_min;
+                n.extra = (uint64_t)(keep * fmax(extra, 0));
                 if (n.signal)
                         decide_distress(config, g, st, &n, d);
                 else

@@ -44,7 +44,7 @@ static double host_free_share(const HostSample *h)
 
 /* MOM's collectors sample on their own clock; the rules read the averages. */
 void mom_collect(const PolicyConfig *config, const Snapshot *snap, PolicyState *state,
-                        PolicyGuestState *states)
+                 PolicyGuestState *states)
 {
         if (state->mom_host_free.n > 0 && snap->now_usec >= state->last_sample_usec &&
             snap->now_usec - state->last_sample_usec < config->mom.sample_interval_usec)
@@ -70,20 +70,22 @@ static void mom_shrink(const MomConfig *m, const GuestSample *g, double used, do
                        Decision *d)
 {
         double cur = (double)g->actual_bytes;
-        double free_share = host_free <= m->pressure_critical ? host_free - m->pressure_critical
-                                                              : host_free;
+        double free_share =
+                host_free <= m->pressure_critical ? host_free - m->pressure_critical : host_free;
         double floor = fmax((double)g->min_bytes, used + free_share * cur);
         double new_val = fmax((1.0 - m->max_change) * cur, floor);
 
         if (new_val <= cur && change_big_enough(m, cur, new_val)) {
                 d->target_bytes = (uint64_t)new_val;
-                decision_explain(d, "inflate: mom, host free %.1f%% under %.0f%%, guest used "
-                                    "%.0f MiB, free goal %.1f%%",
+                decision_explain(d,
+                                 "inflate: mom, host free %.1f%% under %.0f%%, guest used "
+                                 "%.0f MiB, free goal %.1f%%",
                                  host_free * 100, m->pressure_threshold * 100, used / MIB,
                                  free_share * 100);
         } else
-                decision_explain(d, "hold: mom, host free %.1f%%, shrink to %.0f MiB too small "
-                                    "or not a shrink",
+                decision_explain(d,
+                                 "hold: mom, host free %.1f%%, shrink to %.0f MiB too small "
+                                 "or not a shrink",
                                  host_free * 100, new_val / MIB);
 }
 
@@ -96,8 +98,9 @@ static void mom_grow(const MomConfig *m, const GuestSample *g, double used, doub
 
         if (change_big_enough(m, cur, new_val)) {
                 d->target_bytes = (uint64_t)new_val;
-                decision_explain(d, "deflate: mom, host free %.1f%%, guest used %.0f MiB + "
-                                    "%.0f%% free",
+                decision_explain(d,
+                                 "deflate: mom, host free %.1f%%, guest used %.0f MiB + "
+                                 "%.0f%% free",
                                  host_free * 100, used / MIB, m->min_guest_free * 100);
         } else
                 decision_explain(d, "hold: mom, host free %.1f%%, at maximum", host_free * 100);

@@ -40,12 +40,17 @@ static bool strategy_due(const PolicyConfig *config, const Snapshot *snap, const
         return snap->now_usec - state->last_run_usec >= period;
 }
 
-static void decision_init(const PolicyConfig *config, const GuestSample *g, bool quiet,
-                          Decision *d)
+static void decision_init(const PolicyConfig *config, const GuestSample *g, bool quiet, Decision *d)
 {
-        *d = (Decision){ .target_bytes = g->actual_bytes, .quiet = quiet };
-        if (balloon_stats_reported(&g->stats))
-                d->used_bytes = guest_used_bytes(g);
+        /* Field by field: zeroing the reason buffer of every guest every
+         * cycle is most of the simulator's time. */
+        d->target_bytes = g->actual_bytes;
+        d->floor_bytes = 0;
+        d->used_bytes = balloon_stats_reported(&g->stats) ? guest_used_bytes(g) : 0;
+        d->change = false;
+        d->distress = false;
+        d->quiet = quiet;
+        d->reason[0] = '\0';
         decision_explain(d, "hold: %s proposes no change",
                          policy_strategy_to_string(config->strategy));
 }

@@ -35,8 +35,8 @@ typedef struct PolicyGuestState {
         double growth_bytes_per_sec; /* fast-attack, slow-decay estimate */
         bool inflating;              /* squeezing toward the target, across cycles */
         /* adaptive */
-        double peak_used_bytes;  /* fast attack, decays with PeakHalfLife= */
-        double swing_bytes;      /* recent upward swings of use per cycle (EWMA) */
+        double peak_used_bytes;   /* fast attack, decays with PeakHalfLife= */
+        double swing_bytes;       /* recent upward swings of use per cycle (EWMA) */
         unsigned distress_streak; /* consecutive cycles in distress: doubles the grant */
         /* mom: averaged guest collector samples */
         MomHistory mom_balloon_cur, mom_mem_free;
@@ -48,7 +48,7 @@ typedef struct PolicyState {
         uint64_t last_run_usec;    /* cadence of strategies that run on a period */
         uint64_t last_sample_usec; /* mom: last collector sample */
         MomHistory mom_host_free;  /* mom: (MemFree + Buffers + Cached) / MemTotal */
-        bool quiet; /* no reason strings: the simulator's hot loop */
+        bool quiet;                /* no reason strings: the simulator's hot loop */
 } PolicyState;
 
 typedef struct Decision {
@@ -89,13 +89,12 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snapshot,
                       PolicyGuestState *states, Decision *decisions);
 void mom_propose(const PolicyConfig *config, const Snapshot *snapshot, PolicyState *state,
                  PolicyGuestState *states, Decision *decisions);
-void proxmox_propose(const PolicyConfig *config, const Snapshot *snapshot,
-                     Decision *decisions);
+void proxmox_propose(const PolicyConfig *config, const Snapshot *snapshot, Decision *decisions);
 
 /* Proxmox's distribute step, exposed for the tests. ids index snapshot guests;
  * targets holds this run's choices (start: actual). Returns what is left of bytes. */
-int64_t proxmox_distribute(const PolicyConfig *config, const Snapshot *snapshot,
-                           const size_t *ids, size_t n_ids, int64_t bytes, uint64_t *targets);
+int64_t proxmox_distribute(const PolicyConfig *config, const Snapshot *snapshot, const size_t *ids,
+                           size_t n_ids, int64_t bytes, uint64_t *targets);
 
 /* Guard rails: clamp d->target_bytes after any strategy, append why to d->reason. */
 void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decision *d);

@@ -63,8 +63,9 @@ static bool distribute_pass(const PolicyConfig *config, const Snapshot *snap, co
                 int64_t cur = (int64_t)targets[ids[k]], actual = (int64_t)g->actual_bytes, next;
                 if (done[k])
                         continue;
-                int64_t desired = clamp64(guest_min(g) + floor_share(alloc, g->shares, shares_total),
-                                          guest_min(g), (int64_t)g->max_bytes);
+                int64_t desired =
+                        clamp64(guest_min(g) + floor_share(alloc, g->shares, shares_total),
+                                guest_min(g), (int64_t)g->max_bytes);
                 /* The step is measured from the guest's actual size, not from
                  * this run's earlier choice: later passes cannot go further. */
                 if (desired > cur)
@@ -86,8 +87,8 @@ static bool distribute_pass(const PolicyConfig *config, const Snapshot *snap, co
         return changed;
 }
 
-int64_t proxmox_distribute(const PolicyConfig *config, const Snapshot *snapshot,
-                           const size_t *ids, size_t n_ids, int64_t bytes, uint64_t *targets)
+int64_t proxmox_distribute(const PolicyConfig *config, const Snapshot *snapshot, const size_t *ids,
+                           size_t n_ids, int64_t bytes, uint64_t *targets)
 {
         bool *done = calloc(n_ids + 1, sizeof(bool));
         int64_t rest = bytes;
@@ -120,14 +121,16 @@ static void explain_all(const PolicyConfig *config, const Snapshot *snap, const 
                 Decision *d = &decisions[i];
                 if (!proxmox_eligible(g)) {
                         decision_explain(d, "hold: proxmox leaves it alone (%s)",
-                                         g->min_bytes == 0 ? "no MinMemory=" :
-                                         g->shares == 0    ? "Shares=0" : "no stats");
+                                         g->min_bytes == 0 ? "no MinMemory="
+                                         : g->shares == 0  ? "Shares=0"
+                                                           : "no stats");
                         continue;
                 }
                 d->target_bytes = targets[i];
                 decision_explain(d, "%s: proxmox, host goal %+.0f MiB, %s, shares %u -> %.0f MiB",
-                                 targets[i] < g->actual_bytes   ? "inflate" :
-                                 targets[i] > g->actual_bytes   ? "deflate" : "hold",
+                                 targets[i] < g->actual_bytes   ? "inflate"
+                                 : targets[i] > g->actual_bytes ? "deflate"
+                                                                : "hold",
                                  (double)goal / MIB,
                                  has_enough_free(g) ? "enough free" : "under pressure", g->shares,
                                  (double)targets[i] / MIB);

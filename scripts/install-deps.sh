@@ -4,7 +4,7 @@
 # Run as root. Idempotent: installs only packages that are not there yet.
 set -euo pipefail
 
-BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev)
+BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev scdoc)
 TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps valgrind
                libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients prometheus-node-exporter
                util-linux man-db systemd)

@@ -10,7 +10,7 @@
 #   SANITIZERS=0    skip the sanitizer build
 # Arguments go to both `meson test` runs (e.g. --suite unit).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 bash scripts/install-deps.sh || exit 1
 BUILD_DIR=${BUILD_DIR:-build}

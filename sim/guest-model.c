@@ -128,8 +128,8 @@ unsigned sim_guest_step(SimGuest *g, const TraceVm *vm, const SimParams *p, doub
                 g->oom_armed = false;
         } else
                 g->oom_armed = true;
-        if (g->pending && (g->actual == g->target ||
-                           t - g->command_sent_sec > p->command_timeout_usec / 1e6))
+        if (g->pending &&
+            (g->actual == g->target || t - g->command_sent_sec > p->command_timeout_usec / 1e6))
                 g->pending = false;
         return oom;
 }

@@ -12,13 +12,13 @@
 #include "sim.h"
 
 const SimScenario sim_scenarios[] = {
-        { "spike", "a guest allocates and touches 2 GiB within 2 s (6 x 4 GiB guests using "
-                   "1 GiB, 9 GiB host)" },
-        { "boot-storm", "8 x 2 GiB guests boot 10 s apart, touch 1 GiB, settle at 250 MiB "
-                        "(6 GiB host)" },
-        { "slow-leak", "a guest leaks 2 MiB/s for 25 min next to three steady ones (7 GiB host)" },
-        { "cache-growth", "a guest reads 3 GiB of files, then another needs 2 GiB (7 GiB host)" },
-        { "batch", "two guests take turns running a 2 GiB batch job every 5 min (6 GiB host)" },
+        {"spike", "a guest allocates and touches 2 GiB within 2 s (6 x 4 GiB guests using "
+                  "1 GiB, 9 GiB host)"},
+        {"boot-storm", "8 x 2 GiB guests boot 10 s apart, touch 1 GiB, settle at 250 MiB "
+                       "(6 GiB host)"},
+        {"slow-leak", "a guest leaks 2 MiB/s for 25 min next to three steady ones (7 GiB host)"},
+        {"cache-growth", "a guest reads 3 GiB of files, then another needs 2 GiB (7 GiB host)"},
+        {"batch", "two guests take turns running a 2 GiB batch job every 5 min (6 GiB host)"},
 };
 const unsigned sim_n_scenarios = sizeof(sim_scenarios) / sizeof(sim_scenarios[0]);
 
@@ -49,7 +49,7 @@ static int add_vm(Trace *t, const char *name, uint64_t max_mib, const Point *pts
 
 static int add_flat(Trace *t, const char *name, uint64_t max_mib, double mib, int64_t end)
 {
-        Point p[] = { { 0, mib } };
+        Point p[] = {{0, mib}};
         return add_vm(t, name, max_mib, p, 1, end);
 }
 
@@ -57,7 +57,7 @@ static int add_flat(Trace *t, const char *name, uint64_t max_mib, double mib, in
  * guests: the score is how fast the spiking one gets its memory back. */
 static int build_spike(Trace *t)
 {
-        Point p[] = { { 0, 1024 }, { 300, 1024 }, { 302, 3072 } };
+        Point p[] = {{0, 1024}, {300, 1024}, {302, 3072}};
         int r = add_vm(t, "spike-0", 4096, p, 3, 900);
         for (int i = 1; r >= 0 && i < 6; i++) {
                 char name[32];
@@ -73,7 +73,7 @@ static int build_boot_storm(Trace *t)
         for (int i = 0; r >= 0 && i < 8; i++) {
                 char name[32];
                 int64_t b = 10 + 10 * i;
-                Point p[] = { { b, 64 }, { b + 20, 1024 }, { b + 60, 250 } };
+                Point p[] = {{b, 64}, {b + 20, 1024}, {b + 60, 250}};
                 snprintf(name, sizeof(name), "boot-%d", i);
                 r = add_vm(t, name, 2048, p, 3, 600);
         }
@@ -82,7 +82,7 @@ static int build_boot_storm(Trace *t)
 
 static int build_slow_leak(Trace *t)
 {
-        Point p[] = { { 0, 512 }, { 60, 512 }, { 1560, 3584 } };
+        Point p[] = {{0, 512}, {60, 512}, {1560, 3584}};
         int r = add_vm(t, "leak-0", 4096, p, 3, 1800);
         for (int i = 1; r >= 0 && i < 4; i++) {
                 char name[32];
@@ -94,7 +94,7 @@ static int build_slow_leak(Trace *t)
 
 static int build_cache_growth(Trace *t)
 {
-        Point p[] = { { 0, 1024 }, { 300, 1024 }, { 330, 3072 } };
+        Point p[] = {{0, 1024}, {300, 1024}, {330, 3072}};
         int r = add_flat(t, "cache-0", 4096, 1024, 900);
         if (r >= 0)
                 r = add_flat(t, "cache-1", 4096, 1024, 900);
@@ -117,12 +117,12 @@ static int add_batch_vm(Trace *t, const char *name, int64_t first, int64_t end)
         Point p[32];
         size_t n = 0;
 
-        p[n++] = (Point){ 0, 512 };
+        p[n++] = (Point){0, 512};
         for (int64_t s = first; s + 130 < end && n + 4 <= 32; s += 300) {
-                p[n++] = (Point){ s, 512 };
-                p[n++] = (Point){ s + 20, 2560 };
-                p[n++] = (Point){ s + 120, 2560 };
-                p[n++] = (Point){ s + 130, 512 };
+                p[n++] = (Point){s, 512};
+                p[n++] = (Point){s + 20, 2560};
+                p[n++] = (Point){s + 120, 2560};
+                p[n++] = (Point){s + 130, 512};
         }
         return add_vm(t, name, 4096, p, n, end);
 }
@@ -145,8 +145,8 @@ typedef struct ScenarioDef {
 } ScenarioDef;
 
 static const ScenarioDef defs[] = {
-        { build_spike, 9216 },        { build_boot_storm, 6144 }, { build_slow_leak, 7168 },
-        { build_cache_growth, 7168 }, { build_batch, 6144 },
+        {build_spike, 9216},        {build_boot_storm, 6144}, {build_slow_leak, 7168},
+        {build_cache_growth, 7168}, {build_batch, 6144},
 };
 
 int sim_scenario_build(const char *name, Trace **ret, SimParams *params)

@@ -55,10 +55,10 @@ typedef struct Sim {
         GuestSettings *settings; /* [Guest:] rules per VM: MinMemory=, Shares=, Manage= */
         PolicyGuestState *vm_states;
         size_t n_present;
-        size_t *present;            /* vm index per slot */
-        GuestSample *samples;       /* per slot */
-        PolicyGuestState *states;   /* per slot */
-        Decision *decisions;        /* per slot */
+        size_t *present;          /* vm index per slot */
+        GuestSample *samples;     /* per slot */
+        PolicyGuestState *states; /* per slot */
+        Decision *decisions;      /* per slot */
         PolicyState policy_state;
         bool roster_changed;
         double host_psi;
@@ -82,7 +82,7 @@ static int sim_init(Sim *s, const Trace *trace, const MemtideConfig *config, con
 {
         size_t n = trace->n_vms + 1;
 
-        *s = (Sim){ .trace = trace, .config = config, .p = p, .kind = kind };
+        *s = (Sim){.trace = trace, .config = config, .p = p, .kind = kind};
         s->guests = calloc(n, sizeof(SimGuest));
         s->settings = calloc(n, sizeof(GuestSettings));
         s->vm_states = calloc(n, sizeof(PolicyGuestState));
@@ -91,8 +91,8 @@ static int sim_init(Sim *s, const Trace *trace, const MemtideConfig *config, con
         s->states = calloc(n, sizeof(PolicyGuestState));
         s->decisions = calloc(n, sizeof(Decision));
         s->policy_state.quiet = true;
-        if (!s->guests || !s->settings || !s->vm_states || !s->present || !s->samples || !s->states ||
-            !s->decisions) {
+        if (!s->guests || !s->settings || !s->vm_states || !s->present || !s->samples ||
+            !s->states || !s->decisions) {
                 sim_free(s);
                 return -ENOMEM;
         }
@@ -131,7 +131,7 @@ static void update_presence(Sim *s, double t)
                         else if (g->min == 0 && s->kind == SIM_POLICY &&
                                  s->config->policy.strategy == POLICY_STRATEGY_PROXMOX)
                                 g->min = s->p->proxmox_min_share * g->max;
-                        s->vm_states[i] = (PolicyGuestState){ 0 };
+                        s->vm_states[i] = (PolicyGuestState){0};
                         s->roster_changed = true;
                 } else if (!exists && g->present) {
                         g->present = false;
@@ -159,7 +159,7 @@ static void fill_sample(const Sim *s, size_t vm, double t, GuestSample *ret)
                 .pending_target_bytes = (uint64_t)g->target,
                 .manage = s->settings[vm].manage,
                 .shares = s->settings[vm].shares,
-                .page_reporting = s->p->page_reporting,
+                .page_reporting_functional = s->p->page_reporting,
         };
         sim_guest_stats(g, t, &ret->stats);
 }

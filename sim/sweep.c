@@ -32,7 +32,7 @@ static void *probe_run(void *userdata)
 static void probe_init(Probe *p, const Trace *trace, const MemtideConfig *config,
                        const SimParams *params, SimKind kind, double fraction)
 {
-        *p = (Probe){ .trace = trace, .config = config, .params = *params, .kind = kind };
+        *p = (Probe){.trace = trace, .config = config, .params = *params, .kind = kind};
         p->params.host_bytes = (uint64_t)(fraction * (double)trace->total_max_bytes);
 }
 
@@ -57,7 +57,7 @@ int sim_sweep(const Trace *trace, const MemtideConfig *config, const SimParams *
         double lo = 0, hi = max_fraction;
         bool found = false;
         Probe a, b;
-        SimScores best = { 0 };
+        SimScores best = {0};
         int r;
 
         while (hi - lo > precision) {

@@ -76,7 +76,7 @@ static TraceVm *vm_add(Trace *t, const char *name)
                 return NULL;
         t->vms = vms;
         TraceVm *vm = &vms[t->n_vms];
-        *vm = (TraceVm){ .name = strdup(name), .builder = calloc(1, sizeof(Builder)) };
+        *vm = (TraceVm){.name = strdup(name), .builder = calloc(1, sizeof(Builder))};
         if (!vm->name || !vm->builder) {
                 free(vm->name);
                 free(vm->builder);
@@ -86,8 +86,7 @@ static TraceVm *vm_add(Trace *t, const char *name)
         return vm;
 }
 
-int trace_add(Trace *t, const char *name, int64_t t_sec, uint64_t prov_bytes,
-              uint64_t demand_bytes)
+int trace_add(Trace *t, const char *name, int64_t t_sec, uint64_t prov_bytes, uint64_t demand_bytes)
 {
         TraceVm *vm = trace_find(t, name);
         Builder *b;
@@ -105,7 +104,7 @@ int trace_add(Trace *t, const char *name, int64_t t_sec, uint64_t prov_bytes,
                 b->rows = rows;
                 b->cap = cap;
         }
-        b->rows[b->n] = (Row){ t_sec, b->n, prov_bytes, demand_bytes };
+        b->rows[b->n] = (Row){t_sec, b->n, prov_bytes, demand_bytes};
         b->n++;
         return 0;
 }
@@ -245,7 +244,7 @@ static bool is_gzip(const char *path)
 /* Runs `gzip -dc path` and reads its output. */
 static int read_gzip(const char *path, Trace *t, unsigned *ret_line)
 {
-        char *argv[] = { (char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL };
+        char *argv[] = {(char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL};
         posix_spawn_file_actions_t fa;
         int fds[2], status, r;
         pid_t pid;

@@ -77,7 +77,8 @@ static json_object *sample_to_json(const LibvirtGuestSample *g)
         json_object_object_add(o, "disk_caches_bytes",
                                json_u64_or_null(s->stats.disk_caches_bytes));
         json_object_object_add(o, "major_faults", json_u64_or_null(s->stats.major_faults));
-        json_object_object_add(o, "last_update_sec", json_object_new_uint64(s->stats.last_update_sec));
+        json_object_object_add(o, "last_update_sec",
+                               json_object_new_uint64(s->stats.last_update_sec));
         return o;
 }
 
@@ -98,9 +99,8 @@ static void result_details(json_object *o, const LibvirtResult *r)
                 json_object_object_add(o, "actual_bytes", json_u64_or_null(r->guest.actual_bytes));
                 json_object_object_add(o, "max_bytes", json_u64_or_null(r->guest.max_bytes));
                 if (r->guest.stats_period_error)
-                        json_object_object_add(
-                                o, "stats_period_error",
-                                json_object_new_string(r->guest.stats_period_error));
+                        json_object_object_add(o, "stats_period_error",
+                                               json_object_new_string(r->guest.stats_period_error));
                 break;
         case LIBVIRT_RESULT_GUEST_REMOVED:
                 json_object_object_add(
@@ -109,7 +109,8 @@ static void result_details(json_object *o, const LibvirtResult *r)
                 break;
         case LIBVIRT_RESULT_GUEST_STATE:
                 json_object_object_add(
-                        o, "state", json_object_new_string(libvirt_guest_state_to_string(r->state)));
+                        o, "state",
+                        json_object_new_string(libvirt_guest_state_to_string(r->state)));
                 break;
         case LIBVIRT_RESULT_BALLOON_CHANGE:
                 json_object_object_add(o, "actual_bytes", json_object_new_uint64(r->actual_bytes));
@@ -172,8 +173,7 @@ static json_object *status_to_json(const LibvirtBackendStatus *st)
         json_object_object_add(o, "call", json_object_new_string(st->call));
         json_object_object_add(o, "call_usec", json_object_new_uint64(st->call_usec));
         json_object_object_add(o, "connects", json_object_new_uint64(st->connects));
-        json_object_object_add(o, "pending_requests",
-                               json_object_new_uint64(st->pending_requests));
+        json_object_object_add(o, "pending_requests", json_object_new_uint64(st->pending_requests));
         json_object_object_add(o, "last_error", json_object_new_string(st->last_error));
         return o;
 }

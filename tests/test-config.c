@@ -198,9 +198,45 @@ static void test_units(void)
         check(parse_time_usec("soon", &v) == -EINVAL);
 }
 
+/*
+ * The shipped example lists every key at its default: uncommented, it must
+ * parse, and every key of the parser's table must appear in it.
+ */
+static void test_example_config_is_complete(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL, *text = NULL;
+        FILE *f = fopen(EXAMPLE_CONFIG, "re");
+        size_t n = 0;
+        char line[512];
+
+        check(f);
+        text = calloc(1, 65536);
+        while (fgets(line, sizeof(line), f)) {
+                const char *l = line;
+                /* "#Key=" and "#[Section]" lines are settings; "# text" is prose. */
+                if (l[0] == '#' && (l[1] == '[' || (l[1] >= 'A' && l[1] <= 'Z')))
+                        l++;
+                else if (l[0] == '#')
+                        continue;
+                n += (size_t)snprintf(text + n, 65536 - n, "%s", l);
+        }
+        fclose(f);
+        check(config_new(&c) == 0);
+        if (config_parse_text(c, text, EXAMPLE_CONFIG, &err) < 0)
+                fprintf(stderr, "%s\n", err);
+        check(err == NULL);
+        for (size_t i = 0; i < config_key_count(); i++) {
+                char needle[96];
+                snprintf(needle, sizeof(needle), "\n%s=", config_key_name(i));
+                check_str_contains(text, needle);
+        }
+}
+
 int main(void)
 {
         RUN(test_defaults);
+        RUN(test_example_config_is_complete);
         RUN(test_all_keys_parse);
         RUN(test_ksm_keys_parse);
         RUN(test_errors_name_file_line_and_reason);

@@ -50,10 +50,10 @@ static GuestSample guest(uint64_t actual_mib, uint64_t free_mib)
 /* The rules alone (no guard rails): one collector sample, one run. */
 static Decision propose(const PolicyConfig *c, HostSample h, GuestSample g)
 {
-        Snapshot snap = { .now_usec = 0, .host = h, .n_guests = 1, .guests = &g };
-        PolicyState ps = { 0 };
-        PolicyGuestState st = { 0 };
-        Decision d = { .target_bytes = g.actual_bytes };
+        Snapshot snap = {.now_usec = 0, .host = h, .n_guests = 1, .guests = &g};
+        PolicyState ps = {0};
+        PolicyGuestState st = {0};
+        Decision d = {.target_bytes = g.actual_bytes};
 
         mom_collect(c, &snap, &ps, &st);
         mom_propose(c, &snap, &ps, &st, &d);
@@ -133,20 +133,22 @@ static void test_balloon_min_is_the_floor(void)
 static void test_host_free_is_averaged_over_samples(void)
 {
         PolicyConfig c = config();
-        HostSample hs[] = { host(0.5), host(0.0) };
+        HostSample hs[] = {host(0.5), host(0.0)};
         GuestSample g = guest(1000, 100);
-        PolicyState ps = { 0 };
-        PolicyGuestState st = { 0 };
-        Decision d = { .target_bytes = g.actual_bytes };
+        PolicyState ps = {0};
+        PolicyGuestState st = {0};
+        Decision d = {.target_bytes = g.actual_bytes};
 
         for (int i = 0; i < 2; i++) {
-                Snapshot snap = { .now_usec = i * 5 * USEC_PER_SEC, .host = hs[i],
-                                  .n_guests = 1, .guests = &g };
+                Snapshot snap = {.now_usec = i * 5 * USEC_PER_SEC,
+                                 .host = hs[i],
+                                 .n_guests = 1,
+                                 .guests = &g};
                 mom_collect(&c, &snap, &ps, &st);
         }
         /* mean free 0.25 >= 0.20: grow although the last sample is 0 */
-        Snapshot snap = { .now_usec = 10 * USEC_PER_SEC, .host = host(0.0), .n_guests = 1,
-                          .guests = &g };
+        Snapshot snap = {
+                .now_usec = 10 * USEC_PER_SEC, .host = host(0.0), .n_guests = 1, .guests = &g};
         mom_propose(&c, &snap, &ps, &st, &d);
         check_near(d.target_bytes, 1100 * MIB);
 }
@@ -154,15 +156,15 @@ static void test_host_free_is_averaged_over_samples(void)
 static void test_guest_used_is_mean_balloon_minus_mean_free(void)
 {
         PolicyConfig c = config();
-        PolicyState ps = { 0 };
-        PolicyGuestState st = { 0 };
+        PolicyState ps = {0};
+        PolicyGuestState st = {0};
         GuestSample g1 = guest(1000, 100), g2 = guest(1200, 500);
-        Decision d = { .target_bytes = g2.actual_bytes };
+        Decision d = {.target_bytes = g2.actual_bytes};
 
-        Snapshot s1 = { .now_usec = 0, .host = host(0.5), .n_guests = 1, .guests = &g1 };
+        Snapshot s1 = {.now_usec = 0, .host = host(0.5), .n_guests = 1, .guests = &g1};
         mom_collect(&c, &s1, &ps, &st);
-        Snapshot s2 = { .now_usec = 5 * USEC_PER_SEC, .host = host(0.5), .n_guests = 1,
-                        .guests = &g2 };
+        Snapshot s2 = {
+                .now_usec = 5 * USEC_PER_SEC, .host = host(0.5), .n_guests = 1, .guests = &g2};
         mom_collect(&c, &s2, &ps, &st);
         mom_propose(&c, &s2, &ps, &st, &d);
         /* used = 1100 - 300 = 800; floor = 800 + 0.2 * 1200 = 1040 < 1.05 * 1200 = 1260 */
@@ -172,14 +174,16 @@ static void test_guest_used_is_mean_balloon_minus_mean_free(void)
 static void test_runs_every_10_seconds_with_guard_rails(void)
 {
         PolicyConfig c = config();
-        PolicyState ps = { 0 };
-        PolicyGuestState st = { 0 };
+        PolicyState ps = {0};
+        PolicyGuestState st = {0};
         GuestSample g = guest(1000, 600);
         Decision d;
 
         for (uint64_t t = 0; t <= 10; t += 2) {
-                Snapshot snap = { .now_usec = t * USEC_PER_SEC, .host = host(0.10), .n_guests = 1,
-                                  .guests = &g };
+                Snapshot snap = {.now_usec = t * USEC_PER_SEC,
+                                 .host = host(0.10),
+                                 .n_guests = 1,
+                                 .guests = &g};
                 policy_decide(&c, &snap, &ps, &st, &d);
                 if (t == 0 || t == 10) {
                         check(d.change);

@@ -34,8 +34,8 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
 
 static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
 {
-        Snapshot snap = { .n_guests = 1, .guests = g };
-        PolicyState ps = { 0 };
+        Snapshot snap = {.n_guests = 1, .guests = g};
+        PolicyState ps = {0};
         Decision d;
         policy_decide(c, &snap, &ps, st, &d);
         return d;
@@ -44,7 +44,7 @@ static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *
 static void test_idle_guest_is_inflated_by_capped_steps(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(512, 50, 100);
         Decision d = decide(&c, &g, &st);
 
@@ -58,9 +58,9 @@ static void test_idle_guest_is_inflated_by_capped_steps(void)
 static void test_idle_guest_settles_near_its_floor(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         uint64_t actual = 512;
-        Decision d = { 0 };
+        Decision d = {0};
 
         for (uint64_t t = 1; t < 40; t++) {
                 GuestSample g = guest(actual, 50, t);
@@ -79,7 +79,7 @@ static void test_idle_guest_settles_near_its_floor(void)
 static void test_no_inflation_on_stale_stats(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(512, 50, 100);
         g.stats_fresh = false;
         Decision d = decide(&c, &g, &st);
@@ -92,7 +92,7 @@ static void test_no_inflation_on_stale_stats(void)
 static void test_no_stats_yet_holds(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(512, 50, 0);
         balloon_stats_init(&g.stats);
         Decision d = decide(&c, &g, &st);
@@ -105,7 +105,7 @@ static void test_no_stats_yet_holds(void)
 static void test_floor_respects_min_memory(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(300, 50, 100);
         g.min_bytes = 280 * MIB;
         Decision d = decide(&c, &g, &st);
@@ -118,7 +118,7 @@ static void test_floor_respects_min_memory(void)
 static void test_distress_deflates_past_the_step_cap(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(120, 60, 100);
         Decision d = decide(&c, &g, &st);
         check(!d.distress);
@@ -137,7 +137,7 @@ static void test_distress_deflates_past_the_step_cap(void)
 static void test_oom_kill_is_distress(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(200, 60, 100);
         (void)decide(&c, &g, &st);
         g.stats.oom_kills = 1;
@@ -152,7 +152,7 @@ static void test_oom_kill_is_distress(void)
 static void test_band_hysteresis_holds(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         /* available ~80 MiB: above the 51 MiB floor headroom, under the 102 MiB high mark */
         GuestSample g = guest(180, 92, 100);
         Decision d = decide(&c, &g, &st);
@@ -164,7 +164,7 @@ static void test_band_hysteresis_holds(void)
 static void test_pending_inflation_blocks_more_inflation(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(400, 50, 100);
         g.command_pending = true;
         g.pending_target_bytes = 350 * MIB;
@@ -177,7 +177,7 @@ static void test_pending_inflation_blocks_more_inflation(void)
 static void test_pending_does_not_block_deflation(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(120, 100, 100);
         g.command_pending = true;
         g.pending_target_bytes = 110 * MIB;
@@ -191,7 +191,7 @@ static void test_pending_does_not_block_deflation(void)
 static void test_never_above_maximum(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(500, 480, 100);
         Decision d = decide(&c, &g, &st);
 
@@ -202,7 +202,7 @@ static void test_never_above_maximum(void)
 static void test_unmanaged_guest_is_left_alone(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(512, 50, 100);
         g.manage = false;
         Decision d = decide(&c, &g, &st);
@@ -224,7 +224,7 @@ static void test_deflate_on_oom_total_counts_balloon_as_unused(void)
 static void test_early_cycle_when_memory_runs_short(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = { 0 };
+        PolicyGuestState st = {0};
         GuestSample g = guest(120, 60, 100);
         check(!policy_wants_early_cycle(&c, &g, &st));
         (void)decide(&c, &g, &st);
@@ -239,15 +239,17 @@ static void test_random_snapshots_respect_guard_rails(void)
         unsigned seed = 12345;
 
         for (int i = 0; i < 200000; i++) {
-                PolicyGuestState st = { 0 };
+                PolicyGuestState st = {0};
                 uint64_t max = (uint64_t)(rand_r(&seed) % 65536 + 1) * MIB;
                 uint64_t actual = (uint64_t)rand_r(&seed) % (max + 1);
                 GuestSample g = guest(1, 0, 0);
                 g.max_bytes = max;
                 g.actual_bytes = actual;
                 g.min_bytes = rand_r(&seed) % 3 ? 0 : (uint64_t)rand_r(&seed) % (max + 1);
-                g.stats.total_bytes = rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
-                g.stats.available_bytes = rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
+                g.stats.total_bytes =
+                        rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
+                g.stats.available_bytes =
+                        rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1) : STAT_UNKNOWN;
                 g.stats.last_update_sec = (uint64_t)rand_r(&seed);
                 g.stats_fresh = rand_r(&seed) % 2;
                 g.command_pending = rand_r(&seed) % 4 == 0;
@@ -263,9 +265,76 @@ static void test_random_snapshots_respect_guard_rails(void)
                 if (d.target_bytes > actual && !d.distress && d.target_bytes > d.floor_bytes)
                         check(d.target_bytes - actual <= size_or_share_bytes(&c.deflate_step, max));
                 /* deterministic: the same input gives the same output */
-                PolicyGuestState st2 = { 0 };
+                PolicyGuestState st2 = {0};
                 Decision d2 = decide(&c, &g, &st2);
                 check(d2.target_bytes == d.target_bytes && d2.change == d.change);
+        }
+}
+
+/* The guard rails hold after every strategy: random hosts and groups of guests,
+ * several cycles so that periodic strategies run and hold. */
+static void test_random_snapshots_respect_guard_rails_every_strategy(void)
+{
+        unsigned seed = 4242;
+
+        for (int strategy = 0; strategy < _POLICY_STRATEGY_MAX; strategy++) {
+                PolicyConfig c = config();
+                c.strategy = strategy;
+                for (int i = 0; i < 20000; i++) {
+                        GuestSample g[4];
+                        PolicyGuestState st[4] = {0};
+                        PolicyState ps = {0};
+                        Decision d[4];
+                        size_t n = (size_t)(rand_r(&seed) % 4 + 1);
+                        uint64_t total = (uint64_t)(rand_r(&seed) % 65536 + 1) * MIB;
+                        Snapshot snap = {.n_guests = n, .guests = g};
+                        snap.host.mem_total_bytes = total;
+                        snap.host.mem_available_bytes = (uint64_t)rand_r(&seed) % (total + 1);
+                        snap.host.mem_free_bytes = snap.host.mem_available_bytes;
+                        for (size_t k = 0; k < n; k++) {
+                                uint64_t max = (uint64_t)(rand_r(&seed) % 16384 + 1) * MIB;
+                                g[k] = guest(1, 0, 0);
+                                g[k].max_bytes = max;
+                                g[k].actual_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                                g[k].min_bytes =
+                                        rand_r(&seed) % 2 ? 0 : (uint64_t)rand_r(&seed) % (max + 1);
+                                g[k].shares = (uint32_t)(rand_r(&seed) % 3000);
+                                g[k].stats.total_bytes = g[k].actual_bytes;
+                                g[k].stats.free_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                                g[k].stats.available_bytes =
+                                        rand_r(&seed) % 8 ? (uint64_t)rand_r(&seed) % (max + 1)
+                                                          : STAT_UNKNOWN;
+                                g[k].stats_fresh = rand_r(&seed) % 3 != 0;
+                                g[k].command_pending = rand_r(&seed) % 4 == 0;
+                                g[k].pending_target_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                        }
+                        for (uint64_t t = 0; t < 3; t++) {
+                                snap.now_usec = t * 5 * USEC_PER_SEC;
+                                for (size_t k = 0; k < n; k++)
+                                        g[k].stats.last_update_sec = 100 + t;
+                                policy_decide(&c, &snap, &ps, st, d);
+                                for (size_t k = 0; k < n; k++) {
+                                        uint64_t max = g[k].max_bytes, actual = g[k].actual_bytes;
+                                        if (!d[k].change)
+                                                continue;
+                                        check(d[k].target_bytes <= max);
+                                        check(d[k].target_bytes >= d[k].floor_bytes);
+                                        if (!guest_stats_usable(&g[k]))
+                                                check(d[k].target_bytes >= actual);
+                                        if (d[k].target_bytes < actual)
+                                                check(actual - d[k].target_bytes <=
+                                                      size_or_share_bytes(&c.inflate_step, max));
+                                        if (g[k].command_pending)
+                                                check(d[k].target_bytes >=
+                                                              g[k].pending_target_bytes ||
+                                                      d[k].target_bytes >= actual);
+                                        if (d[k].target_bytes > actual && !d[k].distress &&
+                                            d[k].target_bytes > d[k].floor_bytes)
+                                                check(d[k].target_bytes - actual <=
+                                                      size_or_share_bytes(&c.deflate_step, max));
+                                }
+                        }
+                }
         }
 }
 
@@ -286,5 +355,6 @@ int main(void)
         RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
         RUN(test_early_cycle_when_memory_runs_short);
         RUN(test_random_snapshots_respect_guard_rails);
+        RUN(test_random_snapshots_respect_guard_rails_every_strategy);
         return 0;
 }

@@ -43,16 +43,16 @@ static GuestSample guest(uint64_t actual_mib, uint64_t free_mib)
 
 static void propose(const PolicyConfig *c, HostSample h, GuestSample *g, size_t n, Decision *d)
 {
-        Snapshot snap = { .host = h, .n_guests = n, .guests = g };
+        Snapshot snap = {.host = h, .n_guests = n, .guests = g};
         for (size_t i = 0; i < n; i++)
-                d[i] = (Decision){ .target_bytes = g[i].actual_bytes };
+                d[i] = (Decision){.target_bytes = g[i].actual_bytes};
         proxmox_propose(c, &snap, d);
 }
 
 static void test_dead_band_of_10_mib(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 100) };
+        GuestSample g[] = {guest(2000, 100)};
         Decision d[1];
 
         propose(&c, host(7990), g, 1, d); /* goal +10 MiB: nothing */
@@ -67,7 +67,7 @@ static void test_growth_goes_to_guests_under_pressure_first(void)
 {
         PolicyConfig c = config();
         /* A: MemFree 100 <= 250 (pressure); B: MemFree 1000 (enough free) */
-        GuestSample g[] = { guest(2000, 100), guest(2000, 1000) };
+        GuestSample g[] = {guest(2000, 100), guest(2000, 1000)};
         Decision d[2];
 
         /* goal +1000: alloc = 1000 + 1000, A desired 3000, step-capped at 2100 */
@@ -79,7 +79,7 @@ static void test_growth_goes_to_guests_under_pressure_first(void)
 static void test_growth_goes_to_all_when_none_under_pressure(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 1000), guest(2000, 1000) };
+        GuestSample g[] = {guest(2000, 1000), guest(2000, 1000)};
         Decision d[2];
 
         /* first pass over nobody makes no progress; second: desired 2500, capped 2100 */
@@ -91,7 +91,7 @@ static void test_growth_goes_to_all_when_none_under_pressure(void)
 static void test_shrink_takes_from_enough_free_first(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 500), guest(2000, 100) };
+        GuestSample g[] = {guest(2000, 500), guest(2000, 100)};
         Decision d[2];
 
         /* goal -1000: A alone, desired = its minimum, step-capped at 1900; rest -900
@@ -104,7 +104,7 @@ static void test_shrink_takes_from_enough_free_first(void)
 static void test_shrink_takes_from_all_when_none_has_enough_free(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 100), guest(2000, 100) };
+        GuestSample g[] = {guest(2000, 100), guest(2000, 100)};
         Decision d[2];
 
         /* alloc = 2000 - 1000 = 1000: desired 1500 each, step-capped at 1900 */
@@ -117,7 +117,7 @@ static void test_under_minimum_is_under_pressure(void)
 {
         PolicyConfig c = config();
         /* MemFree 500 > 250 but actual 900 < min 1000: pressure, so it grows first */
-        GuestSample g[] = { guest(900, 500), guest(2000, 1000) };
+        GuestSample g[] = {guest(900, 500), guest(2000, 1000)};
         Decision d[2];
 
         propose(&c, host(7800), g, 2, d); /* goal +200: alloc = -100 + 200, desired 1100 */
@@ -128,7 +128,7 @@ static void test_under_minimum_is_under_pressure(void)
 static void test_shares_and_step_from_actual_across_passes(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 100), guest(2000, 100) };
+        GuestSample g[] = {guest(2000, 100), guest(2000, 100)};
         Decision d[2];
 
         g[0].shares = 3000;
@@ -143,10 +143,10 @@ static void test_shares_and_step_from_actual_across_passes(void)
 static void test_distribute_iterates_with_the_rest(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 100), guest(3950, 100) };
-        Snapshot snap = { .host = host(0), .n_guests = 2, .guests = g };
-        size_t ids[] = { 0, 1 };
-        uint64_t targets[] = { 2000 * MIB, 3950 * MIB };
+        GuestSample g[] = {guest(2000, 100), guest(3950, 100)};
+        Snapshot snap = {.host = host(0), .n_guests = 2, .guests = g};
+        size_t ids[] = {0, 1};
+        uint64_t targets[] = {2000 * MIB, 3950 * MIB};
 
         c.proxmox.max_change_bytes = 10000 * MIB; /* no step cap: see the passes */
         /* pass 1: alloc = 1000 + 2950 + 1000 = 4950, desired 3475 each: A 3475, B shrinks
@@ -158,9 +158,9 @@ static void test_distribute_iterates_with_the_rest(void)
 
         /* B at its maximum: pass 1 gives A 2000 + alloc share, B clamped (done);
          * pass 2 hands A the rest. */
-        GuestSample h[] = { guest(2000, 100), guest(4000, 100) };
-        Snapshot snap2 = { .host = host(0), .n_guests = 2, .guests = h };
-        uint64_t t2[] = { 2000 * MIB, 4000 * MIB };
+        GuestSample h[] = {guest(2000, 100), guest(4000, 100)};
+        Snapshot snap2 = {.host = host(0), .n_guests = 2, .guests = h};
+        uint64_t t2[] = {2000 * MIB, 4000 * MIB};
         /* alloc = 1000 + 3000 + 1000 = 5000: desired 3500 each; B 4000 -> 3500 shrinks,
          * A -> 3500: rest = 1000 - 1500 + 500 = 0 */
         rest = proxmox_distribute(&c, &snap2, ids, 2, 1000 * (int64_t)MIB, t2);
@@ -169,10 +169,10 @@ static void test_distribute_iterates_with_the_rest(void)
         check_u64_eq(t2[1], 3500 * MIB);
 
         /* Clamping at the maximum leaves a rest for the next pass: A max 2500. */
-        GuestSample k[] = { guest(2000, 100), guest(2000, 100) };
+        GuestSample k[] = {guest(2000, 100), guest(2000, 100)};
         k[0].max_bytes = 2500 * MIB;
-        Snapshot snap3 = { .host = host(0), .n_guests = 2, .guests = k };
-        uint64_t t3[] = { 2000 * MIB, 2000 * MIB };
+        Snapshot snap3 = {.host = host(0), .n_guests = 2, .guests = k};
+        uint64_t t3[] = {2000 * MIB, 2000 * MIB};
         /* pass 1: alloc 3000, desired 2500 each (A clamped to its max): rest 0 */
         rest = proxmox_distribute(&c, &snap3, ids, 2, 1000 * (int64_t)MIB, t3);
         check(rest == 0);
@@ -181,7 +181,7 @@ static void test_distribute_iterates_with_the_rest(void)
         /* with 2000 to give: pass 1 alloc 4000, desired 3000: A 2500 (clamped), B 3000,
          * rest 500; pass 2 recomputes the same desired sizes, marks both done and moves
          * nothing, so the loop ends with 500 left (the rules iterate only on change) */
-        uint64_t t4[] = { 2000 * MIB, 2000 * MIB };
+        uint64_t t4[] = {2000 * MIB, 2000 * MIB};
         rest = proxmox_distribute(&c, &snap3, ids, 2, 2000 * (int64_t)MIB, t4);
         check(rest == 500 * (int64_t)MIB);
         check_u64_eq(t4[0], 2500 * MIB);
@@ -191,7 +191,7 @@ static void test_distribute_iterates_with_the_rest(void)
 static void test_ineligible_guests_are_left_alone(void)
 {
         PolicyConfig c = config();
-        GuestSample g[] = { guest(2000, 100), guest(2000, 100), guest(2000, 100) };
+        GuestSample g[] = {guest(2000, 100), guest(2000, 100), guest(2000, 100)};
         Decision d[3];
 
         g[0].min_bytes = 0; /* no minimum */

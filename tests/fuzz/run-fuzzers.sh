@@ -56,10 +56,10 @@ dict_for() {
 
 if $merge; then
         for t in "${TARGETS[@]}"; do
-                before=$(ls "tests/fuzz/corpus/$t" | wc -l)
+                before=$(find "tests/fuzz/corpus/$t" -type f | wc -l)
                 "$BUILD_DIR/tests/fuzz/$t" -merge=1 "tests/fuzz/corpus/$t" "$WORK/$t/corpus" \
                         >"$WORK/$t/merge.log" 2>&1
-                after=$(ls "tests/fuzz/corpus/$t" | wc -l)
+                after=$(find "tests/fuzz/corpus/$t" -type f | wc -l)
                 echo "$t: committed corpus $before -> $after files"
         done
         exit 0

@@ -57,12 +57,17 @@ def skip(why):
     sys.exit(SKIP)
 
 
-def require_libvirt():
-    """Skips unless libvirtd, virsh, QEMU and a guest image are there;
-    returns the image dir."""
+def require_libvirt_daemon():
+    """Skips unless libvirtd and virsh are installed."""
     for exe in (LIBVIRTD, shutil.which("virsh") or "virsh"):
         if not os.access(exe, os.X_OK):
             skip("%s not installed (libvirt-daemon, libvirt-clients)" % exe)
+
+
+def require_libvirt():
+    """Skips unless libvirtd, virsh, QEMU and a guest image are there;
+    returns the image dir."""
+    require_libvirt_daemon()
     if not guests.qemu_binary():
         skip("qemu-system-x86_64 not installed")
     image = os.environ.get("MEMTIDE_GUEST_IMAGE") or guests.image_dir_default()
@@ -118,8 +123,11 @@ class Libvirtd:
     """One private session libvirtd. start(), define_guest(), uri, kill(),
     freeze()/thaw(), stop(); a context manager."""
 
-    def __init__(self, image_dir=None, prefix="memtide-lv-"):
-        self.image_src = image_dir or require_libvirt()
+    def __init__(self, image_dir=None, prefix="memtide-lv-", with_image=True):
+        """with_image=False: no guest image (test-driver domains only)."""
+        self.image_src = (image_dir or require_libvirt()) if with_image else None
+        if not with_image:
+            require_libvirt_daemon()
         self.uid, self.gid = _test_user()
         self.dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
         os.chmod(self.dir, 0o755)
@@ -153,16 +161,21 @@ class Libvirtd:
         # QEMU's stdout/stderr to a plain file: no virtlogd to start.
         with open(os.path.join(conf, "qemu.conf"), "w") as f:
             f.write('stdio_handler = "file"\n')
-        probe = guests.Guest("probe", self.guest_dir, image_dir=self.image_src)
-        for src in (probe.kernel_path(), os.path.join(self.image_src, "initramfs.cpio.gz")):
-            shutil.copy(src, self.image_dir)
-        self.kernel = os.path.join(self.image_dir, os.path.basename(probe.kernel_path()))
-        self.initrd = os.path.join(self.image_dir, "initramfs.cpio.gz")
+        if self.image_src:
+            self._copy_image()
         os.chmod(self.run_dir, 0o700)
         for root, dirs, files in os.walk(self.dir):
             for n in dirs + files:
                 os.chown(os.path.join(root, n), self.uid, self.gid)
         os.chown(self.dir, self.uid, self.gid)
+
+    def _copy_image(self):
+        # The kernel guests.Guest would boot (vmlinux-pvh unless disabled).
+        kernel = guests.Guest("probe", self.guest_dir, image_dir=self.image_src).kernel_path()
+        for src in (kernel, os.path.join(self.image_src, "initramfs.cpio.gz")):
+            shutil.copy(src, self.image_dir)
+        self.kernel = os.path.join(self.image_dir, os.path.basename(kernel))
+        self.initrd = os.path.join(self.image_dir, "initramfs.cpio.gz")
 
     def _env(self):
         return {"HOME": self.home, "XDG_RUNTIME_DIR": self.run_dir,
@@ -456,8 +469,8 @@ class Probe:
         if not build_dir:
             skip("MEMTIDE_BUILD_DIR not set (run through meson test)")
         exe = os.path.join(build_dir, "tests", "libvirt-probe")
-        self.stderr_path = tempfile.mktemp(prefix="memtide-probe-", suffix=".stderr")
-        self._stderr = open(self.stderr_path, "w")
+        fd, self.stderr_path = tempfile.mkstemp(prefix="memtide-probe-", suffix=".stderr")
+        self._stderr = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([exe] + list(args) + [uri], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      bufsize=1, preexec_fn=guests._child_setup)
@@ -529,6 +542,9 @@ class Probe:
             return f.read()
 
     def close(self):
+        """Ends the probe; returns everything it wrote on stderr (nothing,
+        normally: lib/ logs nothing, and libvirt's printing is silenced;
+        sanitizer reports at exit end up here too)."""
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.write("quit\n")
@@ -538,7 +554,10 @@ class Probe:
                 self.proc.kill()
                 self.proc.wait()
         self._stderr.close()
+        if not hasattr(self, "final_stderr"):
+            self.final_stderr = self.stderr_text()
         try:
             os.unlink(self.stderr_path)
         except OSError:
             pass
+        return self.final_stderr

@@ -117,7 +117,8 @@ def main():
             check_discovery_and_stats(lv, g, probe)
             check_set_memory(lv, g, probe)
             check_lifecycle(lv, g, probe)
-            assert probe.stderr_text() == "", probe.stderr_text()
+            stderr = probe.close()
+            assert stderr == "", "probe stderr: " + stderr
             passed = True
             print("PASS")
         finally:

@@ -118,7 +118,8 @@ def main():
             wait_fresh_stats(probe, g.uuid, 60)
             check_restart(lv, g, probe)
             check_freeze(lv, g, probe)
-            assert probe.stderr_text() == "", probe.stderr_text()
+            stderr = probe.close()
+            assert stderr == "", "probe stderr: " + stderr
             passed = True
             print("PASS")
         finally:

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "libvirt-guests.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager.h"
+
+bool libvirt_socket_present(void)
+{
+        return access("/run/libvirt/libvirt-sock", F_OK) == 0 ||
+               access("/run/libvirt/virtqemud-sock", F_OK) == 0;
+}
+
+static Guest *find_by_uuid(Manager *m, const char *uuid)
+{
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i]->uuid && strcmp(m->guests[i]->uuid, uuid) == 0)
+                        return m->guests[i];
+        return NULL;
+}
+
+static void guest_added(Manager *m, const LibvirtGuestInfo *info)
+{
+        Guest *g = find_by_uuid(m, info->uuid);
+
+        if (!g) {
+                if (manager_add_guest(m, GUEST_BACKEND_LIBVIRT, info->uuid, &g) < 0) {
+                        log_error("out of memory adding libvirt guest %s", info->name);
+                        return;
+                }
+                free(g->uuid);
+                g->uuid = strdup(info->uuid);
+        }
+        free(g->name);
+        g->name = strdup(info->name ? info->name : info->uuid);
+        g->actual_bytes = info->actual_bytes;
+        g->max_bytes = info->max_bytes;
+        g->paused = info->state != LIBVIRT_GUEST_RUNNING;
+        if (info->stats_period_error)
+                log_guest(LOG_WARNING, g, "setting the stats period failed: %s",
+                          info->stats_period_error);
+        if (g->state != GUEST_READY)
+                manager_guest_ready(m, g);
+}
+
+static void guest_removed(Manager *m, const LibvirtResult *r)
+{
+        Guest *g = find_by_uuid(m, r->uuid);
+        if (!g)
+                return;
+        log_guest(LOG_INFO, g, "domain gone (%s)", libvirt_remove_reason_to_string(r->removed));
+        manager_remove_guest(m, g);
+}
+
+static void stats_arrived(Manager *m, const LibvirtResult *r)
+{
+        for (size_t i = 0; i < r->stats.n_guests; i++) {
+                const LibvirtGuestSample *s = &r->stats.guests[i];
+                Guest *g = find_by_uuid(m, s->uuid);
+                if (!g)
+                        continue;
+                g->actual_bytes = s->balloon.current_bytes;
+                g->qemu_rss_bytes = s->balloon.rss_bytes;
+                if (s->balloon.stale)
+                        continue; /* busy domain or no report: keep the last, it ages */
+                guest_stats_arrived(g, &s->balloon.stats);
+        }
+}
+
+static void balloon_changed(Manager *m, const LibvirtResult *r)
+{
+        Guest *g = find_by_uuid(m, r->uuid);
+        if (g)
+                guest_balloon_changed(g, r->actual_bytes);
+}
+
+static void set_memory_done(Manager *m, const LibvirtResult *r)
+{
+        Guest *g = find_by_uuid(m, r->uuid);
+        if (!g || r->r >= 0 || r->r == -ECANCELED)
+                return;
+        g->command_pending = false;
+        if (!r->error_repeated)
+                log_guest(LOG_WARNING, g, "setting the balloon target failed: %s",
+                          r->error ? r->error : strerror(-r->r));
+}
+
+static void connection(Manager *m, const LibvirtResult *r)
+{
+        LibvirtGuests *l = m->libvirt;
+
+        if (r->type == LIBVIRT_RESULT_CONNECTED) {
+                log_info("libvirt: connected to %s, %zu active guest(s)", m->config->libvirt_uri,
+                         r->n_guests);
+                l->connected = true;
+        } else {
+                log_warning("libvirt: %s unreachable: %s; guests keep their balloons until it is back",
+                            m->config->libvirt_uri, r->error ? r->error : "connection lost");
+                l->connected = false;
+        }
+}
+
+static void on_result(const LibvirtResult *r, void *userdata)
+{
+        Manager *m = userdata;
+
+        switch (r->type) {
+        case LIBVIRT_RESULT_CONNECTED:
+        case LIBVIRT_RESULT_DISCONNECTED:
+                connection(m, r);
+                break;
+        case LIBVIRT_RESULT_GUEST_ADDED:
+                guest_added(m, &r->guest);
+                break;
+        case LIBVIRT_RESULT_GUEST_REMOVED:
+                guest_removed(m, r);
+                break;
+        case LIBVIRT_RESULT_GUEST_STATE: {
+                Guest *g = find_by_uuid(m, r->uuid);
+                if (g) {
+                        g->paused = r->state != LIBVIRT_GUEST_RUNNING;
+                        log_guest(LOG_INFO, g, "now %s", libvirt_guest_state_to_string(r->state));
+                }
+                break;
+        }
+        case LIBVIRT_RESULT_BALLOON_CHANGE:
+                balloon_changed(m, r);
+                break;
+        case LIBVIRT_RESULT_STATS:
+                stats_arrived(m, r);
+                break;
+        case LIBVIRT_RESULT_SET_MEMORY:
+                set_memory_done(m, r);
+                break;
+        case LIBVIRT_RESULT_QMP_REPLY:
+                break;
+        }
+}
+
+static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        (void)libvirt_backend_drain(m->libvirt->backend, on_result, m);
+        return 0;
+}
+
+int libvirt_guests_start(Manager *m)
+{
+        LibvirtBackendConfig c = LIBVIRT_BACKEND_CONFIG_DEFAULT;
+        LibvirtGuests *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        m->libvirt = l;
+        c.uri = m->config->libvirt_uri;
+        c.stats_period_sec = (unsigned)(m->config->stats_period_usec / USEC_PER_SEC);
+        r = libvirt_backend_new(&c, &l->backend);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &l->source, libvirt_backend_get_fd(l->backend),
+                                    EPOLLIN, on_eventfd, m);
+        if (r >= 0)
+                r = libvirt_backend_start(l->backend);
+        return r;
+}
+
+void libvirt_guests_stop(Manager *m)
+{
+        LibvirtGuests *l = m->libvirt;
+        if (!l)
+                return;
+        sd_event_source_disable_unref(l->source);
+        libvirt_backend_free(l->backend);
+        free(l);
+        m->libvirt = NULL;
+}
+
+void libvirt_guests_poll(Manager *m)
+{
+        uint64_t id;
+        if (m->libvirt && m->libvirt->connected)
+                (void)libvirt_backend_request_stats(m->libvirt->backend, &id);
+}
+
+int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes)
+{
+        uint64_t id;
+        if (!m->libvirt || !g->uuid)
+                return -ENOTCONN;
+        return libvirt_backend_set_memory(m->libvirt->backend, g->uuid, target_bytes, &id);
+}
+
+json_object *libvirt_guests_status_json(Manager *m)
+{
+        LibvirtBackendStatus s;
+        json_object *o;
+
+        if (!m->libvirt)
+                return NULL;
+        libvirt_backend_get_status(m->libvirt->backend, &s);
+        o = json_object_new_object();
+        json_object_object_add(o, "uri", json_object_new_string(m->config->libvirt_uri));
+        json_object_object_add(o, "state", json_object_new_string(libvirt_conn_state_to_string(s.state)));
+        json_object_object_add(o, "reachable", json_object_new_boolean(s.reachable));
+        json_object_object_add(o, "current_call", s.call[0] ? json_object_new_string(s.call) : NULL);
+        json_object_object_add(o, "current_call_seconds",
+                               s.call[0] ? json_object_new_double((double)s.call_usec / 1e6) : NULL);
+        json_object_object_add(o, "connects", json_object_new_int((int)s.connects));
+        json_object_object_add(o, "last_error",
+                               s.last_error[0] ? json_object_new_string(s.last_error) : NULL);
+        return o;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * memtided's libvirt backend: guests found and followed through libvirt
+ * (lib/libvirt-backend.c runs libvirt on its own threads; results arrive on
+ * an eventfd in the main loop, which therefore never blocks on libvirtd).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+#include "libvirt-backend.h"
+
+typedef struct Manager Manager;
+typedef struct Guest Guest;
+
+typedef struct LibvirtGuests {
+        LibvirtBackend *backend;
+        sd_event_source *source;
+        bool connected;
+} LibvirtGuests;
+
+/* Starts the backend on m's loop. */
+int libvirt_guests_start(Manager *m);
+void libvirt_guests_stop(Manager *m);
+
+/* Asks for one bulk stats call for every guest (answered asynchronously). */
+void libvirt_guests_poll(Manager *m);
+int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes);
+
+/* "connected", "connecting (...)", "unreachable: ..." for status. */
+json_object *libvirt_guests_status_json(Manager *m);
+
+/* Which libvirt daemon socket Backend=auto looks for. */
+bool libvirt_socket_present(void);

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The installed service: `meson install --destdir` puts memtided, memtidectl,
+the unit, the sysusers entry, the example config and the man pages in
+place; `systemd-analyze verify` passes and `systemd-analyze security` scores
+the unit at most 2.0; memtided started from the installed unit's ExecStart
+(plus --config naming a file in the destdir) sends READY=1, reloads a good config
+(RELOADING=1 then READY=1) and refuses a bad one with file:line while the old
+one stays in force; the installed man pages render without warnings."""
+
+import glob
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import build_dir, log, skip, wait_for  # noqa: E402
+
+GOOD = "[Daemon]\nInterval=1s\nQMPSockets={d}/qmp/*.qmp\nControlSocket={d}/ctl.sock\n" \
+       "StateDirectory={d}/state\n"
+
+
+def install(dest):
+    r = subprocess.run(["meson", "install", "-C", build_dir(), "--destdir", dest, "--no-rebuild",
+                        "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + r.stdout
+
+
+def find_one(dest, pattern):
+    hits = glob.glob(os.path.join(dest, pattern), recursive=True)
+    assert len(hits) == 1, "%s: %s" % (pattern, hits)
+    return hits[0]
+
+
+def check_unit(dest, unit):
+    """verify and security need the ExecStart binary where the unit says it is."""
+    text = open(unit).read()
+    exec_start = re.search(r"^ExecStart=(.*)$", text, re.M).group(1)
+    binary = shlex.split(exec_start)[0]
+    tmp = tempfile.mkdtemp()
+    local = os.path.join(tmp, "memtided.service")
+    with open(local, "w") as f:
+        f.write(text.replace(binary, dest + binary))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", local], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), "verify: " + r.stderr
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", local],
+                       capture_output=True, text=True)
+    score = float(re.search(r"Overall exposure level for memtided.service: ([0-9.]+)",
+                            r.stdout).group(1))
+    log("systemd-analyze security: %.1f" % score)
+    assert score <= 2.0, r.stdout[-2000:]
+    return exec_start
+
+
+class Notify:
+    """A NOTIFY_SOCKET like systemd's, to read what memtided tells it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.messages = []
+
+    def drain(self):
+        try:
+            while True:
+                self.messages.append(self.sock.recv(4096).decode())
+        except (socket.timeout, BlockingIOError):
+            pass
+        return self.messages
+
+    def wait(self, text, timeout=10):
+        return wait_for(lambda: any(text in m for m in self.drain()), timeout,
+                        "sd_notify %s" % text, 0.1)
+
+
+def check_daemon(dest, exec_start, work):
+    argv = shlex.split(exec_start)
+    assert argv[1:] == [], "ExecStart should read the default config: %s" % exec_start
+    conf = os.path.join(dest, "etc", "memtide", "memtide.conf")
+    os.makedirs(os.path.dirname(conf), exist_ok=True)
+    with open(conf, "w") as f:
+        f.write(GOOD.format(d=work))
+    argv = [dest + argv[0], "--config", conf]
+    notify = Notify(os.path.join(work, "notify.sock"))
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+    logf = open(os.path.join(work, "memtided.log"), "w")
+    proc = subprocess.Popen(argv, env=env, stdout=logf, stderr=subprocess.STDOUT)
+    ctl = [find_one(dest, "**/bin/memtidectl"), "--socket", os.path.join(work, "ctl.sock")]
+    try:
+        notify.wait("READY=1")
+        assert subprocess.run(ctl + ["status"], capture_output=True).returncode == 0
+        with open(conf, "a") as f:
+            f.write("[Policy]\nHeadroomMin=64M\n")
+        notify.messages.clear()
+        r = subprocess.run(ctl + ["reload"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        notify.wait("RELOADING=1")
+        notify.wait("READY=1")
+        with open(conf, "a") as f:
+            f.write("Bogus=1\n")
+        r = subprocess.run(ctl + ["reload"], capture_output=True, text=True)
+        assert r.returncode == 1 and "%s:8: unknown key Bogus=" % conf in r.stderr, r.stderr
+        r = subprocess.run(ctl + ["--json", "status"], capture_output=True, text=True)
+        assert r.returncode == 0 and '"interval_seconds":1' in r.stdout.replace(" ", ""), r.stdout
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0, "memtided exited %s" % proc.returncode
+
+
+def check_man(dest):
+    pages = glob.glob(os.path.join(dest, "**/man/man*/*"), recursive=True)
+    if not shutil.which("scdoc"):
+        log("scdoc missing: man pages not built, not checked")
+        return
+    names = sorted(os.path.basename(p) for p in pages)
+    assert names == ["memtide-policy.7", "memtide.conf.5", "memtidectl.1", "memtided.8"], names
+    for p in pages:
+        r = subprocess.run(["man", "--warnings", "-l", p], capture_output=True, text=True,
+                           env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
+        assert r.returncode == 0 and not r.stderr.strip(), "%s: %s" % (p, r.stderr)
+
+
+def main():
+    if not shutil.which("systemd-analyze"):
+        skip("systemd-analyze not installed")
+    dest = tempfile.mkdtemp(prefix="memtide-destdir-")
+    work = tempfile.mkdtemp(prefix="memtide-install-")
+    install(dest)
+    for pattern in ("**/sbin/memtided", "**/bin/memtidectl", "**/sysusers.d/memtide.conf",
+                    "**/doc/memtide/memtide.conf.example"):
+        find_one(dest, pattern)
+    unit = find_one(dest, "**/system/memtided.service")
+    exec_start = check_unit(dest, unit)
+    check_daemon(dest, exec_start, work)
+    check_man(dest)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""memtided with Backend=libvirt on real TCG guests under a private,
+unprivileged libvirtd: an idle guest is squeezed and a guest that allocates
+300 MiB at 50 MiB/s gets memory back without an OOM kill; a guest destroyed,
+one started and one suspended are followed through events within a cycle;
+libvirtd killed and restarted is reconnected within 10 s; libvirtd frozen
+(SIGSTOP) for 30 s leaves memtidectl status answering within 1 s and the
+backend reported unreachable, and SIGCONT recovers."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import MIB, Daemon, dump_logs, log, wait_for, workdir  # noqa: E402
+from libvirt_harness import Libvirtd  # noqa: E402
+
+
+def status(daemon):
+    t = time.monotonic()
+    r = daemon.ctl("--json", "status", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else None, time.monotonic() - t
+
+
+def managed(daemon, name):
+    return daemon.guests().get(name)
+
+
+def check_squeeze_and_grow(daemon, idle, worker):
+    def squeezed():
+        g = managed(daemon, "lv-idle")
+        return g and g["floor_bytes"] and g["actual_bytes"] <= 1.25 * g["floor_bytes"] and \
+            g["actual_bytes"] < 0.6 * 512 * MIB and g
+    g = wait_for(squeezed, 90, "the idle libvirt guest to be squeezed")
+    log("lv-idle squeezed to %.0f MiB (floor %.0f MiB)" % (g["actual_bytes"] / MIB,
+                                                          g["floor_bytes"] / MIB))
+    wait_for(lambda: (managed(daemon, "lv-work") or {}).get("actual_bytes", 1 << 40) < 300 * MIB,
+             90, "the worker to be squeezed too")
+    worker.wait_workload()
+    reply = worker.alloc(300, 50, timeout=180)
+    assert reply == "allocated 300", reply
+    assert not worker.oom_killed(), worker.console_text()[-2000:]
+    got = managed(daemon, "lv-work")
+    log("lv-work after allocating: actual %.0f MiB" % (got["actual_bytes"] / MIB))
+    assert got["actual_bytes"] >= 300 * MIB and got["backend"] == "libvirt", got
+
+
+def check_lifecycle(daemon, lv, idle):
+    idle.suspend()
+    wait_for(lambda: (managed(daemon, "lv-idle") or {}).get("paused"), 3, "suspend seen")
+    idle.resume()
+    wait_for(lambda: not managed(daemon, "lv-idle")["paused"], 3, "resume seen")
+    new = lv.define_guest("lv-new", mem_mib=384)
+    wait_for(lambda: managed(daemon, "lv-new"), 5, "the started guest to be picked up")
+    lv.virsh("destroy", "lv-new")
+    wait_for(lambda: not managed(daemon, "lv-new"), 3, "the destroyed guest to be dropped")
+    new.kill()
+
+
+def check_restart(daemon, lv):
+    lv.kill()
+    wait_for(lambda: not status(daemon)[0]["libvirt"]["reachable"], 10, "the loss to be seen")
+    t = time.monotonic()
+    lv.start()
+    wait_for(lambda: status(daemon)[0]["libvirt"]["state"] == "connected", 10,
+             "memtided to reconnect")
+    log("reconnected %.1f s after libvirtd came back" % (time.monotonic() - t))
+    wait_for(lambda: managed(daemon, "lv-idle") and managed(daemon, "lv-work"), 10,
+             "the guests after reconnecting")
+
+
+def check_freeze(daemon, lv):
+    lv.freeze()
+    worst, unreachable = 0.0, False
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            st, took = status(daemon)
+            assert st is not None, "memtidectl status failed during the freeze"
+            worst = max(worst, took)
+            unreachable |= not st["libvirt"]["reachable"]
+            time.sleep(1)
+    finally:
+        lv.thaw()
+    log("during a 30 s freeze: status answered within %.3f s at worst" % worst)
+    assert worst < 1.0 and unreachable, (worst, unreachable)
+    wait_for(lambda: status(daemon)[0]["libvirt"]["reachable"], 60, "recovery after SIGCONT")
+    wait_for(lambda: managed(daemon, "lv-idle"), 30, "the guests after the freeze")
+
+
+def main():
+    wd = workdir("memtide-lvd-")
+    with Libvirtd() as lv:
+        idle = lv.define_guest("lv-idle", mem_mib=512)
+        worker = lv.define_guest("lv-work", mem_mib=512)
+        idle.wait_ready(180)
+        worker.wait_ready(180)
+        daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": lv.uri, "Interval": "1s",
+                             "StatsPeriod": "1s"})
+        passed = False
+        try:
+            daemon.start()
+            check_squeeze_and_grow(daemon, idle, worker)
+            check_lifecycle(daemon, lv, idle)
+            check_restart(daemon, lv)
+            check_freeze(daemon, lv)
+            assert daemon.alive()
+            passed = True
+            print("PASS")
+        finally:
+            daemon.stop()
+            if not passed:
+                dump_logs(daemon, [idle, worker])
+                print("---- libvirtd log (tail) ----\n" + lv.log_text()[-3000:])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
