@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "libvirt-guests.h"
 #include "manager.h"
 
 static const char *const state_names[] = {
@@ -41,7 +42,7 @@ int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key)
                 return -ENOMEM;
         g->manager = m;
         g->backend = backend;
-        if (backend == GUEST_BACKEND_QMP) {
+        if (backend == GUEST_BACKEND_QMP || backend == GUEST_BACKEND_FAKE) {
                 g->socket_path = strdup(key);
                 g->name = socket_stem(key);
         } else {
@@ -52,7 +53,7 @@ int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key)
         guest_compat_clear(&g->compat);
         g->state = GUEST_DISCONNECTED;
         g->seen = true;
-        if (!g->name || (backend == GUEST_BACKEND_QMP ? !g->socket_path : !g->uuid)) {
+        if (!g->name || (backend == GUEST_BACKEND_LIBVIRT ? !g->uuid : !g->socket_path)) {
                 guest_free(g);
                 return -ENOMEM;
         }
@@ -62,7 +63,14 @@ int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key)
 
 const char *guest_backend_to_string(GuestBackend b)
 {
-        return b == GUEST_BACKEND_LIBVIRT ? "libvirt" : "qmp";
+        return b == GUEST_BACKEND_LIBVIRT ? "libvirt" : b == GUEST_BACKEND_FAKE ? "fake" : "qmp";
+}
+
+int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
+{
+        if (g->backend == GUEST_BACKEND_QMP)
+                return qmp_client_command(g->qmp, command, args, cb, g);
+        return libvirt_guests_qmp_command(g->manager, g, command, args, cb);
 }
 
 void guest_stats_arrived(Guest *g, const BalloonStats *s)
@@ -93,6 +101,7 @@ Guest *guest_free(Guest *g)
         if (!g)
                 return NULL;
         qmp_client_free(g->qmp);
+        libvirt_guests_forget(g->manager, g);
         guest_compat_clear(&g->compat);
         free(g->socket_path);
         free(g->name);

@@ -52,6 +52,7 @@ typedef struct DecisionRecord {
 typedef enum GuestBackend {
         GUEST_BACKEND_QMP,     /* our own QMP connection to QEMU */
         GUEST_BACKEND_LIBVIRT, /* through libvirtd (daemon/libvirt-guests.c) */
+        GUEST_BACKEND_FAKE,    /* in-process, for benchmarks: a target is reached at once */
 } GuestBackend;
 
 typedef struct Guest {
@@ -96,6 +97,13 @@ typedef struct Guest {
 /* key: the QMP socket path, or the libvirt domain's UUID. */
 int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key);
 const char *guest_backend_to_string(GuestBackend b);
+/*
+ * A QMP command to the guest's QEMU: over our own monitor connection, or for
+ * a libvirt guest through libvirt's passthrough (LibvirtQMPPassthrough=yes;
+ * -EPERM otherwise). cb gets c == NULL for libvirt guests. Takes args.
+ */
+int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);
+
 /* New stats from either backend: keeps the report, learns the kernel reserve. */
 void guest_stats_arrived(Guest *g, const BalloonStats *s);
 /* The balloon reached actual_bytes (BALLOON_CHANGE from either backend). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json-util.h"
 #include "log.h"
 #include "manager.h"
 
@@ -63,8 +64,11 @@ static void stats_arrived(Manager *m, const LibvirtResult *r)
                 Guest *g = find_by_uuid(m, s->uuid);
                 if (!g)
                         continue;
-                g->actual_bytes = s->balloon.current_bytes;
-                g->qemu_rss_bytes = s->balloon.rss_bytes;
+                /* A driver without balloon stats (libvirt's test driver) leaves them out. */
+                if (s->balloon.current_bytes != STAT_UNKNOWN)
+                        g->actual_bytes = s->balloon.current_bytes;
+                if (s->balloon.rss_bytes != STAT_UNKNOWN)
+                        g->qemu_rss_bytes = s->balloon.rss_bytes;
                 if (s->balloon.stale)
                         continue; /* busy domain or no report: keep the last, it ages */
                 guest_stats_arrived(g, &s->balloon.stats);
@@ -104,6 +108,75 @@ static void connection(Manager *m, const LibvirtResult *r)
         }
 }
 
+typedef struct PendingQmp {
+        uint64_t id;
+        Guest *guest;
+        qmp_reply_fn cb;
+} PendingQmp;
+
+int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_object *args,
+                               qmp_reply_fn cb)
+{
+        LibvirtGuests *l = m->libvirt;
+        json_object *call = json_object_new_object();
+        PendingQmp *p;
+        uint64_t id;
+        int r;
+
+        json_object_object_add(call, "execute", json_object_new_string(command));
+        if (args)
+                json_object_object_add(call, "arguments", args);
+        if (!l || !m->config->libvirt_qmp_passthrough)
+                r = -EPERM;
+        else
+                r = libvirt_backend_qmp_query(l->backend, g->uuid,
+                                              json_object_to_json_string_ext(call, JSON_C_TO_STRING_PLAIN),
+                                              &id);
+        json_object_put(call);
+        if (r < 0)
+                return r;
+        p = realloc(l->pending, (l->n_pending + 1) * sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        l->pending = p;
+        l->pending[l->n_pending++] = (PendingQmp){ .id = id, .guest = g, .cb = cb };
+        return 0;
+}
+
+void libvirt_guests_forget(Manager *m, Guest *g)
+{
+        LibvirtGuests *l = m->libvirt;
+        for (size_t i = 0; l && i < l->n_pending;)
+                if (l->pending[i].guest == g)
+                        l->pending[i] = l->pending[--l->n_pending];
+                else
+                        i++;
+}
+
+/* QEMU's answer, as our own QMP client would hand it out. */
+static void qmp_replied(Manager *m, const LibvirtResult *r)
+{
+        LibvirtGuests *l = m->libvirt;
+        json_object *reply = NULL, *ret = NULL, *err = NULL;
+        const char *desc = NULL;
+
+        for (size_t i = 0; i < l->n_pending; i++) {
+                if (l->pending[i].id != r->request_id)
+                        continue;
+                PendingQmp p = l->pending[i];
+                l->pending[i] = l->pending[--l->n_pending];
+                reply = r->r >= 0 && r->qmp_reply ? json_tokener_parse(r->qmp_reply) : NULL;
+                if (reply && json_object_object_get_ex(reply, "error", &err))
+                        (void)json_get_string(err, "desc", &desc);
+                if (reply && !err)
+                        json_object_object_get_ex(reply, "return", &ret);
+                p.cb(NULL, ret, ret ? NULL : desc ? desc : r->error ? r->error : "passthrough failed",
+                     p.guest);
+                json_object_put(reply);
+                return;
+        }
+}
+
 static void on_result(const LibvirtResult *r, void *userdata)
 {
         Manager *m = userdata;
@@ -137,6 +210,7 @@ static void on_result(const LibvirtResult *r, void *userdata)
                 set_memory_done(m, r);
                 break;
         case LIBVIRT_RESULT_QMP_REPLY:
+                qmp_replied(m, r);
                 break;
         }
 }
@@ -159,6 +233,7 @@ int libvirt_guests_start(Manager *m)
         m->libvirt = l;
         c.uri = m->config->libvirt_uri;
         c.stats_period_sec = (unsigned)(m->config->stats_period_usec / USEC_PER_SEC);
+        c.qmp_passthrough = m->config->libvirt_qmp_passthrough;
         r = libvirt_backend_new(&c, &l->backend);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &l->source, libvirt_backend_get_fd(l->backend),
@@ -175,6 +250,7 @@ void libvirt_guests_stop(Manager *m)
                 return;
         sd_event_source_disable_unref(l->source);
         libvirt_backend_free(l->backend);
+        free(l->pending);
         free(l);
         m->libvirt = NULL;
 }

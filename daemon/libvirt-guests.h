@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "libvirt-backend.h"
+#include "qmp.h"
 
 typedef struct Manager Manager;
 typedef struct Guest Guest;
@@ -20,6 +21,8 @@ typedef struct LibvirtGuests {
         LibvirtBackend *backend;
         sd_event_source *source;
         bool connected;
+        struct PendingQmp *pending; /* passthrough commands awaiting QMP_REPLY */
+        size_t n_pending;
 } LibvirtGuests;
 
 /* Starts the backend on m's loop. */
@@ -29,6 +32,12 @@ void libvirt_guests_stop(Manager *m);
 /* Asks for one bulk stats call for every guest (answered asynchronously). */
 void libvirt_guests_poll(Manager *m);
 int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes);
+
+/* QMP through virDomainQemuMonitorCommand when LibvirtQMPPassthrough=yes (taints the domain). */
+int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_object *args,
+                               qmp_reply_fn cb);
+/* Forgets a guest's outstanding passthrough commands (it is being freed). */
+void libvirt_guests_forget(Manager *m, Guest *g);
 
 /* "connected", "connecting (...)", "unreachable: ..." for status. */
 json_object *libvirt_guests_status_json(Manager *m);

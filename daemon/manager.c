@@ -209,8 +209,17 @@ static void act(Manager *m, Guest *g, const Decision *d)
                 log_guest(LOG_DEBUG, g, "%s", d->reason);
                 return;
         }
-        r = g->backend == GUEST_BACKEND_LIBVIRT ? libvirt_guests_set_target(m, g, d->target_bytes)
-                                                : qmp_guest_set_target(g, d->target_bytes);
+        switch (g->backend) {
+        case GUEST_BACKEND_FAKE:
+                guest_balloon_changed(g, d->target_bytes);
+                r = 0;
+                break;
+        case GUEST_BACKEND_LIBVIRT:
+                r = libvirt_guests_set_target(m, g, d->target_bytes);
+                break;
+        default:
+                r = qmp_guest_set_target(g, d->target_bytes);
+        }
         if (r >= 0 && g->backend == GUEST_BACKEND_LIBVIRT) {
                 g->command_pending = true;
                 g->pending_target_bytes = d->target_bytes;
@@ -258,7 +267,7 @@ static void record_decision(Guest *g, const GuestSample *in, const Decision *d)
 }
 
 /* Collect -> decide -> act over the guests that are ready. */
-static int run_cycle(Manager *m)
+int manager_run_cycle(Manager *m)
 {
         _cleanup_free_ GuestSample *samples = calloc(m->n_guests + 1, sizeof(GuestSample));
         _cleanup_free_ PolicyGuestState *states = calloc(m->n_guests + 1, sizeof(PolicyGuestState));
@@ -309,13 +318,17 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
         if (m->backend == BACKEND_QMP)
                 discover(m);
-        if (run_cycle(m) < 0)
+        if (manager_run_cycle(m) < 0)
                 log_error("control cycle failed: out of memory");
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY && m->guests[i]->backend == GUEST_BACKEND_QMP) {
-                        (void)qmp_guest_refresh_balloon(m->guests[i]);
-                        qmp_compat_refresh(m->guests[i], manager_now_usec(m));
-                }
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state != GUEST_READY)
+                        continue;
+                if (g->backend == GUEST_BACKEND_QMP)
+                        (void)qmp_guest_refresh_balloon(g);
+                if (g->backend == GUEST_BACKEND_QMP || m->config->libvirt_qmp_passthrough)
+                        qmp_compat_refresh(g, manager_now_usec(m));
+        }
         return sd_event_source_set_time(s, manager_now_usec(m) + m->config->interval_usec);
 }
 

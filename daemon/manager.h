@@ -60,6 +60,9 @@ uint64_t manager_now_usec(Manager *m);
 /* Wall clock seconds: QEMU stamps guest stats with host wall-clock time. */
 uint64_t manager_wall_sec(void);
 
+/* One control cycle: collect -> decide -> act over the ready guests. */
+int manager_run_cycle(Manager *m);
+
 int manager_add_guest(Manager *m, GuestBackend backend, const char *key, Guest **ret);
 void manager_remove_guest(Manager *m, Guest *g);
 

@@ -126,7 +126,7 @@ static void query_queue(Guest *g, unsigned index)
         json_object *args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(g->compat.virtio_path));
         json_object_object_add(args, "queue", json_object_new_int((int)index));
-        if (qmp_client_command(g->qmp, "x-query-virtio-queue-status", args, on_queue_status, g) >= 0)
+        if (guest_qmp_command(g, "x-query-virtio-queue-status", args, on_queue_status) >= 0)
                 g->compat.queues_pending++;
 }
 
@@ -164,7 +164,7 @@ static void query_status(Guest *g)
 {
         json_object *args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(g->compat.virtio_path));
-        if (qmp_client_command(g->qmp, "x-query-virtio-status", args, on_virtio_status, g) < 0)
+        if (guest_qmp_command(g, "x-query-virtio-status", args, on_virtio_status) < 0)
                 set_unknown(g, "could not queue x-query-virtio-status");
 }
 
@@ -206,7 +206,7 @@ static void on_schema(QmpClient *q, json_object *ret, const char *error, void *u
                        schema_has_command(ret, "x-query-virtio-queue-status");
         if (!c->supported)
                 return set_unknown(g, "this QEMU has no x-query-virtio commands");
-        if (qmp_client_command(g->qmp, "x-query-virtio", NULL, on_virtio_list, g) < 0)
+        if (guest_qmp_command(g, "x-query-virtio", NULL, on_virtio_list) < 0)
                 set_unknown(g, "could not queue x-query-virtio");
 }
 
@@ -219,10 +219,10 @@ void qmp_compat_refresh(Guest *g, uint64_t now_usec)
         c->probing = true;
         c->next_refresh_usec = now_usec + COMPAT_REFRESH_USEC;
         if (!c->probed) {
-                if (qmp_client_command(g->qmp, "query-qmp-schema", NULL, on_schema, g) < 0)
+                if (guest_qmp_command(g, "query-qmp-schema", NULL, on_schema) < 0)
                         set_unknown(g, "could not queue query-qmp-schema");
         } else if (!c->virtio_path) {
-                if (qmp_client_command(g->qmp, "x-query-virtio", NULL, on_virtio_list, g) < 0)
+                if (guest_qmp_command(g, "x-query-virtio", NULL, on_virtio_list) < 0)
                         set_unknown(g, "could not queue x-query-virtio");
         } else
                 query_status(g);

@@ -104,6 +104,25 @@ static int parse_metrics_file(MemtideConfig *c, GuestRule *rule, const char *v, 
         return parse_absolute_path(v, &c->metrics_file, true, why);
 }
 
+static int parse_yes_no(const char *v, bool *dst, const char **why)
+{
+        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+                *dst = true;
+        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+                *dst = false;
+        else {
+                *why = "expected yes or no";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_libvirt_qmp_passthrough(MemtideConfig *c, GuestRule *rule, const char *v,
+                                         const char **why)
+{
+        return parse_yes_no(v, &c->libvirt_qmp_passthrough, why);
+}
+
 static int parse_control_socket(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
         if (v[0] != '/') {
@@ -404,29 +423,15 @@ static int parse_shares(MemtideConfig *c, GuestRule *rule, const char *v, const 
 
 static int parse_manage(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
-        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-                rule->manage = true;
-        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-                rule->manage = false;
-        else {
-                *why = "expected yes or no";
-                return -EINVAL;
-        }
-        rule->manage_set = true;
-        return 0;
+        int r = parse_yes_no(v, &rule->manage, why);
+        if (r >= 0)
+                rule->manage_set = true;
+        return r;
 }
 
 static int parse_ksm_enabled(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
-        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-                c->ksm.enabled = true;
-        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-                c->ksm.enabled = false;
-        else {
-                *why = "expected yes or no";
-                return -EINVAL;
-        }
-        return 0;
+        return parse_yes_no(v, &c->ksm.enabled, why);
 }
 
 static int parse_ksm_sysfs_path(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
@@ -515,6 +520,7 @@ static int parse_ksm_sleep_msec_per_16gib(MemtideConfig *c, GuestRule *rule, con
 static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "Backend", parse_backend },
         { SECTION_DAEMON, "LibvirtURI", parse_libvirt_uri },
+        { SECTION_DAEMON, "LibvirtQMPPassthrough", parse_libvirt_qmp_passthrough },
         { SECTION_DAEMON, "QMPSockets", parse_qmp_sockets },
         { SECTION_DAEMON, "Interval", parse_interval },
         { SECTION_DAEMON, "StatsPeriod", parse_stats_period },

@@ -39,6 +39,7 @@ typedef struct GuestRule {
 typedef struct MemtideConfig {
         BackendKind backend;
         char *libvirt_uri;
+        bool libvirt_qmp_passthrough; /* compat probing through libvirt; taints domains */
         char **qmp_sockets; /* NULL-terminated globs */
         uint64_t interval_usec;
         uint64_t stats_period_usec;

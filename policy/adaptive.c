@@ -270,8 +270,7 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                 /* The floor headroom already absorbs wobbles of its own size: only
                  * peaks and swings beyond it earn extra room. */
                 double extra = fmax(st->peak_used_bytes - (double)n.used, 0) +
-                               config->volatility_factor * st->swing_bytes -
-                               (double)n.headroom_min;
+                               config->volatility_factor * st->swing_bytes - (double)n.headroom_min;
                 n.extra = (uint64_t)(keep * fmax(extra, 0));
                 if (n.signal)
                         decide_distress(config, g, st, &n, d);

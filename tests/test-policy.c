@@ -76,6 +76,26 @@ static void test_idle_guest_settles_near_its_floor(void)
         check_str_contains(d.reason, "hold");
 }
 
+/* The e2e property after a boot peak (which the peak headroom must not keep):
+ * squeezed to within 25 % above its floor and under 60 % of its size in 60 s. */
+static void test_wobbling_idle_guest_still_settles_near_its_floor(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = {0};
+        uint64_t actual = 512, used = 50;
+        Decision d = {0};
+
+        for (uint64_t t = 1; t <= 60; t++) {
+                used = t < 10 ? 30 + 4 * t : 44 + t % 2; /* boot peak 66, then idle 44..45 MiB */
+                GuestSample g = guest(actual, used, t);
+                d = decide(&c, &g, &st);
+                if (d.change)
+                        actual = d.target_bytes / MIB;
+        }
+        check(actual * MIB <= d.floor_bytes * 5 / 4);
+        check(actual < 512 * 6 / 10);
+}
+
 static void test_no_inflation_on_stale_stats(void)
 {
         PolicyConfig c = config();
@@ -342,6 +362,7 @@ int main(void)
 {
         RUN(test_idle_guest_is_inflated_by_capped_steps);
         RUN(test_idle_guest_settles_near_its_floor);
+        RUN(test_wobbling_idle_guest_still_settles_near_its_floor);
         RUN(test_no_inflation_on_stale_stats);
         RUN(test_no_stats_yet_holds);
         RUN(test_floor_respects_min_memory);

@@ -12,9 +12,10 @@
 #   tests/fuzz/run-fuzzers.sh --merge [TARGET...]
 #
 # --merge adds to tests/fuzz/corpus/<target>/ only the scratch inputs that
-# cover something the committed corpus does not (libFuzzer -merge=1), which
-# keeps the committed corpus small. A crash input worth keeping is copied by
-# hand as tests/fuzz/corpus/<target>/crash-<what> once the bug is fixed.
+# cover code the committed corpus does not (libFuzzer -merge=1 on edges),
+# which keeps the committed corpus small: tens of files per target. A crash
+# input is copied by hand as tests/fuzz/corpus/<target>/crash-<what> once the
+# bug is fixed, so the suite replays it from then on.
 #
 # Needs clang and libclang-rt-14-dev (scripts/install-deps.sh --fuzz).
 set -euo pipefail
@@ -57,8 +58,10 @@ dict_for() {
 if $merge; then
         for t in "${TARGETS[@]}"; do
                 before=$(find "tests/fuzz/corpus/$t" -type f | wc -l)
-                "$BUILD_DIR/tests/fuzz/$t" -merge=1 "tests/fuzz/corpus/$t" "$WORK/$t/corpus" \
-                        >"$WORK/$t/merge.log" 2>&1
+                # Edges only (-use_counters=0): an input that merely runs a
+                # loop more often is not worth committing.
+                "$BUILD_DIR/tests/fuzz/$t" -merge=1 -use_counters=0 "tests/fuzz/corpus/$t" \
+                        "$WORK/$t/corpus" >"$WORK/$t/merge.log" 2>&1
                 after=$(find "tests/fuzz/corpus/$t" -type f | wc -l)
                 echo "$t: committed corpus $before -> $after files"
         done

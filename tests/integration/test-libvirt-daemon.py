@@ -60,6 +60,27 @@ def check_lifecycle(daemon, lv, idle):
     new.kill()
 
 
+def compat(daemon, name):
+    r = daemon.ctl("--json", "compat", name, check=False)
+    return json.loads(r.stdout)["compat"] if r.returncode == 0 else {}
+
+
+def check_compat_passthrough(wd, lv):
+    """Off by default (libvirt would taint the domain); on, the live verdict works."""
+    daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": lv.uri, "Interval": "1s",
+                         "StatsPeriod": "1s", "LibvirtQMPPassthrough": "yes",
+                         "ControlSocket": os.path.join(wd, "pt.sock")})
+    daemon.log_path = os.path.join(wd, "memtided-passthrough.log")
+    try:
+        daemon.start()
+        c = wait_for(lambda: compat(daemon, "lv-idle").get("verdict") == "agree"
+                     and compat(daemon, "lv-idle"), 40, "a verdict through libvirt")
+        log("with passthrough: %s" % c["reason"])
+        assert c["queues_set_up"] == [0, 1, 2, 3], c
+    finally:
+        daemon.stop()
+
+
 def check_restart(daemon, lv):
     lv.kill()
     wait_for(lambda: not status(daemon)[0]["libvirt"]["reachable"], 10, "the loss to be seen")
@@ -104,10 +125,14 @@ def main():
         try:
             daemon.start()
             check_squeeze_and_grow(daemon, idle, worker)
+            c = compat(daemon, "lv-idle")
+            assert c["verdict"] == "unknown" and "passthrough disabled" in c["reason"], c
             check_lifecycle(daemon, lv, idle)
             check_restart(daemon, lv)
             check_freeze(daemon, lv)
             assert daemon.alive()
+            daemon.stop()
+            check_compat_passthrough(wd, lv)
             passed = True
             print("PASS")
         finally:

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Fault injection, QMP side: five fake QMP servers (tests/integration/
+fake_qmp.py) listed in QMPSockets= beside one real guest. One sends garbage
+after the greeting, one half a message and then stalls, one a 100 MiB
+message (streamed), one never greets, one negotiates and then never answers.
+Each fake must be dropped (never listed as a managed guest) with a log line
+that names it and the reason; memtided's memory stays bounded (the peak RSS
+after the 100 MiB message, QMP_MAX_MESSAGE_BYTES being 8 MiB); memtidectl
+status answers within 1 s throughout; and the real guest beside them is
+squeezed as usual."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_qmp import FakeQmp, StatusProbe, rss_kib  # noqa: E402
+from harness import (MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
+                     wait_for, workdir)
+
+# memtided drops a monitor that does not answer for 20 s (daemon/manager.c).
+ANSWER_TIMEOUT = 20
+# The reason each fake must be dropped with ("guest NAME: connection dropped: REASON").
+EXPECTED = {
+    "garbage": "protocol error: invalid JSON",
+    "half": "QEMU monitor did not answer for 20 s",
+    "huge": "protocol error: message larger than 8388608 bytes",
+    "nogreeting": "QEMU monitor did not answer for 20 s",
+    "mute": "QEMU monitor did not answer for 20 s",
+}
+# Peak RSS of memtided, normal build; a sanitizer build has its own overhead
+# (shadow memory, quarantine), so there the growth over the start is bounded.
+RSS_LIMIT_KIB = 64 * 1024
+SANITIZED_GROWTH_LIMIT_KIB = 96 * 1024
+
+
+def sanitized():
+    try:
+        return "libasan" in open("/proc/%d/maps" % DAEMON_PID[0]).read()
+    except OSError:
+        return False
+
+
+DAEMON_PID = [0]
+
+
+def squeezed(daemon, name):
+    g = daemon.guests().get(name)
+    if not g or g["floor_bytes"] is None:
+        return None
+    ok = g["actual_bytes"] <= 1.25 * g["floor_bytes"] and g["actual_bytes"] < 0.60 * 512 * MIB
+    return g if ok else None
+
+
+def main():
+    image = require_guests()
+    wd = workdir("memtide-fqmp-")
+    g = guests.Guest("real", wd, mem_mib=512, image_dir=image, test_monitor=True)
+    fakes = {}
+    daemon = None
+    probe = None
+    passed = False
+    try:
+        g.start()
+        for b in EXPECTED:
+            fakes[b] = FakeQmp(os.path.join(wd, "fake-%s.qmp" % b), b)
+        g.wait_ready()
+        sockets = " ".join([g.qmp_path] + [f.path for f in fakes.values()])
+        daemon = Daemon(wd, {"Backend": "qmp", "QMPSockets": sockets, "Interval": "1s",
+                             "StatsPeriod": "1s"})
+        daemon.start()
+        DAEMON_PID[0] = daemon.proc.pid
+        t0 = time.monotonic()
+        rss0, _ = rss_kib(daemon.proc.pid)
+        probe = StatusProbe(daemon).start()
+
+        listed_fakes = set()
+
+        def check_list():
+            names = set(daemon.guests())
+            listed_fakes.update(n for n in names if n.startswith("fake-"))
+            return names
+
+        # The real guest is squeezed while the fakes misbehave.
+        wait_for(lambda: "real" in check_list(), 30, "the real guest to be managed")
+        got = wait_for(lambda: check_list() and squeezed(daemon, "real"), 60,
+                       "the real guest to be squeezed")
+        log("real guest squeezed to %.0f MiB (floor %.0f MiB) after %.1f s" % (
+            got["actual_bytes"] / MIB, got["floor_bytes"] / MIB, time.monotonic() - t0))
+
+        # Every fake dropped with its reason (the silent ones after 20 s).
+        def all_dropped():
+            check_list()
+            text = daemon.log_text()
+            return all("guest fake-%s: connection dropped: %s" % (b, why) in text
+                       for b, why in EXPECTED.items())
+        try:
+            wait_for(all_dropped, ANSWER_TIMEOUT + 15, "every fake to be dropped with its reason")
+        except AssertionError:
+            text = daemon.log_text()
+            missing = [b for b, why in EXPECTED.items()
+                       if "guest fake-%s: connection dropped: %s" % (b, why) not in text]
+            raise AssertionError("no drop line with the expected reason for %s; drop lines:\n%s" % (
+                missing, "\n".join(ln for ln in text.splitlines() if "dropped" in ln)))
+        log("all fakes dropped after %.1f s" % (time.monotonic() - t0))
+        for line in daemon.log_text().splitlines():
+            if "fake-" in line and ("dropped" in line or "found QMP socket" in line):
+                log("  log: " + line)
+        # Each found with its socket path named.
+        for b, f in fakes.items():
+            assert "found QMP socket %s" % f.path in daemon.log_text(), b
+
+        # Reconnections meet the fault again and keep failing.
+        time.sleep(3)
+        for b, f in fakes.items():
+            log("  %-10s %d connection(s), sent %s, peer hung up after %s, errors %s" % (
+                b, f.connections, [s for s in f.sent],
+                ["%.1f" % c if c is not None else "-" for c in f.closed_after], f.errors))
+            assert f.connections >= 2, "%s: memtided did not reconnect" % b
+            assert not f.errors, "%s: fake server error %s" % (b, f.errors)
+            assert f.closed_after[0] is not None, "%s: first connection never closed" % b
+        for b in ("half", "nogreeting", "mute"):
+            c = fakes[b].closed_after[0]
+            assert ANSWER_TIMEOUT - 1 <= c <= ANSWER_TIMEOUT + 5, \
+                "%s: dropped after %.1f s, expected ~%d s" % (b, c, ANSWER_TIMEOUT)
+        assert fakes["garbage"].closed_after[0] < 5, fakes["garbage"].closed_after
+        # memtided stopped reading the huge message soon after 8 MiB: what it
+        # took is bounded by the limit plus the socket buffers.
+        assert fakes["huge"].sent[0] < 24 * MIB, "memtided read %d bytes of the huge message" % \
+            fakes["huge"].sent[0]
+        assert "mute" in [f.behaviour for f in fakes.values()] and \
+            "query-name" in fakes["mute"].commands, fakes["mute"].commands
+        assert not listed_fakes, "fakes listed as managed guests: %s" % sorted(listed_fakes)
+
+        rss, hwm = rss_kib(daemon.proc.pid)
+        log("memtided RSS %d KiB at start, now %d KiB, peak %d KiB%s" % (
+            rss0, rss, hwm, " (sanitizer build)" if sanitized() else ""))
+        if sanitized():
+            assert hwm - rss0 < SANITIZED_GROWTH_LIMIT_KIB, (rss0, hwm)
+        else:
+            assert hwm < RSS_LIMIT_KIB, "memtided peak RSS %d KiB" % hwm
+
+        # The real guest is still managed: it gets memory when it allocates.
+        before = daemon.guests()["real"]["actual_bytes"]
+        reply = g.alloc(150, 50, timeout=90)
+        assert reply == "allocated 150", reply
+        assert not g.oom_killed(), g.console_text()[-2000:]
+        wait_for(lambda: daemon.guests()["real"]["actual_bytes"] > before + 100 * MIB, 20,
+                 "the real guest to get memory")
+        show(daemon)
+        probe.stop()
+        worst = probe.check(1.0)
+        log("memtidectl status: %d answers, slowest %.2f s" % (probe.count, worst))
+        assert daemon.alive(), "memtided died"
+        passed = True
+        print("PASS")
+    finally:
+        if probe:
+            probe.stop()
+        if daemon:
+            daemon.stop()
+        for f in fakes.values():
+            f.close()
+        g.kill()
+        if not passed and daemon:
+            dump_logs(daemon, [g])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
