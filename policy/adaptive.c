@@ -177,17 +177,23 @@ static void decide_distress(const PolicyConfig *config, const GuestSample *g, Po
                          (double)d->target_bytes / MIB);
 }
 
-/* Squeeze only memory that would go back to the host: with working page
- * reporting, free pages already have. */
-static uint64_t reclaimable_excess(const GuestSample *g, uint64_t excess)
+/*
+ * With working free page reporting the guest's free pages are back on the
+ * host already: squeezing them gains the host nothing now, only page cache
+ * would come back. So such a guest is squeezed only when its excess over the
+ * target is far beyond the band (to cap what it could take back at once);
+ * without reporting, free memory comes back only through the balloon.
+ */
+#define REPORTING_SQUEEZE_FACTOR 4
+
+static uint64_t squeeze_threshold(const GuestSample *g, uint64_t band)
 {
-        if (!g->page_reporting_functional || g->stats.free_bytes == STAT_UNKNOWN)
-                return excess;
-        uint64_t cache = g->stats.available_bytes != STAT_UNKNOWN &&
-                                         g->stats.available_bytes > g->stats.free_bytes
-                                 ? g->stats.available_bytes - g->stats.free_bytes
-                                 : 0;
-        return excess < cache ? excess : cache;
+        return g->page_reporting_functional ? REPORTING_SQUEEZE_FACTOR * band : band;
+}
+
+static const char *reporting_note(const GuestSample *g)
+{
+        return g->page_reporting_functional ? "; free memory already returned by page reporting" : "";
 }
 
 static void decide_calm(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
@@ -201,16 +207,17 @@ static void decide_calm(const PolicyConfig *config, const GuestSample *g, Policy
         st->distress_streak = 0;
         st->inflating = false;
         if (desired < cur &&
-            (reclaimable_excess(g, cur - desired) > band || (was_inflating && cur - desired > 0))) {
+            (cur - desired > squeeze_threshold(g, band) || (was_inflating && cur - desired > 0))) {
                 /* Schmitt trigger: start above the band, then go all the way to the
                  * target even though step caps split it over several cycles. */
                 st->inflating = true;
                 d->target_bytes = desired;
                 decision_explain(d,
                                  "inflate: available %.0f MiB exceeds need (used %.0f MiB + "
-                                 "headroom %.0f MiB) -> %.0f MiB",
+                                 "headroom %.0f MiB) -> %.0f MiB%s",
                                  (double)n->available / MIB, (double)n->used / MIB,
-                                 (double)(desired - n->used) / MIB, (double)desired / MIB);
+                                 (double)(desired - n->used) / MIB, (double)desired / MIB,
+                                 reporting_note(g));
         } else if (desired > cur + band / 2 ||
                    (desired > cur && n->anticipation > 0 && n->available < desired - n->used)) {
                 d->target_bytes = desired;
@@ -223,9 +230,9 @@ static void decide_calm(const PolicyConfig *config, const GuestSample *g, Policy
         } else
                 decision_explain(d,
                                  "hold: available %.0f MiB within band (used %.0f MiB, "
-                                 "target %.0f MiB)",
+                                 "target %.0f MiB)%s",
                                  (double)n->available / MIB, (double)n->used / MIB,
-                                 (double)desired / MIB);
+                                 (double)desired / MIB, reporting_note(g));
 }
 
 /* Mean share ratio of the managed guests with stats, to rank each against. */

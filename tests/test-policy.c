@@ -253,6 +253,37 @@ static void test_early_cycle_when_memory_runs_short(void)
 }
 
 /* Guard-rail invariants over random snapshots, the same seed every run. */
+/*
+ * Two guests alike but for page reporting: with it, free memory is already
+ * back on the host, so a moderate excess is held and the reason says why;
+ * without it, the same excess is squeezed through the balloon.
+ */
+static void test_page_reporting_changes_what_is_reclaimed(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st_plain = { 0 }, st_reporting = { 0 };
+        GuestSample plain = guest(260, 90, 100), reporting = guest(260, 90, 100);
+        reporting.page_reporting_functional = true;
+
+        Decision d_plain = decide(&c, &plain, &st_plain);
+        Decision d_reporting = decide(&c, &reporting, &st_reporting);
+
+        check(d_plain.change && d_plain.target_bytes < 260 * MIB);
+        check_str_contains(d_plain.reason, "inflate");
+        check(!d_reporting.change);
+        check_u64_eq(d_reporting.target_bytes, 260 * MIB);
+        check_str_contains(d_reporting.reason, "hold");
+        check_str_contains(d_reporting.reason, "already returned by page reporting");
+
+        /* far above its target, a reporting guest is still capped by the balloon */
+        GuestSample big = guest(512, 50, 100);
+        PolicyGuestState st_big = { 0 };
+        big.page_reporting_functional = true;
+        Decision d_big = decide(&c, &big, &st_big);
+        check(d_big.change && d_big.target_bytes < 512 * MIB);
+        check_str_contains(d_big.reason, "already returned by page reporting");
+}
+
 static void test_random_snapshots_respect_guard_rails(void)
 {
         PolicyConfig c = config();
@@ -375,6 +406,7 @@ int main(void)
         RUN(test_unmanaged_guest_is_left_alone);
         RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
         RUN(test_early_cycle_when_memory_runs_short);
+        RUN(test_page_reporting_changes_what_is_reclaimed);
         RUN(test_random_snapshots_respect_guard_rails);
         RUN(test_random_snapshots_respect_guard_rails_every_strategy);
         return 0;
