@@ -24,19 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 os.environ.setdefault("MEMTIDE_BUILD_DIR", "")
 
 from harness import Daemon, wait_for  # noqa: E402
-from libvirt_harness import Libvirtd  # noqa: E402
-
-
-def node_file(path, n):
-    with open(path, "w") as f:
-        f.write("<node>\n")
-        for i in range(1, n + 1):
-            f.write("<domain type='test'><name>guest%d</name>"
-                    "<uuid>6d656d74-6964-6500-0000-%012x</uuid>"
-                    "<memory unit='MiB'>512</memory><currentMemory unit='MiB'>384</currentMemory>"
-                    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>"
-                    "<devices><memballoon model='virtio'/></devices></domain>\n" % (i, i))
-        f.write("</node>\n")
+from libvirt_harness import Libvirtd, test_driver_node_file  # noqa: E402
 
 
 def cpu_sec(pid):
@@ -63,7 +51,7 @@ def main():
     wd = tempfile.mkdtemp(prefix="memtide-bench-")
     with Libvirtd(with_image=False) as lv:
         path = os.path.join(lv.dir, "node.xml")
-        node_file(path, a.domains)
+        test_driver_node_file(path, a.domains)
         os.chown(path, lv.uid, lv.gid)
         daemon = Daemon(wd, {"Backend": "libvirt", "Interval": "1s", "StatsPeriod": "1s",
                              "LibvirtURI": "test+unix://%s?socket=%s" % (path, lv.socket)})

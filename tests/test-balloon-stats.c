@@ -13,25 +13,7 @@
 #include "balloon-stats.h"
 #include "cleanup.h"
 #include "json-util.h"
-
-#define check(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,       \
-                                __func__, #expr);                                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_u64(actual, expected)                                                                \
-        do {                                                                                       \
-                uint64_t _a = (actual), _e = (expected);                                           \
-                if (_a != _e) {                                                                    \
-                        fprintf(stderr, "%s:%d: %s: %s is %" PRIu64 ", expected %" PRIu64 "\n",    \
-                                __FILE__, __LINE__, __func__, #actual, _a, _e);                    \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
+#include "test-util.h"
 
 /* Loads a recorded QMP reply and returns a new reference to its "return". */
 static json_object *load_return(const char *name)

@@ -14,52 +14,7 @@
 
 #include "cleanup.h"
 #include "compat.h"
-
-#define check(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,       \
-                                __func__, #expr);                                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_int(actual, expected)                                                                \
-        do {                                                                                       \
-                long long _a = (actual), _e = (expected);                                          \
-                if (_a != _e) {                                                                    \
-                        fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__,        \
-                                __LINE__, __func__, #actual, _a, _e);                              \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_str(actual, expected)                                                                \
-        do {                                                                                       \
-                const char *_a = (actual), *_e = (expected);                                       \
-                if (!_a || strcmp(_a, _e) != 0) {                                                  \
-                        fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__,    \
-                                __LINE__, __func__, #actual, _a ? _a : "(null)", _e);              \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_contains(haystack, needle)                                                           \
-        do {                                                                                       \
-                const char *_h = (haystack), *_n = (needle);                                       \
-                if (!_h || !strstr(_h, _n)) {                                                      \
-                        fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__,   \
-                                __LINE__, __func__, _h ? _h : "(null)", _n);                       \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define RUN(test)                                                                                  \
-        do {                                                                                       \
-                test();                                                                            \
-                printf("ok %s\n", #test);                                                          \
-                n_passed++;                                                                        \
-        } while (0)
+#include "test-util.h"
 
 static unsigned n_passed;
 static unsigned n_cases; /* combinations checked by the exhaustive tests */

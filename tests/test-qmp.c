@@ -27,35 +27,7 @@
 #include "cleanup.h"
 #include "json-util.h"
 #include "qmp.h"
-
-#define check(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,       \
-                                __func__, #expr);                                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_streq(actual, expected)                                                              \
-        do {                                                                                       \
-                const char *_a = (actual), *_e = (expected);                                       \
-                if (!_a || strcmp(_a, _e) != 0) {                                                  \
-                        fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__,    \
-                                __LINE__, __func__, #actual, _a ? _a : "(null)", _e);              \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_contains(haystack, needle)                                                           \
-        do {                                                                                       \
-                const char *_h = (haystack), *_n = (needle);                                       \
-                if (!_h || !strstr(_h, _n)) {                                                      \
-                        fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected to contain \"%s\"\n",   \
-                                __FILE__, __LINE__, __func__, #haystack, _h ? _h : "(null)", _n);  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
+#include "test-util.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 

@@ -41,3 +41,28 @@
                 test();                                                                            \
                 printf("ok %s\n", #test);                                                          \
         } while (0)
+
+#define check_u64(actual, expected) check_u64_eq(actual, expected)
+#define check_contains(haystack, needle) check_str_contains(haystack, needle)
+
+#define check_int(actual, expected)                                                                \
+        do {                                                                                       \
+                long long _a = (long long)(actual), _e = (long long)(expected);                    \
+                if (_a != _e) {                                                                    \
+                        fprintf(stderr, "%s:%d: %s: %s is %lld, expected %lld\n", __FILE__,        \
+                                __LINE__, __func__, #actual, _a, _e);                              \
+                        abort();                                                                   \
+                }                                                                                  \
+        } while (0)
+
+#define check_str(actual, expected)                                                                \
+        do {                                                                                       \
+                const char *_a = (actual), *_e = (expected);                                       \
+                if (!_a || strcmp(_a, _e) != 0) {                                                  \
+                        fprintf(stderr, "%s:%d: %s: %s is \"%s\", expected \"%s\"\n", __FILE__,    \
+                                __LINE__, __func__, #actual, _a ? _a : "(null)", _e);              \
+                        abort();                                                                   \
+                }                                                                                  \
+        } while (0)
+
+#define check_streq(actual, expected) check_str(actual, expected)

@@ -17,33 +17,7 @@
 #include "cleanup.h"
 #include "compat.h"
 #include "virtio-status.h"
-
-#define check(expr)                                                                                \
-        do {                                                                                       \
-                if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__,       \
-                                __func__, #expr);                                                  \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define check_int(actual, expected)                                                                \
-        do {                                                                                       \
-                long long _a = (long long)(actual), _e = (long long)(expected);                    \
-                if (_a != _e) {                                                                    \
-                        fprintf(stderr,                                                            \
-                                "%s:%d: %s: %s is %lld (0x%llx), expected %lld (0x%llx)\n",        \
-                                __FILE__, __LINE__, __func__, #actual, _a, _a, _e, _e);            \
-                        abort();                                                                   \
-                }                                                                                  \
-        } while (0)
-
-#define RUN(test)                                                                                  \
-        do {                                                                                       \
-                test();                                                                            \
-                printf("ok %s\n", #test);                                                          \
-                n_passed++;                                                                        \
-        } while (0)
+#include "test-util.h"
 
 static unsigned n_passed;
 

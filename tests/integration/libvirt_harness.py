@@ -561,3 +561,16 @@ class Probe:
         except OSError:
             pass
         return self.final_stderr
+
+
+def test_driver_node_file(path, n, prefix="guest"):
+    """A test:///FILE.xml node with n running domains named PREFIX1..PREFIXn."""
+    with open(path, "w") as f:
+        f.write("<node>\n")
+        for i in range(1, n + 1):
+            f.write("<domain type='test'><name>%s%d</name>"
+                    "<uuid>6d656d74-6964-6500-0000-%012x</uuid>"
+                    "<memory unit='MiB'>512</memory><currentMemory unit='MiB'>384</currentMemory>"
+                    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>"
+                    "<devices><memballoon model='virtio'/></devices></domain>\n" % (prefix, i, i))
+        f.write("</node>\n")

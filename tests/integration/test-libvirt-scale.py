@@ -11,20 +11,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, dump_logs, log, skip, wait_for, workdir  # noqa: E402
+from libvirt_harness import test_driver_node_file  # noqa: E402
 
 DOMAINS = 500
-
-
-def node_file(path, n):
-    with open(path, "w") as f:
-        f.write("<node>\n")
-        for i in range(1, n + 1):
-            f.write("<domain type='test'><name>scale%d</name>"
-                    "<uuid>6d656d74-6964-6500-0000-%012x</uuid>"
-                    "<memory unit='MiB'>512</memory><currentMemory unit='MiB'>384</currentMemory>"
-                    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>"
-                    "<devices><memballoon model='virtio'/></devices></domain>\n" % (i, i))
-        f.write("</node>\n")
 
 
 def main():
@@ -33,7 +22,7 @@ def main():
         skip("libvirt not installed")
     wd = workdir("memtide-scale-")
     path = os.path.join(wd, "node.xml")
-    node_file(path, DOMAINS)
+    test_driver_node_file(path, DOMAINS, prefix="scale")
     daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": "test://" + path,
                          "Interval": "1s", "StatsPeriod": "1s"})
     passed = False
