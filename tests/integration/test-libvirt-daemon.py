@@ -68,8 +68,7 @@ def compat(daemon, name):
 def check_compat_passthrough(wd, lv):
     """Off by default (libvirt would taint the domain); on, the live verdict works."""
     daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": lv.uri, "Interval": "1s",
-                         "StatsPeriod": "1s", "LibvirtQMPPassthrough": "yes",
-                         "ControlSocket": os.path.join(wd, "pt.sock")})
+                         "StatsPeriod": "1s", "LibvirtQMPPassthrough": "yes"})
     daemon.log_path = os.path.join(wd, "memtided-passthrough.log")
     try:
         daemon.start()
