@@ -72,20 +72,20 @@ static const char *mib(char *buf, size_t size, json_object *o, const char *key)
 
 static void print_guest_row(json_object *g)
 {
-        char a[32], t[32], f[32], mx[32], u[32], av[32], age[32] = "-";
-        const char *name = "?", *reason = "", *state = "?";
+        char a[32], t[32], f[32], mx[32], u[32], av[32], rss[32], age[32] = "-";
+        const char *name = "?", *reason = "";
         json_object *stats = NULL, *age_o = NULL;
 
         (void)json_get_string(g, "name", &name);
         (void)json_get_string(g, "reason", &reason);
-        (void)json_get_string(g, "state", &state);
         json_object_object_get_ex(g, "stats", &stats);
         if (json_object_object_get_ex(g, "stats_age_seconds", &age_o) && age_o)
                 snprintf(age, sizeof(age), "%.0fs", json_object_get_double(age_o));
-        printf("%-16s %8s %8s %8s %8s %8s %8s %5s  %s\n", name, mib(a, sizeof(a), g, "actual_bytes"),
+        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", name, mib(a, sizeof(a), g, "actual_bytes"),
                mib(t, sizeof(t), g, "target_bytes"), mib(f, sizeof(f), g, "floor_bytes"),
                mib(mx, sizeof(mx), g, "max_bytes"), mib(u, sizeof(u), g, "used_bytes"),
-               stats ? mib(av, sizeof(av), stats, "available_bytes") : "-", age, reason);
+               stats ? mib(av, sizeof(av), stats, "available_bytes") : "-",
+               mib(rss, sizeof(rss), g, "qemu_rss_bytes"), age, reason);
 }
 
 static void print_top_header(json_object *status)
@@ -111,8 +111,8 @@ static void print_list(json_object *params)
 
         json_object_object_get_ex(params, "guests", &guests);
         n = guests ? json_object_array_length(guests) : 0;
-        printf("%-16s %8s %8s %8s %8s %8s %8s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR", "MAX",
-               "USED", "AVAIL", "AGE", "REASON (sizes in MiB)");
+        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR", "MAX",
+               "USED", "AVAIL", "RSS", "AGE", "REASON (sizes in MiB; RSS: the QEMU process)");
         for (size_t i = 0; i < n; i++)
                 print_guest_row(json_object_array_get_idx(guests, i));
         printf("%zu guest(s)\n", n);

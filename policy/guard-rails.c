@@ -26,6 +26,15 @@ static void append(Decision *d, const char *what, uint64_t bytes)
         snprintf(d->reason + len, sizeof(d->reason) - len, "; %s %s", what, b);
 }
 
+/* A proposal the rails cut back to no change is a hold: say so first. */
+static void say_hold(Decision *d, uint64_t size)
+{
+        char was[POLICY_REASON_MAX], b[32];
+        memcpy(was, d->reason, sizeof(was));
+        snprintf(d->reason, sizeof(d->reason), "hold at %s: %s", format_bytes(b, sizeof(b), size),
+                 was);
+}
+
 static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, Decision *d)
 {
         uint64_t cur = g->actual_bytes;
@@ -87,4 +96,6 @@ void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decisio
         uint64_t delta = d->target_bytes > reference ? d->target_bytes - reference
                                                      : reference - d->target_bytes;
         d->change = g->manage && !waiting && delta >= MIN_CHANGE_BYTES;
+        if (!d->change && g->manage && !d->quiet && strncmp(d->reason, "hold", 4) != 0)
+                say_hold(d, reference);
 }

@@ -84,6 +84,10 @@ def main():
             print(ctl(build, sock, "list"), end="", flush=True)
         print("\n--- memtidectl status")
         print(ctl(build, sock, "status"), end="")
+        print("\n--- memtidectl explain worker (the last decisions and their inputs)")
+        print(ctl(build, sock, "explain", "worker"), end="")
+        print("\n--- memtidectl compat worker")
+        print(ctl(build, sock, "compat", "worker"), end="")
         oom = [g.name for g in gl if g.oom_killed()]
         print("\nOOM kills in guests: %s" % (", ".join(oom) if oom else "none"))
         print("memtided log: %s/memtided.log" % wd)
