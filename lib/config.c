@@ -312,6 +312,12 @@ static int parse_host_reserve(MemtideConfig *c, GuestRule *rule, const char *v, 
         return parse_percent_into(v, &c->policy.host_reserve, why);
 }
 
+static int parse_host_pressure_full(MemtideConfig *c, GuestRule *rule, const char *v,
+                                    const char **why)
+{
+        return parse_percent_into(v, &c->policy.host_pressure_full, why);
+}
+
 static int parse_idle_tax(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
         int r = parse_percent_into(v, &c->policy.idle_tax, why);
@@ -537,6 +543,7 @@ static const ConfigKey config_keys[] = {
         { SECTION_POLICY, "VolatilityFactor", parse_volatility_factor },
         { SECTION_POLICY, "HostReserve", parse_host_reserve },
         { SECTION_POLICY, "IdleTax", parse_idle_tax },
+        { SECTION_POLICY, "HostPressureFull", parse_host_pressure_full },
         { SECTION_POLICY, "MomInterval", parse_mom_interval },
         { SECTION_POLICY, "MomSampleInterval", parse_mom_sample_interval },
         { SECTION_POLICY, "MomPressureThreshold", parse_mom_pressure_threshold },

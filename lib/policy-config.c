@@ -27,6 +27,7 @@ void policy_config_init(PolicyConfig *c)
                 .peak_half_life_usec = 10 * 60 * USEC_PER_SEC,
                 .volatility_factor = 3.0,
                 .host_reserve = 0.05,
+                .host_pressure_full = 0.05,
                 .idle_tax = 0.75,
                 .mom =
                         {

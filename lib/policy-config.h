@@ -56,6 +56,9 @@ typedef struct PolicyConfig {
         double volatility_factor;
         /* adaptive: host memory share kept free; below it headroom shrinks. */
         double host_reserve;
+        /* Host PSI memory "full" avg10 (a share) at which no guest is inflated:
+         * the host is stalling, so only distress deflation may move balloons. */
+        double host_pressure_full;
         /* adaptive: ESX idle memory tax rate: an idle page costs 1/(1-rate). */
         double idle_tax;
         MomConfig mom;

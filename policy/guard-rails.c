@@ -55,6 +55,26 @@ static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, De
 }
 
 /*
+ * A host whose tasks stall on memory (PSI "full") gets no inflation at all:
+ * squeezing a guest makes it reclaim and fault too, and the balloon's pages
+ * cost the host work right when it has none to spare. Deflating guests in
+ * distress goes on. An inflation under way is stopped (the command resends
+ * the current size).
+ */
+static void hold_under_host_pressure(const PolicyConfig *config, const HostSample *host,
+                                     const GuestSample *g, Decision *d)
+{
+        double full = host->psi_full_avg10 / 100.0;
+
+        if (!host->psi_available || full < config->host_pressure_full ||
+            d->target_bytes >= g->actual_bytes)
+                return;
+        d->target_bytes = g->actual_bytes;
+        decision_explain(d, "hold: host memory pressure (PSI full %.1f%% >= %.1f%%), no inflation",
+                         host->psi_full_avg10, config->host_pressure_full * 100.0);
+}
+
+/*
  * Inflation needs fresh stats, and waits for the last command to land.
  * Returns true when it waits: then no command is sent at all, since
  * re-sending the current size would cancel the inflation under way.
@@ -76,7 +96,8 @@ static bool hold_unsafe_inflation(const GuestSample *g, Decision *d)
         return false;
 }
 
-void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decision *d)
+void guard_rails_apply(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
+                       Decision *d)
 {
         uint64_t ceiling = guest_ceiling_bytes(g);
 
@@ -91,6 +112,7 @@ void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decisio
                 append(d, "raised to floor", d->floor_bytes);
         }
         /* Last, so that no rule above can turn a hold into an inflation. */
+        hold_under_host_pressure(config, host, g, d);
         bool waiting = hold_unsafe_inflation(g, d);
         uint64_t reference = g->command_pending ? g->pending_target_bytes : g->actual_bytes;
         uint64_t delta = d->target_bytes > reference ? d->target_bytes - reference

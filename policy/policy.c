@@ -86,7 +86,8 @@ static void run_strategy(const PolicyConfig *config, const Snapshot *snap, Polic
         }
 }
 
-static void finish_one(const PolicyConfig *config, const GuestSample *g, Decision *d)
+static void finish_one(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
+                       Decision *d)
 {
         if (!g->manage) {
                 d->target_bytes = g->actual_bytes;
@@ -98,7 +99,7 @@ static void finish_one(const PolicyConfig *config, const GuestSample *g, Decisio
                 d->target_bytes = g->actual_bytes;
                 decision_explain(d, "hold: no stats reported yet");
         }
-        guard_rails_apply(config, g, d);
+        guard_rails_apply(config, host, g, d);
 }
 
 void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyState *state,
@@ -116,7 +117,7 @@ void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyS
         state->last_run_usec = snapshot->now_usec;
         run_strategy(config, snapshot, state, states, decisions);
         for (size_t i = 0; i < snapshot->n_guests; i++)
-                finish_one(config, &snapshot->guests[i], &decisions[i]);
+                finish_one(config, &snapshot->host, &snapshot->guests[i], &decisions[i]);
 }
 
 bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,

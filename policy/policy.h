@@ -97,7 +97,8 @@ int64_t proxmox_distribute(const PolicyConfig *config, const Snapshot *snapshot,
                            size_t n_ids, int64_t bytes, uint64_t *targets);
 
 /* Guard rails: clamp d->target_bytes after any strategy, append why to d->reason. */
-void guard_rails_apply(const PolicyConfig *config, const GuestSample *g, Decision *d);
+void guard_rails_apply(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
+                       Decision *d);
 
 /* MOM's collectors: sample host and guests every MomSampleInterval=, also
  * between runs of its rules (mom.c). */

@@ -32,13 +32,20 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
         return g;
 }
 
-static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
+static Decision decide_on_host(const PolicyConfig *c, const HostSample *h, GuestSample *g,
+                               PolicyGuestState *st)
 {
-        Snapshot snap = {.n_guests = 1, .guests = g};
-        PolicyState ps = {0};
+        Snapshot snap = { .n_guests = 1, .guests = g, .host = *h };
+        PolicyState ps = { 0 };
         Decision d;
         policy_decide(c, &snap, &ps, st, &d);
         return d;
+}
+
+static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
+{
+        HostSample none = { 0 };
+        return decide_on_host(c, &none, g, st);
 }
 
 static void test_idle_guest_is_inflated_by_capped_steps(void)
@@ -284,6 +291,30 @@ static void test_page_reporting_changes_what_is_reclaimed(void)
         check_str_contains(d_big.reason, "already returned by page reporting");
 }
 
+/* Host PSI full at or over HostPressureFull=: no inflation, distress deflation goes on. */
+static void test_host_pressure_stops_inflation_not_distress_deflation(void)
+{
+        PolicyConfig c = config();
+        HostSample stalling = { .mem_total_bytes = 64 * GIB, .mem_available_bytes = GIB,
+                                .psi_available = true, .psi_some_avg10 = 60, .psi_full_avg10 = 30 };
+        HostSample calm = stalling;
+        PolicyGuestState st = { 0 }, st2 = { 0 };
+        GuestSample idle = guest(512, 50, 100), short_of_memory = guest(120, 110, 100);
+
+        calm.psi_full_avg10 = 1;
+        Decision d = decide_on_host(&c, &calm, &idle, &st);
+        check(d.change && d.target_bytes < 512 * MIB);
+
+        PolicyGuestState st3 = { 0 };
+        d = decide_on_host(&c, &stalling, &idle, &st3);
+        check(!d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_str_contains(d.reason, "host memory pressure (PSI full 30.0% >= 5.0%)");
+
+        d = decide_on_host(&c, &stalling, &short_of_memory, &st2);
+        check(d.distress && d.change && d.target_bytes > 120 * MIB);
+}
+
 static void test_random_snapshots_respect_guard_rails(void)
 {
         PolicyConfig c = config();
@@ -407,6 +438,7 @@ int main(void)
         RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
         RUN(test_early_cycle_when_memory_runs_short);
         RUN(test_page_reporting_changes_what_is_reclaimed);
+        RUN(test_host_pressure_stops_inflation_not_distress_deflation);
         RUN(test_random_snapshots_respect_guard_rails);
         RUN(test_random_snapshots_respect_guard_rails_every_strategy);
         return 0;

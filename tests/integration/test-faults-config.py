@@ -126,7 +126,8 @@ def check_full_state_dir(daemon, state):
         assert "StateNotSaved" in r.stderr or "not saved" in r.stderr.lower(), r.stderr
         r2 = daemon.ctl("reset", "cfg", check=False)
         assert r2.returncode == 1, "reset succeeded on a full disk: %r" % r2
-        err = [ln for ln in daemon.log_text().splitlines() if "Failed to save runtime overrides" in ln]
+        err = [ln for ln in daemon.log_text().splitlines()
+               if "Failed to save runtime overrides" in ln]
         assert err and path in err[-1] and "No space left on device" in err[-1], err
         log("daemon log: " + err[-1])
         assert open(path).read() == on_disk, "overrides.json changed"

@@ -175,9 +175,14 @@ def main():
 
         # pressure gone: management carries on
         proc.set(proc.available_kib, 0.0, 0.0)
-        c0 = daemon.ctl("--json", "status").stdout
+        c0 = json.loads(daemon.ctl("--json", "status").stdout)["daemon"]["cycles"]
         time.sleep(3)
-        assert daemon.ctl("--json", "status").stdout != c0
+        st = json.loads(daemon.ctl("--json", "status").stdout)
+        assert st["daemon"]["cycles"] >= c0 + 2, "the cycle stopped"
+        assert st["host"]["psi_full_avg10_percent"] == 0.0, st["host"]
+        lst = daemon.guests()
+        assert sorted(lst) == ["needy", "spare"] and all(g["stats_fresh"] for g in lst.values()), lst
+        assert needy.command("held") == "held 150" and not needy.oom_killed()
         show(daemon)
         probe.stop()
         log("memtidectl status: %d answers, slowest %.2f s" % (probe.count, probe.check(1.0)))
