@@ -47,6 +47,8 @@ struct ControlClient {
         char *out;
         size_t out_len, out_off;
         bool close_after_write;
+        bool draining;        /* error sent, write side shut: reading the rest away */
+        size_t drained_bytes;
         bool can_write; /* root or the memtide group, from SO_PEERCRED */
 };
 
@@ -336,7 +338,9 @@ static int client_read(ControlClient *c)
                             r == -EMSGSIZE ? "too large" : "malformed");
                 c->close_after_write = true;
                 varlink_buffer_clear(&c->in);
-                return client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
+                r = client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
+                /* only write now: unread input must not wake the loop until then */
+                return r < 0 ? r : sd_event_source_set_io_events(c->source, EPOLLOUT);
         }
         return r;
 }
@@ -350,9 +354,25 @@ static int client_write(ControlClient *c)
                 c->out_off += (size_t)n;
         }
         c->out_off = c->out_len = 0;
-        if (c->close_after_write)
-                return -ECONNRESET;
+        if (c->close_after_write) {
+                /* Closing with unread input would reset the connection and lose
+                 * the error reply: shut the write side and read the rest away. */
+                (void)shutdown(c->fd, SHUT_WR);
+                c->draining = true;
+        }
         return sd_event_source_set_io_events(c->source, EPOLLIN);
+}
+
+/* After an error reply: discard what the client still sends, up to a bound. */
+static int client_drain(ControlClient *c)
+{
+        char buf[16384];
+        ssize_t n = read(c->fd, buf, sizeof(buf));
+
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        c->drained_bytes += (size_t)n;
+        return n == 0 || c->drained_bytes > CONTROL_DRAIN_MAX_BYTES ? -ECONNRESET : 0;
 }
 
 static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -360,7 +380,9 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         ControlClient *c = userdata;
         int r = 0;
 
-        if (revents & EPOLLIN && !c->close_after_write)
+        if (revents & EPOLLIN && c->draining)
+                r = client_drain(c);
+        else if (revents & EPOLLIN && !c->close_after_write)
                 r = client_read(c);
         if (r >= 0 && revents & EPOLLOUT)
                 r = client_write(c);

@@ -5,6 +5,8 @@
 #include "manager.h"
 
 #define CONTROL_MAX_CLIENTS 32
+/* What a client that sent a bad request may still send before it is cut off. */
+#define CONTROL_DRAIN_MAX_BYTES (1024 * 1024)
 /* Members may change guests and reload; anyone who can open the socket may read. */
 #define CONTROL_WRITE_GROUP "memtide"
 

@@ -7,8 +7,10 @@ memtided --check-config reports file:line."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (MIB, Daemon, build_dir, dump_logs, guests, require_guests,  # noqa: E402
@@ -45,6 +47,57 @@ def check_cli_errors(daemon, wd):
     assert r.returncode == 0 and json.loads(r.stdout)["guests"], r
 
 
+def varlink_raw(path, payload, read_timeout=5):
+    """Sends raw bytes; returns (reply bytes, closed by the daemon)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(read_timeout)
+    try:
+        s.sendall(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except socket.timeout:
+        return data, False
+    finally:
+        s.close()
+
+
+def check_bad_requests(daemon):
+    """Malformed and oversized requests get an error and a closed connection;
+    clients beyond the limit are refused; the daemon keeps answering."""
+    reply, closed = varlink_raw(daemon.socket, b"this is not json\0")
+    assert b"org.varlink.service.InvalidParameter" in reply and closed, (reply, closed)
+    reply, closed = varlink_raw(daemon.socket, b"{" + b" " * (200 * 1024))
+    assert b"org.varlink.service.InvalidParameter" in reply and closed, (reply[:200], closed)
+    reply, closed = varlink_raw(daemon.socket, b'{"method":"io.memtide.Manager.Nope"}\0', 2)
+    assert b"MethodNotFound" in reply and not closed, reply
+    held = []
+    for _ in range(40):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(daemon.socket)
+        held.append(c)
+    time.sleep(0.5)
+    refused = 0
+    for c in held:
+        c.settimeout(0.2)
+        try:
+            if c.recv(1) == b"":
+                refused += 1
+        except socket.timeout:
+            pass
+    assert refused >= 40 - 32, "only %d of 40 connections refused" % refused
+    for c in held:
+        c.close()
+    assert daemon.ctl("status").returncode == 0 and daemon.alive()
+
+
 def check_config_errors(wd):
     bad = os.path.join(wd, "bad.conf")
     with open(bad, "w") as f:
@@ -79,6 +132,7 @@ def main():
         assert "ctl1" in table and "1 guest(s)" in table, table
         assert "Guests managed:" in daemon.ctl("status").stdout
         check_cli_errors(daemon, wd)
+        check_bad_requests(daemon)
         check_config_errors(wd)
         passed = True
         print("PASS")
