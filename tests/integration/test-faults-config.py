@@ -169,7 +169,7 @@ def main():
 
         # still managed: the guest gets memory when it allocates
         before = actual(daemon)
-        reply = g.alloc(150, 50, timeout=90)
+        reply = g.alloc(150, 25, timeout=90)  # 25 MiB/s: the e2e test holds the 50 MiB/s bar
         assert reply == "allocated 150", reply
         assert not g.oom_killed(), g.console_text()[-2000:]
         wait_for(lambda: actual(daemon) > before + 100 * MIB, 20, "the guest to get memory")
