@@ -631,6 +631,9 @@ MemtideConfig *config_free(MemtideConfig *c)
 DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
 {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
