@@ -169,6 +169,8 @@ static void print_daemon_error(const char *error, json_object *params)
                 fprintf(stderr, "memtidectl: permission denied: changes need root or the memtide group\n");
         else if (strcmp(name, "NoSuchGuest") == 0)
                 fprintf(stderr, "memtidectl: no such guest: %s\n", detail ? detail : "?");
+        else if (strcmp(name, "StateNotSaved") == 0)
+                fprintf(stderr, "memtidectl: not changed: %s\n", detail ? detail : "?");
         else if (strcmp(name, "ReloadFailed") == 0)
                 fprintf(stderr, "memtidectl: reload refused, the old config stays in force: %s\n",
                         detail ? detail : "?");

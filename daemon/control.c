@@ -193,6 +193,18 @@ static json_object *explain(Manager *m, json_object *call)
         return reply_new(p);
 }
 
+static json_object *state_not_saved(Manager *m, int r)
+{
+        json_object *p = json_object_new_object();
+        char *msg = NULL;
+        if (asprintf(&msg, "cannot save %s/overrides.json: %s; the previous overrides stay in force",
+                     m->config->state_directory, strerror(-r)) < 0)
+                msg = NULL;
+        json_object_object_add(p, "message", json_object_new_string(msg ? msg : strerror(-r)));
+        free(msg);
+        return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", p);
+}
+
 static json_object *set_override(Manager *m, json_object *call)
 {
         const char *name = NULL;
@@ -208,7 +220,7 @@ static json_object *set_override(Manager *m, json_object *call)
         patch.guest = (char *)name;
         r = manager_set_override(m, &patch);
         if (r < 0)
-                return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", NULL);
+                return state_not_saved(m, r);
         return reply_new(json_object_new_object());
 }
 
@@ -223,7 +235,7 @@ static json_object *reset_override(Manager *m, json_object *call)
         if (r == -ENOENT)
                 return no_such_guest(name);
         if (r < 0)
-                return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", NULL);
+                return state_not_saved(m, r);
         return reply_new(json_object_new_object());
 }
 

@@ -766,10 +766,13 @@ static int read_file(const char *path, char **ret, char **ret_error)
         buf = malloc(MAX_CONFIG_BYTES + 1);
         if (!buf)
                 return -ENOMEM;
+        errno = 0;
         n = fread(buf, 1, MAX_CONFIG_BYTES + 1, f);
         if (ferror(f) || n > MAX_CONFIG_BYTES) {
-                if (ret_error && asprintf(ret_error, "%s: %s", path,
-                                          ferror(f) ? "read error" : "file larger than 1 MiB") < 0)
+                /* a directory in place of the file reads as EISDIR: say so */
+                const char *why = ferror(f) ? (errno ? strerror(errno) : "read error")
+                                            : "file larger than 1 MiB";
+                if (ret_error && asprintf(ret_error, "%s: %s", path, why) < 0)
                         *ret_error = NULL;
                 return -EIO;
         }

@@ -123,7 +123,8 @@ def check_full_state_dir(daemon, state):
         r = daemon.ctl("set", "cfg", "--min", "320M", check=False)
         log("set on a full state directory: exit %d: %s" % (r.returncode, r.stderr.strip()))
         assert r.returncode == 1, r
-        assert "StateNotSaved" in r.stderr or "not saved" in r.stderr.lower(), r.stderr
+        assert "cannot save" in r.stderr and "No space left on device" in r.stderr and \
+            "previous overrides stay in force" in r.stderr, r.stderr
         r2 = daemon.ctl("reset", "cfg", check=False)
         assert r2.returncode == 1, "reset succeeded on a full disk: %r" % r2
         err = [ln for ln in daemon.log_text().splitlines()
