@@ -144,6 +144,14 @@ def check_full_state_dir(daemon, state):
         os.unlink(os.path.join(state, "fill"))
         daemon.ctl("reset", "cfg")
         assert json.load(open(path))["overrides"] == []
+        # a read-only state directory: refused the same way, nothing changes
+        subprocess.run(["mount", "-o", "remount,ro", state], check=True)
+        r = daemon.ctl("set", "cfg", "--min", "300M", check=False)
+        assert r.returncode == 1 and "Read-only file system" in r.stderr, r.stderr
+        assert json.load(open(path))["overrides"] == []
+        subprocess.run(["mount", "-o", "remount,rw", state], check=True)
+        daemon.ctl("set", "cfg", "--min", "300M")
+        daemon.ctl("reset", "cfg")
     finally:
         subprocess.run(["umount", state])
 

@@ -111,6 +111,14 @@ def main():
         assert now >= cycles + 3 and daemon.guests()["met"]["reason"], "cycles stopped"
         os.unlink(os.path.join(textdir, "fill"))
         wait_for(lambda: "works again" in daemon.log_text(), 10, "metrics writing to resume")
+        # a read-only metrics directory: a new error, logged once too
+        subprocess.run(["mount", "-o", "remount,ro", textdir], check=True)
+        wait_for(lambda: "Read-only file system" in daemon.log_text(), 10, "the read-only error")
+        time.sleep(3)
+        assert daemon.log_text().count("Read-only file system") == 1, "logged more than once"
+        assert daemon.guests()["met"]["stats_fresh"], "the guest is no longer managed"
+        subprocess.run(["mount", "-o", "remount,rw", textdir], check=True)
+        wait_for(lambda: daemon.log_text().count("works again") >= 2, 10, "metrics to resume again")
         assert os.path.exists(os.path.join(textdir, "memtide.prom"))
         passed = True
         print("PASS")
