@@ -16,7 +16,10 @@ void policy_config_init(PolicyConfig *c)
 {
         *c = (PolicyConfig){
                 .strategy = POLICY_STRATEGY_ADAPTIVE,
-                .headroom_min_bytes = 48 * MIB,
+                /* About two seconds of a 50 MiB/s allocation at the target headroom
+                 * (x1.25): a stats period plus a cycle to see it and act, with
+                 * margin for a loaded host. */
+                .headroom_min_bytes = 96 * MIB,
                 /* A share of the maximum only matters for large guests: 2 % of
                  * 32 GiB covers a second of allocation at 600 MiB/s. */
                 .headroom_share = 0.02,
