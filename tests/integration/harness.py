@@ -155,3 +155,12 @@ def dump_logs(daemon, guest_list):
         pass
     for g in guest_list:
         print("---- %s console (tail) ----\n%s" % (g.name, g.console_text()[-2000:]))
+
+
+def run_test(main):
+    """The tests' entry point: an AssertionError is a failure with its message, exit 1."""
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)

@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Daemon, dump_logs, guests, log, require_guests, wait_for,  # noqa: E402
+from harness import (run_test, Daemon, dump_logs, guests, log, require_guests, wait_for,  # noqa: E402
                      workdir)
 
 # name: (free_page_hint, free_page_reporting, num_vqs, {queue: index})
@@ -96,8 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

@@ -34,7 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import StatusProbe  # noqa: E402
-from harness import (MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
+from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
                      wait_for, workdir)
 
 TARGET_RE = re.compile(r"^guest (\S+): target ([0-9.]+) MiB: (.*)$")
@@ -200,8 +200,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

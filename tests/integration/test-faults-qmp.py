@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import FakeQmp, StatusProbe, rss_kib  # noqa: E402
-from harness import (MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
+from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
                      require_guests, show, wait_for, workdir)
 
 # memtided drops a monitor that does not answer for 20 s (daemon/manager.c).
@@ -173,8 +173,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import build_dir, log, skip, wait_for  # noqa: E402
+from harness import run_test, build_dir, log, skip, wait_for  # noqa: E402
 
 GOOD = "[Daemon]\nInterval=1s\nQMPSockets={d}/qmp/*.qmp\nControlSocket={d}/ctl.sock\n" \
        "StateDirectory={d}/state\n"
@@ -148,8 +148,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

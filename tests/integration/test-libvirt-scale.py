@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, dump_logs, log, skip, wait_for, workdir  # noqa: E402
+from harness import run_test, Daemon, dump_logs, log, skip, wait_for, workdir  # noqa: E402
 from libvirt_harness import test_driver_node_file  # noqa: E402
 
 DOMAINS = 500
@@ -51,8 +51,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MIB, Daemon, build_dir, dump_logs, guests, require_guests,  # noqa: E402
+from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, require_guests,  # noqa: E402
                      wait_for, workdir)
 
 CONTRACT_FIELDS = {"name", "uuid", "backend", "actual_bytes", "target_bytes", "max_bytes",
@@ -144,8 +144,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

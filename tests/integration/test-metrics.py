@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MIB, Daemon, dump_logs, guests, log, require_guests, skip,  # noqa: E402
+from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, skip,  # noqa: E402
                      wait_for, workdir)
 
 KSM_FILES = {"run": "0", "pages_to_scan": "100", "sleep_millisecs": "20", "pages_shared": "7",
@@ -135,8 +135,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
+from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
                      require_guests, wait_for, workdir)
 
 
@@ -116,8 +116,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)

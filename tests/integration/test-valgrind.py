@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MIB, Daemon, build_dir, dump_logs, guests, log, require_guests,  # noqa: E402
+from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, log, require_guests,  # noqa: E402
                      show, skip, wait_for, workdir)
 
 VALGRIND_ERROR = 99
@@ -155,8 +155,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run_test(main)
