@@ -64,7 +64,7 @@ static void usage(FILE *f)
                    "Model options:\n"
                    "  --step SEC            model step on traces (default 10)\n"
                    "  --cache-rate MIB      page cache growth per guest, MiB/s (default 1)\n"
-                   "  --swap-share F        swap allowance, share of guest memory (default 0.25)\n"
+                   "  --swap-share F        swap allowance, share of guest memory (default 0.05)\n"
                    "  --min-share F         MinMemory= of every guest, share of its memory\n"
                    "                        (default: none; proxmox runs get 0.0625)\n"
                    "  --page-reporting      guests report free pages to the host\n\n"

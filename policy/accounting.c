@@ -32,7 +32,17 @@ uint64_t guest_used_bytes(const GuestSample *g)
         return size > avail ? size - avail : 0;
 }
 
+/* The floor's headroom is absolute: how fast a guest can run out depends on
+ * how fast it allocates (which the strategies measure), not on its size. */
 uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g)
+{
+        (void)g;
+        return config->headroom_min_bytes;
+}
+
+/* Headroom a strategy may keep while the host has room: a share of the
+ * guest's maximum, never less than the floor's. */
+uint64_t guest_headroom_room_bytes(const PolicyConfig *config, const GuestSample *g)
 {
         uint64_t share = (uint64_t)(config->headroom_share * (double)g->max_bytes);
         return share > config->headroom_min_bytes ? share : config->headroom_min_bytes;

@@ -2,7 +2,8 @@
 /*
  * The adaptive strategy (memtide's own). Each guest is sized to its need:
  * what it uses now, plus
- *   - a floor headroom (HeadroomMin=/HeadroomShare=) and the growth it shows
+ *   - a headroom that narrows with host pressure from HeadroomShare= of its
+ *     maximum to the floor's HeadroomMin=, and the growth it shows
  *     times GrowthHorizon= (or two stats periods, whichever is longer);
  *   - while the host has room, the recent peak of its use (fast attack,
  *     PeakHalfLife= decay) and VolatilityFactor= times its recent upward
@@ -125,15 +126,26 @@ static double share_ratio(const PolicyConfig *config, const GuestSample *g, uint
 
 typedef struct Need {
         uint64_t used, available, headroom_min, anticipation, extra;
+        double room; /* headroom kept at this host pressure, before the ratio */
         double pressure;
         const char *signal;
 } Need;
+
+/* The headroom narrows with host pressure from the guest's share of room
+ * (HeadroomShare=) to the floor's (HeadroomMin=): generous when the host
+ * can afford it, tight when not. */
+static double room_at_pressure(const PolicyConfig *config, const GuestSample *g, double pressure)
+{
+        double room = (double)guest_headroom_room_bytes(config, g);
+        double floor = (double)guest_headroom_min_bytes(config, g);
+        return floor + (room - floor) * (1.0 - pressure);
+}
 
 /* Under host pressure the target headroom narrows to the floor's. */
 static uint64_t need_target(const PolicyConfig *config, const Need *n)
 {
         double ratio = 1.0 + (config->headroom_target_ratio - 1.0) * (1.0 - n->pressure);
-        return n->used + (uint64_t)(ratio * (double)n->headroom_min) + n->anticipation + n->extra;
+        return n->used + (uint64_t)(ratio * n->room) + n->anticipation + n->extra;
 }
 
 static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st, Need *n)
@@ -143,6 +155,7 @@ static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGues
         n->used = guest_used_bytes(g);
         n->available = g->actual_bytes > n->used ? g->actual_bytes - n->used : 0;
         n->headroom_min = guest_headroom_min_bytes(config, g);
+        n->room = room_at_pressure(config, g, n->pressure);
         update_growth(st, dt, n->used);
         update_need(config, st, dt, n->used);
         n->signal = distress_signal(st, g, n->available, n->headroom_min);
@@ -193,14 +206,18 @@ static uint64_t squeeze_threshold(const GuestSample *g, uint64_t band)
 
 static const char *reporting_note(const GuestSample *g)
 {
-        return g->page_reporting_functional ? "; free memory already returned by page reporting" : "";
+        return g->page_reporting_functional ? "; free memory already returned by page reporting"
+                                            : "";
 }
 
 static void decide_calm(const PolicyConfig *config, const GuestSample *g, PolicyGuestState *st,
                         const Need *n, Decision *d)
 {
         uint64_t desired = need_target(config, n);
-        uint64_t band = (uint64_t)((2.0 - config->headroom_target_ratio) * (double)n->headroom_min);
+        /* Hysteresis saves churn while the host has room; under pressure
+         * every MiB above the target is wanted back. */
+        uint64_t band =
+                (uint64_t)((2.0 - config->headroom_target_ratio) * n->room * (1.0 - n->pressure));
         uint64_t cur = g->actual_bytes;
         bool was_inflating = st->inflating;
 
@@ -274,10 +291,10 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                         double r = share_ratio(config, g, n.used) / mean_ratio;
                         keep = fmin(fmax((1.0 - pressure) * r, 0), 1);
                 }
-                /* The floor headroom already absorbs wobbles of its own size: only
+                /* The headroom already absorbs wobbles of its own size: only
                  * peaks and swings beyond it earn extra room. */
                 double extra = fmax(st->peak_used_bytes - (double)n.used, 0) +
-                               config->volatility_factor * st->swing_bytes - (double)n.headroom_min;
+                               config->volatility_factor * st->swing_bytes - n.room;
                 n.extra = (uint64_t)(keep * fmax(extra, 0));
                 if (n.signal)
                         decide_distress(config, g, st, &n, d);

@@ -74,6 +74,7 @@ bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
 bool guest_stats_usable(const GuestSample *g);
 uint64_t guest_used_bytes(const GuestSample *g);
 uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g);
+uint64_t guest_headroom_room_bytes(const PolicyConfig *config, const GuestSample *g);
 uint64_t guest_ceiling_bytes(const GuestSample *g);
 uint64_t guest_floor_bytes(const PolicyConfig *config, const GuestSample *g);
 

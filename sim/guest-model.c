@@ -6,6 +6,9 @@
 
 /* Stats are stamped in seconds; the policy reads 0 as "never reported". */
 #define STATS_EPOCH_SEC 1000000.0
+/* Less than a page missing is floating-point residue of the interpolation,
+ * not memory the guest lacks: a kernel always has that much slack. */
+#define PAGE_BYTES 4096.0
 
 bool sim_demand_at(const TraceVm *vm, size_t *next, double t, double *ret)
 {
@@ -116,6 +119,8 @@ unsigned sim_guest_step(SimGuest *g, const TraceVm *vm, const SimParams *p, doub
         if (p->page_reporting)
                 g->touched_free = 0; /* reported back within the step (Linux: 2 s) */
         double swapped = g->demand - g->used;
+        if (swapped < PAGE_BYTES)
+                swapped = 0;
         if (swapped > 0) {
                 g->swap_in_bytes += (uint64_t)swapped;
                 g->alloc_stalls++;

@@ -29,7 +29,7 @@ void sim_params_init(SimParams *p, const MemtideConfig *config)
                 .inflate_bytes_per_sec = 256.0 * MIB,
                 .deflate_bytes_per_sec = 1024.0 * MIB,
                 .cache_bytes_per_sec = 1.0 * MIB,
-                .swap_share = 0.25,
+                .swap_share = 0.05,
                 .min_share = 0,
                 /* Proxmox balloons only guests with a minimum; its run gives every
                  * guest without MinMemory= one, as a Proxmox operator must. The

@@ -37,8 +37,8 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
 static Decision decide_on_host(const PolicyConfig *c, const HostSample *h, GuestSample *g,
                                PolicyGuestState *st)
 {
-        Snapshot snap = { .n_guests = 1, .guests = g, .host = *h };
-        PolicyState ps = { 0 };
+        Snapshot snap = {.n_guests = 1, .guests = g, .host = *h};
+        PolicyState ps = {0};
         Decision d;
         policy_decide(c, &snap, &ps, st, &d);
         return d;
@@ -46,7 +46,7 @@ static Decision decide_on_host(const PolicyConfig *c, const HostSample *h, Guest
 
 static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
 {
-        HostSample none = { 0 };
+        HostSample none = {0};
         return decide_on_host(c, &none, g, st);
 }
 
@@ -270,7 +270,7 @@ static void test_early_cycle_when_memory_runs_short(void)
 static void test_page_reporting_changes_what_is_reclaimed(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st_plain = { 0 }, st_reporting = { 0 };
+        PolicyGuestState st_plain = {0}, st_reporting = {0};
         GuestSample plain = guest(260, 90, 100), reporting = guest(260, 90, 100);
         reporting.page_reporting_functional = true;
 
@@ -286,7 +286,7 @@ static void test_page_reporting_changes_what_is_reclaimed(void)
 
         /* far above its target, a reporting guest is still capped by the balloon */
         GuestSample big = guest(512, 50, 100);
-        PolicyGuestState st_big = { 0 };
+        PolicyGuestState st_big = {0};
         big.page_reporting_functional = true;
         Decision d_big = decide(&c, &big, &st_big);
         check(d_big.change && d_big.target_bytes < 512 * MIB);
@@ -297,17 +297,20 @@ static void test_page_reporting_changes_what_is_reclaimed(void)
 static void test_host_pressure_stops_inflation_not_distress_deflation(void)
 {
         PolicyConfig c = config();
-        HostSample stalling = { .mem_total_bytes = 64 * GIB, .mem_available_bytes = GIB,
-                                .psi_available = true, .psi_some_avg10 = 60, .psi_full_avg10 = 30 };
+        HostSample stalling = {.mem_total_bytes = 64 * GIB,
+                               .mem_available_bytes = GIB,
+                               .psi_available = true,
+                               .psi_some_avg10 = 60,
+                               .psi_full_avg10 = 30};
         HostSample calm = stalling;
-        PolicyGuestState st = { 0 }, st2 = { 0 };
+        PolicyGuestState st = {0}, st2 = {0};
         GuestSample idle = guest(512, 50, 100), short_of_memory = guest(120, 110, 100);
 
         calm.psi_full_avg10 = 1;
         Decision d = decide_on_host(&c, &calm, &idle, &st);
         check(d.change && d.target_bytes < 512 * MIB);
 
-        PolicyGuestState st3 = { 0 };
+        PolicyGuestState st3 = {0};
         d = decide_on_host(&c, &stalling, &idle, &st3);
         check(!d.change);
         check_u64_eq(d.target_bytes, 512 * MIB);
@@ -315,6 +318,35 @@ static void test_host_pressure_stops_inflation_not_distress_deflation(void)
 
         d = decide_on_host(&c, &stalling, &short_of_memory, &st2);
         check(d.distress && d.change && d.target_bytes > 120 * MIB);
+}
+
+/*
+ * A 32 GiB guest using 4 GiB: while the host has room it keeps 1.25 x its
+ * share of room (2 % of 32 GiB); with the host down to its reserve only the
+ * floor's HeadroomMin= (96 MiB). The floor never depends on its size.
+ */
+static void test_headroom_narrows_with_host_pressure(void)
+{
+        PolicyConfig c;
+        policy_config_init(&c);
+        HostSample roomy = {.mem_total_bytes = 64 * GIB, .mem_available_bytes = 40 * GIB};
+        HostSample tight = roomy;
+        tight.mem_available_bytes = (uint64_t)(0.05 * 64 * GIB);
+        uint64_t room = (uint64_t)(0.02 * 32 * GIB);
+        PolicyGuestState st = {0}, st2 = {0};
+        GuestSample g = guest(6 * 1024, 4 * 1024, 100);
+        g.max_bytes = 32 * GIB;
+        uint64_t used = guest_used_bytes(&g);
+
+        Decision d = decide_on_host(&c, &roomy, &g, &st);
+        check_u64_eq(d.floor_bytes, used + 96 * MIB);
+        check(d.change);
+        check(d.target_bytes >= used + room + room / 4 - MIB);
+        check(d.target_bytes <= used + room + room / 4 + MIB);
+
+        d = decide_on_host(&c, &tight, &g, &st2);
+        check_u64_eq(d.floor_bytes, used + 96 * MIB);
+        check_u64_eq(d.target_bytes, used + 96 * MIB);
 }
 
 static void test_random_snapshots_respect_guard_rails(void)
@@ -441,6 +473,7 @@ int main(void)
         RUN(test_early_cycle_when_memory_runs_short);
         RUN(test_page_reporting_changes_what_is_reclaimed);
         RUN(test_host_pressure_stops_inflation_not_distress_deflation);
+        RUN(test_headroom_narrows_with_host_pressure);
         RUN(test_random_snapshots_respect_guard_rails);
         RUN(test_random_snapshots_respect_guard_rails_every_strategy);
         return 0;

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "guest-model.h"
 #include "sim.h"
 #include "test-util.h"
 
@@ -141,6 +142,27 @@ static void test_sweep_finds_the_oracle_host_near_peak_demand(void)
         trace_free(t);
 }
 
+/* Less than a page missing is float residue, not a shortfall: no swap-in,
+ * no OOM even without a swap allowance; a MiB missing is an OOM. */
+static void test_sub_page_residue_is_not_an_oom(void)
+{
+        TraceVm vm = {.max_bytes = GIB};
+        SimParams p;
+        SimGuest g;
+        _cleanup_(config_freep) MemtideConfig *c = config();
+
+        sim_params_init(&p, c);
+        p.swap_share = 0;
+        sim_guest_boot(&g, &vm, &p, 512.0 * MIB);
+        g.actual = g.target = 512.0 * MIB;
+        g.demand = 512.0 * MIB + 0.001;
+        check_u64_eq(sim_guest_step(&g, &vm, &p, 0, 10), 0);
+        check_u64_eq(g.swap_in_bytes, 0);
+        g.demand = 513.0 * MIB;
+        check_u64_eq(sim_guest_step(&g, &vm, &p, 10, 10), 1);
+        check(g.swap_in_bytes >= MIB);
+}
+
 static void test_policies_keep_a_calm_trace_whole(void)
 {
         _cleanup_(config_freep) MemtideConfig *c = config();
@@ -190,6 +212,7 @@ int main(void)
         RUN(test_oracle_overruns_only_above_demand);
         RUN(test_static_keeps_only_touched_memory_resident);
         RUN(test_sweep_finds_the_oracle_host_near_peak_demand);
+        RUN(test_sub_page_residue_is_not_an_oom);
         RUN(test_policies_keep_a_calm_trace_whole);
         RUN(test_adaptive_reacts_faster_to_a_spike);
         return 0;
