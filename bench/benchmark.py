@@ -67,12 +67,32 @@ def print_headline(rows):
 
 
 def print_scenarios(rows):
-    print("%-13s %-9s %10s %12s %12s %4s" % (
-        "scenario", "strategy", "reaction s", "short MiB-s", "over MiB-s", "OOM"))
+    print("%-13s %-9s %10s %6s %12s %12s %4s" % (
+        "scenario", "strategy", "reaction s", "lag s", "short MiB-s", "over MiB-s", "OOM"))
     for r in rows:
-        print("%-13s %-9s %10.0f %12.0f %12.0f %4d" % (
-            r["scenario"], r["strategy"], r["reaction_seconds"], r["shortfall_mib_seconds"],
+        lag = "-" if r["lag_seconds"] is None else "%.0f" % r["lag_seconds"]
+        print("%-13s %-9s %10.0f %6s %12.0f %12.0f %4d" % (
+            r["scenario"], r["strategy"], r["reaction_seconds"], lag, r["shortfall_mib_seconds"],
             r["overrun_mib_seconds"], r["oom_events"]))
+
+
+SWAP_SHARES = [0, 0.01, 0.05, 0.10, 0.25]
+
+
+def oom_by_swap(ctl, trace, extra, hosts):
+    """OOM events of the policies on the same hosts, for several swap allowances:
+    the allowance is a model choice, so show what the comparison depends on it."""
+    hosts_arg = ",".join("%.4f" % h for h in hosts)
+    print("\nOOM events by swap allowance (share of the guest), on hosts %s:" % hosts_arg)
+    names = ["adaptive", "mom", "proxmox"]
+    print("%-6s" % "swap" + "".join(" %16s" % n for n in names))
+    for share in SWAP_SHARES:
+        cells = []
+        for name in names:
+            rows = simulate(ctl, ["--trace", trace, "--strategy", name, "--grid", hosts_arg,
+                                  "--swap-share", str(share)] + extra)
+            cells.append(" %16s" % " / ".join(str(r["oom_events"]) for r in rows))
+        print("%-6g" % share + "".join(cells))
 
 
 def print_common_hosts(curves):
@@ -158,6 +178,10 @@ def main():
         curves = dict(zip(STRATEGIES, pool.map(lambda s: grid(a.memtidectl, a.trace, extra, s),
                                                STRATEGIES)))
     print_common_hosts(curves)
+    by = {r["strategy"]: r for r in rows}
+    oom_by_swap(a.memtidectl, a.trace, extra,
+                [by[n]["min_host_fraction"] for n in ("adaptive", "mom")
+                 if by[n]["min_host_fraction"] is not None])
     svg_plot(curves, rows[0]["demand_gib_hours"], a.svg)
     print("\nplot: %s" % a.svg)
     return 0

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* How much memory a guest uses and how low its balloon may go. */
+#include <math.h>
+
 #include "policy.h"
 
 bool guest_stats_usable(const GuestSample *g)
@@ -32,20 +34,42 @@ uint64_t guest_used_bytes(const GuestSample *g)
         return size > avail ? size - avail : 0;
 }
 
-/* The floor's headroom is absolute: how fast a guest can run out depends on
- * how fast it allocates (which the strategies measure), not on its size. */
 uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g)
 {
         (void)g;
         return config->headroom_min_bytes;
 }
 
-/* Headroom a strategy may keep while the host has room: a share of the
- * guest's maximum, never less than the floor's. */
-uint64_t guest_headroom_room_bytes(const PolicyConfig *config, const GuestSample *g)
+/* 0 while the host has room, 1 when its free memory is down to the reserve
+ * or tasks stall on memory (PSI). Unknown host figures count as room. */
+double host_pressure(const PolicyConfig *config, const HostSample *h)
 {
-        uint64_t share = (uint64_t)(config->headroom_share * (double)g->max_bytes);
-        return share > config->headroom_min_bytes ? share : config->headroom_min_bytes;
+        double p = 0;
+
+        if (h->mem_total_bytes > 0 && config->host_reserve > 0) {
+                double free_share = (double)h->mem_available_bytes / (double)h->mem_total_bytes;
+                double reserve = config->host_reserve;
+                p = (4 * reserve - free_share) / (3 * reserve);
+        }
+        if (h->psi_available && h->psi_some_avg10 > 0)
+                p = fmax(p, h->psi_some_avg10 / 10.0);
+        return fmin(fmax(p, 0), 1);
+}
+
+/*
+ * The floor's headroom: HeadroomShare= of the guest's maximum (at least
+ * HeadroomMin=) while the host has room, narrowing to HeadroomMin= as host
+ * pressure rises. Generous when the host can afford it; when it cannot, an
+ * overrun host would swap or kill whole guests, and how fast a guest runs
+ * out depends on how fast it allocates, not on its size.
+ */
+uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, double pressure)
+{
+        double share = config->headroom_share * (double)g->max_bytes;
+        double min = (double)guest_headroom_min_bytes(config, g);
+        double room = share > min ? share : min;
+
+        return (uint64_t)(min + (room - min) * (1.0 - pressure));
 }
 
 uint64_t guest_ceiling_bytes(const GuestSample *g)
@@ -53,12 +77,14 @@ uint64_t guest_ceiling_bytes(const GuestSample *g)
         return g->max_bytes;
 }
 
-/* Never below the configured minimum, nor below use plus minimum headroom. */
-uint64_t guest_floor_bytes(const PolicyConfig *config, const GuestSample *g)
+/* Never below the configured minimum, nor below use plus the headroom the
+ * host's pressure allows. */
+uint64_t guest_floor_bytes(const PolicyConfig *config, const HostSample *host, const GuestSample *g)
 {
         uint64_t floor = g->min_bytes;
         if (balloon_stats_reported(&g->stats)) {
-                uint64_t need = guest_used_bytes(g) + guest_headroom_min_bytes(config, g);
+                double pressure = host_pressure(config, host);
+                uint64_t need = guest_used_bytes(g) + guest_headroom_bytes(config, g, pressure);
                 if (need > floor)
                         floor = need;
         }

@@ -72,7 +72,7 @@ static const char *distress_signal(const PolicyGuestState *st, const GuestSample
         const BalloonStats *s = &g->stats;
 
         if (available < headroom_min)
-                return "available below the floor headroom";
+                return "available below the minimum headroom";
         if (!st->has_prev)
                 return NULL;
         if (counter_rose(s->oom_kills, st->prev_oom_kills))
@@ -96,22 +96,6 @@ static void remember(PolicyGuestState *st, const GuestSample *g, uint64_t used)
         st->prev_alloc_stalls = s->alloc_stalls;
 }
 
-/* 0 while the host has room, 1 when its free memory is down to the reserve
- * or tasks stall on memory (PSI). Unknown host figures count as room. */
-static double host_pressure(const PolicyConfig *config, const HostSample *h)
-{
-        double p = 0;
-
-        if (h->mem_total_bytes > 0 && config->host_reserve > 0) {
-                double free_share = (double)h->mem_available_bytes / (double)h->mem_total_bytes;
-                double reserve = config->host_reserve;
-                p = (4 * reserve - free_share) / (3 * reserve);
-        }
-        if (h->psi_available && h->psi_some_avg10 > 0)
-                p = fmax(p, h->psi_some_avg10 / 10.0);
-        return fmin(fmax(p, 0), 1);
-}
-
 /* ESX's shares-per-page ratio with the idle memory tax: an idle page costs
  * 1/(1 - IdleTax) active ones. Higher means the guest keeps its memory. */
 static double share_ratio(const PolicyConfig *config, const GuestSample *g, uint64_t used)
@@ -131,16 +115,6 @@ typedef struct Need {
         const char *signal;
 } Need;
 
-/* The headroom narrows with host pressure from the guest's share of room
- * (HeadroomShare=) to the floor's (HeadroomMin=): generous when the host
- * can afford it, tight when not. */
-static double room_at_pressure(const PolicyConfig *config, const GuestSample *g, double pressure)
-{
-        double room = (double)guest_headroom_room_bytes(config, g);
-        double floor = (double)guest_headroom_min_bytes(config, g);
-        return floor + (room - floor) * (1.0 - pressure);
-}
-
 /* Under host pressure the target headroom narrows to the floor's. */
 static uint64_t need_target(const PolicyConfig *config, const Need *n)
 {
@@ -155,7 +129,7 @@ static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGues
         n->used = guest_used_bytes(g);
         n->available = g->actual_bytes > n->used ? g->actual_bytes - n->used : 0;
         n->headroom_min = guest_headroom_min_bytes(config, g);
-        n->room = room_at_pressure(config, g, n->pressure);
+        n->room = (double)guest_headroom_bytes(config, g, n->pressure);
         update_growth(st, dt, n->used);
         update_need(config, st, dt, n->used);
         n->signal = distress_signal(st, g, n->available, n->headroom_min);

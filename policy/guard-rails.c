@@ -101,7 +101,7 @@ void guard_rails_apply(const PolicyConfig *config, const HostSample *host, const
 {
         uint64_t ceiling = guest_ceiling_bytes(g);
 
-        d->floor_bytes = guest_floor_bytes(config, g);
+        d->floor_bytes = guest_floor_bytes(config, host, g);
         apply_step_caps(config, g, d);
         if (d->target_bytes > ceiling) {
                 d->target_bytes = ceiling;

@@ -63,7 +63,7 @@ static void hold_until_due(const PolicyConfig *config, const Snapshot *snap, Dec
         snprintf(period_s, sizeof(period_s), "%.0fs", strategy_period_usec(config) / 1e6);
         for (size_t i = 0; i < snap->n_guests; i++) {
                 Decision *d = &decisions[i];
-                d->floor_bytes = guest_floor_bytes(config, &snap->guests[i]);
+                d->floor_bytes = guest_floor_bytes(config, &snap->host, &snap->guests[i]);
                 decision_explain(d, "hold: %s runs every %s",
                                  policy_strategy_to_string(config->strategy), period_s);
         }
@@ -91,7 +91,7 @@ static void finish_one(const PolicyConfig *config, const HostSample *host, const
 {
         if (!g->manage) {
                 d->target_bytes = g->actual_bytes;
-                d->floor_bytes = guest_floor_bytes(config, g);
+                d->floor_bytes = guest_floor_bytes(config, host, g);
                 decision_explain(d, "hold: not managed (Manage=no)");
                 return;
         }

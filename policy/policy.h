@@ -74,9 +74,11 @@ bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
 bool guest_stats_usable(const GuestSample *g);
 uint64_t guest_used_bytes(const GuestSample *g);
 uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g);
-uint64_t guest_headroom_room_bytes(const PolicyConfig *config, const GuestSample *g);
+double host_pressure(const PolicyConfig *config, const HostSample *host);
+uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, double pressure);
 uint64_t guest_ceiling_bytes(const GuestSample *g);
-uint64_t guest_floor_bytes(const PolicyConfig *config, const GuestSample *g);
+uint64_t guest_floor_bytes(const PolicyConfig *config, const HostSample *host,
+                           const GuestSample *g);
 
 /* Sets d->reason unless the decision is quiet. */
 void decision_explain(Decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

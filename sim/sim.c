@@ -231,6 +231,13 @@ static double run_baseline(Sim *s)
         return churn;
 }
 
+/* Below its floor headroom with room left under its maximum: the policy lags. */
+static bool guest_lagging(const Sim *s, const SimGuest *g)
+{
+        double margin = (double)s->config->policy.headroom_min_bytes;
+        return g->actual + TROUBLE_BYTES < g->max && g->demand + margin > g->actual + TROUBLE_BYTES;
+}
+
 static void score_step(Sim *s, double dt, double resident, double demand, double shortfall,
                        double returned, double churn)
 {
@@ -255,6 +262,7 @@ static void score_step(Sim *s, double dt, double resident, double demand, double
 static void step(Sim *s, double t, double dt, double *resident)
 {
         double demand = 0, shortfall = 0, returned = 0, churn = 0, res = 0;
+        bool lagging = false;
 
         if (s->kind == SIM_ORACLE)
                 churn = run_baseline(s);
@@ -269,7 +277,10 @@ static void step(Sim *s, double t, double dt, double *resident)
                 shortfall += fmax(g->demand - g->actual, 0);
                 returned += g->max - r;
                 res += r;
+                lagging = lagging || guest_lagging(s, g);
         }
+        if (lagging)
+                s->scores.lag_seconds += dt;
         score_step(s, dt, res, demand, shortfall, returned, churn);
         *resident = res;
 }

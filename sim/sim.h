@@ -51,6 +51,10 @@ typedef struct SimScores {
         double churn_gib;
         uint64_t oom_events;
         double trouble_seconds; /* time with any guest short or the host overrun */
+        /* time with any guest below its demand plus the floor headroom
+         * (HeadroomMin=) while under its maximum: the policy lagging behind
+         * its own safety margin. Not meaningful for the oracle (no headroom). */
+        double lag_seconds;
         double peak_resident_gib;
         uint64_t decisions;
 } SimScores;

@@ -321,9 +321,9 @@ static void test_host_pressure_stops_inflation_not_distress_deflation(void)
 }
 
 /*
- * A 32 GiB guest using 4 GiB: while the host has room it keeps 1.25 x its
- * share of room (2 % of 32 GiB); with the host down to its reserve only the
- * floor's HeadroomMin= (96 MiB). The floor never depends on its size.
+ * A 32 GiB guest using 4 GiB: while the host has room its floor keeps 2 % of
+ * 32 GiB free and adaptive 1.25 x that; with the host down to its reserve
+ * both narrow to HeadroomMin= (96 MiB).
  */
 static void test_headroom_narrows_with_host_pressure(void)
 {
@@ -339,7 +339,7 @@ static void test_headroom_narrows_with_host_pressure(void)
         uint64_t used = guest_used_bytes(&g);
 
         Decision d = decide_on_host(&c, &roomy, &g, &st);
-        check_u64_eq(d.floor_bytes, used + 96 * MIB);
+        check_u64_eq(d.floor_bytes, used + room);
         check(d.change);
         check(d.target_bytes >= used + room + room / 4 - MIB);
         check(d.target_bytes <= used + room + room / 4 + MIB);
@@ -387,6 +387,16 @@ static void test_random_snapshots_respect_guard_rails(void)
         }
 }
 
+/* The floor no host pressure can lower: MinMemory=, use + HeadroomMin=. */
+static uint64_t absolute_floor(const PolicyConfig *c, const GuestSample *g)
+{
+        uint64_t floor = g->min_bytes;
+        if (balloon_stats_reported(&g->stats) &&
+            guest_used_bytes(g) + c->headroom_min_bytes > floor)
+                floor = guest_used_bytes(g) + c->headroom_min_bytes;
+        return floor < g->max_bytes ? floor : g->max_bytes;
+}
+
 /* The guard rails hold after every strategy: random hosts and groups of guests,
  * several cycles so that periodic strategies run and hold. */
 static void test_random_snapshots_respect_guard_rails_every_strategy(void)
@@ -407,6 +417,8 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                         snap.host.mem_total_bytes = total;
                         snap.host.mem_available_bytes = (uint64_t)rand_r(&seed) % (total + 1);
                         snap.host.mem_free_bytes = snap.host.mem_available_bytes;
+                        snap.host.psi_available = rand_r(&seed) % 2;
+                        snap.host.psi_some_avg10 = rand_r(&seed) % 2000 / 100.0;
                         for (size_t k = 0; k < n; k++) {
                                 uint64_t max = (uint64_t)(rand_r(&seed) % 16384 + 1) * MIB;
                                 g[k] = guest(1, 0, 0);
@@ -435,6 +447,8 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                                                 continue;
                                         check(d[k].target_bytes <= max);
                                         check(d[k].target_bytes >= d[k].floor_bytes);
+                                        /* whatever the host's pressure: use + HeadroomMin= */
+                                        check(d[k].target_bytes >= absolute_floor(&c, &g[k]));
                                         if (!guest_stats_usable(&g[k]))
                                                 check(d[k].target_bytes >= actual);
                                         if (d[k].target_bytes < actual)

@@ -62,7 +62,8 @@ static void check_accounting(const BalloonStats *stats, uint64_t max_bytes, uint
         (void)guest_stats_usable(&g);
         uint64_t size = g.stats_actual_bytes ? g.stats_actual_bytes : g.actual_bytes;
         fuzz_check(guest_used_bytes(&g) <= size);
-        fuzz_check(guest_floor_bytes(&config, &g) <= guest_ceiling_bytes(&g));
+        HostSample host = {0};
+        fuzz_check(guest_floor_bytes(&config, &host, &g) <= guest_ceiling_bytes(&g));
 }
 
 static void fuzz_guest_stats(json_object *doc)
