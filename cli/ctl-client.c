@@ -19,7 +19,7 @@
 
 static int connect_unix(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -1;
 
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -62,7 +62,7 @@ static int read_reply(int fd, int timeout_ms, json_object **ret)
 
         varlink_buffer_init(&in, CTL_MAX_REPLY_BYTES);
         while ((r = varlink_buffer_next(&in, ret)) == 0) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
+                struct pollfd p = {.fd = fd, .events = POLLIN};
                 char buf[16384];
                 int left = (int)(deadline - now_ms());
                 if (left <= 0) {

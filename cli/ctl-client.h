@@ -8,7 +8,8 @@
  * Calls method with params (taken, may be NULL) on the socket at path and
  * waits up to timeout_ms for the reply. On success *ret is the reply's
  * "parameters". A varlink error reply returns -EBADE with *ret_error set to
- * the error name (caller frees) and *ret to the error's parameters (or NULL). Returns -errno on connection trouble.
+ * the error name (caller frees) and *ret to the error's parameters (or NULL). Returns -errno on
+ * connection trouble.
  */
 int ctl_call(const char *path, const char *method, json_object *params, int timeout_ms,
              json_object **ret, char **ret_error);

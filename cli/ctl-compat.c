@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 #define QEMU_ADVICE                                                                                \
         "For QEMU, offer every queue up to the last one used: -object iothread,id=balloon-io "     \
-        "-device virtio-balloon-pci,free-page-hint=on,iothread=balloon-io,"                       \
+        "-device virtio-balloon-pci,free-page-hint=on,iothread=balloon-io,"                        \
         "free-page-reporting=on (see docs/compat.md)."
 
 typedef struct CalcArgs {
@@ -27,25 +28,36 @@ typedef struct CalcArgs {
 static int parse_calc_args(int argc, char **argv, CalcArgs *c, const char **ret_guest)
 {
         static const struct option options[] = {
-                { "device", required_argument, NULL, 'D' },
-                { "driver", required_argument, NULL, 'R' },
-                { "offered", required_argument, NULL, 'o' },
-                { "negotiated", required_argument, NULL, 'n' },
-                { "list", no_argument, NULL, 'l' },
+                {"device", required_argument, NULL, 'D'},
+                {"driver", required_argument, NULL, 'R'},
+                {"offered", required_argument, NULL, 'o'},
+                {"negotiated", required_argument, NULL, 'n'},
+                {"list", no_argument, NULL, 'l'},
                 {},
         };
         int opt;
 
-        *c = (CalcArgs){ 0 };
+        *c = (CalcArgs){0};
         optind = 1;
         while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (opt) {
-                case 'D': c->device = optarg; break;
-                case 'R': c->driver = optarg; break;
-                case 'o': c->offered = optarg; break;
-                case 'n': c->negotiated = optarg; break;
-                case 'l': c->list = true; break;
-                default: return -EINVAL;
+                case 'D':
+                        c->device = optarg;
+                        break;
+                case 'R':
+                        c->driver = optarg;
+                        break;
+                case 'o':
+                        c->offered = optarg;
+                        break;
+                case 'n':
+                        c->negotiated = optarg;
+                        break;
+                case 'l':
+                        c->list = true;
+                        break;
+                default:
+                        return -EINVAL;
                 }
         *ret_guest = optind < argc ? argv[optind++] : NULL;
         return optind < argc ? -EINVAL : 0;
@@ -186,6 +198,43 @@ static int live(const CtlArgs *a, const char *guest)
         return 0;
 }
 
+static json_object *mask_json(uint64_t mask)
+{
+        char hex[32];
+        snprintf(hex, sizeof(hex), "0x%" PRIx64, mask);
+        return json_object_new_string(hex);
+}
+
+static json_object *string_or_null(const char *s)
+{
+        return s ? json_object_new_string(s) : NULL;
+}
+
+/* The table of known implementations, one object per row (compat --list --json). */
+static void print_implementations_json(void)
+{
+        _cleanup_json_ json_object *rows = json_object_new_array();
+        const CompatImplementation *impl;
+
+        for (size_t i = 0; (impl = compat_implementation_get(i)); i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(impl->name));
+                json_object_object_add(o, "side",
+                                       json_object_new_string(compat_role_to_string(impl->role)));
+                json_object_object_add(
+                        o, "convention",
+                        json_object_new_string(compat_convention_to_string(impl->convention)));
+                json_object_object_add(o, "features", mask_json(impl->features));
+                json_object_object_add(o, "features_optional", mask_json(impl->features_optional));
+                json_object_object_add(o, "since", string_or_null(impl->since));
+                json_object_object_add(o, "until", string_or_null(impl->until));
+                json_object_object_add(o, "notes", string_or_null(impl->notes));
+                json_object_object_add(o, "source", string_or_null(impl->source_url));
+                json_object_array_add(rows, o);
+        }
+        ctl_print_json(rows);
+}
+
 int verb_compat(const CtlArgs *a, int argc, char **argv)
 {
         const char *guest = NULL;
@@ -196,6 +245,10 @@ int verb_compat(const CtlArgs *a, int argc, char **argv)
                                 "SIDE --offered MASK [--negotiated MASK] | compat --list\n");
                 return EXIT_USAGE;
         }
+        if (c.list && a->json) {
+                print_implementations_json();
+                return 0;
+        }
         if (c.list) {
                 _cleanup_free_ char *text = NULL;
                 if (compat_implementations_format(true, &text) < 0)
@@ -204,7 +257,8 @@ int verb_compat(const CtlArgs *a, int argc, char **argv)
                 return 0;
         }
         if (guest && (c.device || c.driver || c.offered || c.negotiated)) {
-                fprintf(stderr, "memtidectl: compat takes either a guest or the calculator options\n");
+                fprintf(stderr,
+                        "memtidectl: compat takes either a guest or the calculator options\n");
                 return EXIT_USAGE;
         }
         return guest ? live(a, guest) : calculator(a, &c);

@@ -21,7 +21,8 @@ static void print_size(const char *label, json_object *o, const char *key)
 {
         uint64_t v;
         char b[32];
-        printf("%-20s %s\n", label, json_get_u64(o, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-");
+        printf("%-20s %s\n", label,
+               json_get_u64(o, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-");
 }
 
 static int one_name(int argc, char **argv, const char *verb, const char **ret)
@@ -98,10 +99,10 @@ static int parse_size_option(const char *opt, const char *v, json_object *p, con
 static int parse_set_options(int argc, char **argv, json_object *p)
 {
         static const struct option options[] = {
-                { "min", required_argument, NULL, 'm' },
-                { "max", required_argument, NULL, 'M' },
-                { "shares", required_argument, NULL, 's' },
-                { "manage", required_argument, NULL, 'g' },
+                {"min", required_argument, NULL, 'm'},
+                {"max", required_argument, NULL, 'M'},
+                {"shares", required_argument, NULL, 's'},
+                {"manage", required_argument, NULL, 'g'},
                 {},
         };
         int opt, r = 0;
@@ -110,8 +111,12 @@ static int parse_set_options(int argc, char **argv, json_object *p)
         optind = 1;
         while (r >= 0 && (opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (opt) {
-                case 'm': r = parse_size_option("--min", optarg, p, "min_bytes"); break;
-                case 'M': r = parse_size_option("--max", optarg, p, "max_bytes"); break;
+                case 'm':
+                        r = parse_size_option("--min", optarg, p, "min_bytes");
+                        break;
+                case 'M':
+                        r = parse_size_option("--max", optarg, p, "max_bytes");
+                        break;
                 case 's': {
                         unsigned long v = strtoul(optarg, &end, 10);
                         if (*optarg == '\0' || *end || v > 50000)
@@ -124,10 +129,11 @@ static int parse_set_options(int argc, char **argv, json_object *p)
                         if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
                                 r = -EINVAL;
                         else
-                                json_object_object_add(p, "manage", json_object_new_boolean(
-                                                                            optarg[0] == 'y'));
+                                json_object_object_add(p, "manage",
+                                                       json_object_new_boolean(optarg[0] == 'y'));
                         break;
-                default: r = -EINVAL;
+                default:
+                        r = -EINVAL;
                 }
         if (r >= 0 && optind + 1 != argc)
                 r = -EINVAL;
@@ -187,7 +193,8 @@ static void print_decisions(json_object *guest)
                 printf("  %llu  actual %4llu MiB  used %4llu MiB -> target %4llu MiB%s  %s\n",
                        (unsigned long long)t, (unsigned long long)(act >> 20),
                        (unsigned long long)(used >> 20), (unsigned long long)(target >> 20),
-                       json_object_get_boolean(json_object_object_get(d, "change")) ? " (sent)" : "",
+                       json_object_get_boolean(json_object_object_get(d, "change")) ? " (sent)"
+                                                                                    : "",
                        str_or(d, "reason", ""));
         }
 }
@@ -217,10 +224,6 @@ static int verb_explain(const CtlArgs *a, int argc, char **argv)
 }
 
 const CtlVerb guest_verbs[] = {
-        { "show", verb_show },
-        { "set", verb_set },
-        { "reset", verb_reset },
-        { "reload", verb_reload },
-        { "explain", verb_explain },
-        {},
+        {"show", verb_show},     {"set", verb_set},         {"reset", verb_reset},
+        {"reload", verb_reload}, {"explain", verb_explain}, {},
 };

@@ -74,17 +74,6 @@ static void usage(FILE *f)
         fprintf(f, "\nExit status: 0 success, 1 simulation failed, 2 usage error.\n");
 }
 
-static int parse_double(const char *s, double lo, double hi, double *ret)
-{
-        char *end;
-        double d = strtod(s, &end);
-
-        if (end == s || *end != '\0' || !(d >= lo && d <= hi))
-                return -EINVAL;
-        *ret = d;
-        return 0;
-}
-
 static int parse_grid(const char *s, SimArgs *a)
 {
         _cleanup_free_ char *copy = strdup(s);
@@ -93,7 +82,8 @@ static int parse_grid(const char *s, SimArgs *a)
         if (!copy)
                 return -ENOMEM;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                if (a->n_grid >= MAX_GRID || parse_double(tok, 0.001, 4, &a->grid[a->n_grid]) < 0)
+                if (a->n_grid >= MAX_GRID ||
+                    ctl_parse_double(tok, 0.001, 4, &a->grid[a->n_grid]) < 0)
                         return -EINVAL;
                 a->n_grid++;
         }
@@ -148,7 +138,7 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                         a->strategy = optarg;
                         break;
                 case ARG_HOST_FRACTION:
-                        r = parse_double(optarg, 0.001, 4, &a->host_fraction);
+                        r = ctl_parse_double(optarg, 0.001, 4, &a->host_fraction);
                         break;
                 case ARG_SWEEP:
                         a->sweep = true;
@@ -160,16 +150,16 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                         a->config = optarg;
                         break;
                 case ARG_STEP:
-                        r = parse_double(optarg, 1, 300, &a->step_sec);
+                        r = ctl_parse_double(optarg, 1, 300, &a->step_sec);
                         break;
                 case ARG_CACHE:
-                        r = parse_double(optarg, 0, 10000, &a->cache_mib);
+                        r = ctl_parse_double(optarg, 0, 10000, &a->cache_mib);
                         break;
                 case ARG_SWAP:
-                        r = parse_double(optarg, 0, 4, &a->swap_share);
+                        r = ctl_parse_double(optarg, 0, 4, &a->swap_share);
                         break;
                 case ARG_MIN:
-                        r = parse_double(optarg, 0, 1, &a->min_share);
+                        r = ctl_parse_double(optarg, 0, 1, &a->min_share);
                         break;
                 case ARG_FPR:
                         a->page_reporting = true;

@@ -19,6 +19,9 @@ int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_
 
 void ctl_print_json(json_object *o);
 
+/* A whole-string number within [lo, hi]; -EINVAL otherwise. */
+int ctl_parse_double(const char *s, double lo, double hi, double *ret);
+
 typedef struct CtlVerb {
         const char *name;
         int (*run)(const CtlArgs *a, int argc, char **argv);

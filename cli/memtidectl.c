@@ -25,39 +25,36 @@ static int verb_metrics(const CtlArgs *a, int argc, char **argv);
 static int verb_top(const CtlArgs *a, int argc, char **argv);
 
 static const CtlVerb verbs[] = {
-        { "status", verb_status },
-        { "list", verb_list },
-        { "compat", verb_compat },
-        { "metrics", verb_metrics },
-        { "top", verb_top },
-        { "simulate", verb_simulate },
+        {"status", verb_status},   {"list", verb_list}, {"compat", verb_compat},
+        {"metrics", verb_metrics}, {"top", verb_top},   {"simulate", verb_simulate},
 };
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
-                   "Commands:\n"
-                   "  status                 daemon state and host memory\n"
-                   "  list                   managed guests with balloon sizes and last decision\n"
-                   "  show GUEST             one guest in detail\n"
-                   "  set GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no]\n"
-                   "                         runtime override (kept across restarts)\n"
-                   "  reset GUEST            drop the guest's runtime override\n"
-                   "  reload                 re-read the config (a bad one is refused)\n"
-                   "  explain [GUEST]        the last decisions with their inputs and reasons\n"
-                   "  compat GUEST           the guest's balloon queue layout and what works\n"
-                   "  metrics                Prometheus exposition of the daemon's state\n"
-                   "  top [--interval S] [--iterations N]\n"
-                   "                         live view of the guests\n"
-                   "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
-                   "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
-                   "                         dense-negotiated or an implementation; compat --list)\n\n"
-                   "Options:\n"
-                   "  -s, --socket PATH  control socket (default $MEMTIDE_SOCKET or %s)\n"
-                   "  -j, --json         print JSON\n"
-                   "  -h, --help         this help\n"
-                   "      --version      print the version\n\n"
-                   "Exit status: 0 success, 1 daemon error or unreachable, 2 usage error.\n",
+        fprintf(f,
+                "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
+                "Commands:\n"
+                "  status                 daemon state and host memory\n"
+                "  list                   managed guests with balloon sizes and last decision\n"
+                "  show GUEST             one guest in detail\n"
+                "  set GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no]\n"
+                "                         runtime override (kept across restarts)\n"
+                "  reset GUEST            drop the guest's runtime override\n"
+                "  reload                 re-read the config (a bad one is refused)\n"
+                "  explain [GUEST]        the last decisions with their inputs and reasons\n"
+                "  compat GUEST           the guest's balloon queue layout and what works\n"
+                "  metrics                Prometheus exposition of the daemon's state\n"
+                "  top [--interval S] [--iterations N]   (--json: one JSON line per refresh)\n"
+                "                         live view of the guests\n"
+                "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
+                "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
+                "                         dense-negotiated or an implementation; compat --list)\n\n"
+                "Options:\n"
+                "  -s, --socket PATH  control socket (default $MEMTIDE_SOCKET or %s)\n"
+                "  -j, --json         print JSON\n"
+                "  -h, --help         this help\n"
+                "      --version      print the version\n\n"
+                "Exit status: 0 success, 1 daemon error or unreachable, 2 usage error.\n",
                 CONFIG_DEFAULT_CONTROL_SOCKET);
 }
 
@@ -81,9 +78,10 @@ static void print_guest_row(json_object *g)
         json_object_object_get_ex(g, "stats", &stats);
         if (json_object_object_get_ex(g, "stats_age_seconds", &age_o) && age_o)
                 snprintf(age, sizeof(age), "%.0fs", json_object_get_double(age_o));
-        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", name, mib(a, sizeof(a), g, "actual_bytes"),
-               mib(t, sizeof(t), g, "target_bytes"), mib(f, sizeof(f), g, "floor_bytes"),
-               mib(mx, sizeof(mx), g, "max_bytes"), mib(u, sizeof(u), g, "used_bytes"),
+        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", name,
+               mib(a, sizeof(a), g, "actual_bytes"), mib(t, sizeof(t), g, "target_bytes"),
+               mib(f, sizeof(f), g, "floor_bytes"), mib(mx, sizeof(mx), g, "max_bytes"),
+               mib(u, sizeof(u), g, "used_bytes"),
                stats ? mib(av, sizeof(av), stats, "available_bytes") : "-",
                mib(rss, sizeof(rss), g, "qemu_rss_bytes"), age, reason);
 }
@@ -111,8 +109,9 @@ static void print_list(json_object *params)
 
         json_object_object_get_ex(params, "guests", &guests);
         n = guests ? json_object_array_length(guests) : 0;
-        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR", "MAX",
-               "USED", "AVAIL", "RSS", "AGE", "REASON (sizes in MiB; RSS: the QEMU process)");
+        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR",
+               "MAX", "USED", "AVAIL", "RSS", "AGE",
+               "REASON (sizes in MiB; RSS: the QEMU process)");
         for (size_t i = 0; i < n; i++)
                 print_guest_row(json_object_array_get_idx(guests, i));
         printf("%zu guest(s)\n", n);
@@ -166,7 +165,8 @@ static void print_daemon_error(const char *error, json_object *params)
             json_get_string(params, "name", &detail) < 0)
                 detail = NULL;
         if (strcmp(name, "PermissionDenied") == 0)
-                fprintf(stderr, "memtidectl: permission denied: changes need root or the memtide group\n");
+                fprintf(stderr,
+                        "memtidectl: permission denied: changes need root or the memtide group\n");
         else if (strcmp(name, "NoSuchGuest") == 0)
                 fprintf(stderr, "memtidectl: no such guest: %s\n", detail ? detail : "?");
         else if (strcmp(name, "StateNotSaved") == 0)
@@ -198,10 +198,21 @@ int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_
         return 0;
 }
 
+int ctl_parse_double(const char *s, double lo, double hi, double *ret)
+{
+        char *end;
+        double d = strtod(s, &end);
+
+        if (end == s || *end != '\0' || !(d >= lo && d <= hi))
+                return -EINVAL;
+        *ret = d;
+        return 0;
+}
+
 void ctl_print_json(json_object *o)
 {
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static int simple_verb(const CtlArgs *a, int argc, const char *method, void (*print)(json_object *))
@@ -245,36 +256,66 @@ static int verb_metrics(const CtlArgs *a, int argc, char **argv)
         return simple_verb(a, argc, "io.memtide.Manager.GetMetrics", print_metrics);
 }
 
+static int parse_top_args(int argc, char **argv, double *interval, long *iterations)
+{
+        for (int i = 1; i < argc; i++) {
+                double v;
+                bool has_value = i + 1 < argc;
+                if (strcmp(argv[i], "--interval") == 0 && has_value &&
+                    ctl_parse_double(argv[++i], 0.1, 86400, &v) == 0)
+                        *interval = v;
+                else if (strcmp(argv[i], "--iterations") == 0 && has_value &&
+                         ctl_parse_double(argv[++i], 1, 1e9, &v) == 0 && v == (long)v)
+                        *iterations = (long)v;
+                else {
+                        fprintf(stderr, "memtidectl: usage: top [--interval SECONDS (>= 0.1)] "
+                                        "[--iterations N] [--json]\n");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* One refresh: the table, or with --json one line {"status":..,"guests":..}
+ * per refresh (JSON Lines), for scripts that follow the daemon. */
+static int top_refresh(const CtlArgs *a)
+{
+        _cleanup_json_ json_object *status = NULL, *list = NULL;
+        int r = ctl_request(a, "io.memtide.Manager.GetStatus", NULL, &status);
+
+        if (r == 0)
+                r = ctl_request(a, "io.memtide.Manager.ListGuests", NULL, &list);
+        if (r != 0)
+                return r;
+        if (a->json) {
+                _cleanup_json_ json_object *line = json_object_new_object();
+                json_object *guests = NULL;
+                json_object_object_add(line, "status", json_object_get(status));
+                if (json_object_object_get_ex(list, "guests", &guests))
+                        json_object_object_add(line, "guests", json_object_get(guests));
+                puts(json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN));
+        } else {
+                if (isatty(STDOUT_FILENO))
+                        fputs("\033[H\033[2J", stdout);
+                print_top_header(status);
+                print_list(list);
+        }
+        fflush(stdout);
+        return 0;
+}
+
 /* A live view: the guest table refreshed every interval until interrupted. */
 static int verb_top(const CtlArgs *a, int argc, char **argv)
 {
         double interval = 2.0;
         long iterations = -1;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc)
-                        interval = strtod(argv[++i], NULL);
-                else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
-                        iterations = strtol(argv[++i], NULL, 10);
-                else {
-                        fprintf(stderr, "memtidectl: usage: top [--interval SECONDS] [--iterations N]\n");
-                        return EXIT_USAGE;
-                }
-        }
-        if (!(interval >= 0.1))
-                interval = 0.1;
+        if (parse_top_args(argc, argv, &interval, &iterations) < 0)
+                return EXIT_USAGE;
         for (long n = 0; iterations < 0 || n < iterations; n++) {
-                _cleanup_json_ json_object *status = NULL, *list = NULL;
-                int r = ctl_request(a, "io.memtide.Manager.GetStatus", NULL, &status);
-                if (r == 0)
-                        r = ctl_request(a, "io.memtide.Manager.ListGuests", NULL, &list);
+                int r = top_refresh(a);
                 if (r != 0)
                         return r;
-                if (isatty(STDOUT_FILENO))
-                        fputs("\033[H\033[2J", stdout);
-                print_top_header(status);
-                print_list(list);
-                fflush(stdout);
                 if (iterations < 0 || n + 1 < iterations)
                         usleep((useconds_t)(interval * 1e6));
         }
@@ -289,7 +330,7 @@ static int take_global_options(int *argc, char **argv, CtlArgs *a)
 {
         int n = 0;
 
-        *a = (CtlArgs){ .socket = getenv("MEMTIDE_SOCKET") };
+        *a = (CtlArgs){.socket = getenv("MEMTIDE_SOCKET")};
         if (!a->socket || !*a->socket)
                 a->socket = CONFIG_DEFAULT_CONTROL_SOCKET;
         for (int i = 1; i < *argc; i++) {

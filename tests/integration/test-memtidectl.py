@@ -98,6 +98,34 @@ def check_bad_requests(daemon):
     assert daemon.ctl("status").returncode == 0 and daemon.alive()
 
 
+def check_top_json(daemon):
+    """top --json: one JSON line per refresh with the status and the guests."""
+    lines = daemon.ctl("top", "--json", "--iterations", "2", "--interval", "0.2").stdout.splitlines()
+    assert len(lines) == 2, lines
+    for line in lines:
+        o = json.loads(line)
+        assert o["status"]["daemon"]["guests_managed"] == 1, o
+        assert [g["name"] for g in o["guests"]] == ["ctl1"], o
+    for bad in (["--interval", "abc"], ["--interval", "0"], ["--iterations", "1.5"]):
+        r = daemon.ctl("top", *bad, check=False)
+        assert r.returncode == 2 and "usage: top" in r.stderr, (bad, r)
+
+
+def check_compat_list_json():
+    """compat --list --json: the implementations table, row for row as the text."""
+    ctl = os.path.join(build_dir(), "cli", "memtidectl")
+    rows = json.loads(subprocess.run([ctl, "compat", "--list", "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+    text = subprocess.run([ctl, "compat", "--list"], check=True, capture_output=True,
+                          text=True).stdout
+    names = [line.split()[0] for line in text.splitlines()[1:]
+             if line and not line.startswith(" ")]
+    assert [r["name"] for r in rows] == names, (rows, names)
+    qemu = next(r for r in rows if r["name"] == "qemu")
+    assert qemu["side"] == "device" and qemu["features"].startswith("0x"), qemu
+    assert qemu["source"].startswith("https://"), qemu
+
+
 def check_config_errors(wd):
     bad = os.path.join(wd, "bad.conf")
     with open(bad, "w") as f:
@@ -134,6 +162,8 @@ def main():
         check_cli_errors(daemon, wd)
         check_bad_requests(daemon)
         check_config_errors(wd)
+        check_top_json(daemon)
+        check_compat_list_json()
         passed = True
         print("PASS")
     finally:
