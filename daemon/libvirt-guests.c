@@ -93,6 +93,23 @@ static void set_memory_done(Manager *m, const LibvirtResult *r)
                           r->error ? r->error : strerror(-r->r));
 }
 
+/* The answer to libvirt_guests_set_stats_period(), logged once. */
+static void stats_period_set(const LibvirtResult *r)
+{
+        unsigned sec = r->stats_period.seconds;
+        size_t tried = r->stats_period.n_guests + r->stats_period.n_failed;
+
+        if (r->r == -ENOTCONN)
+                log_info("libvirt: stats period %u s set on the guests once reconnected (%s)", sec,
+                         r->error ? r->error : "not connected");
+        else if (r->r < 0)
+                log_warning("libvirt: stats period %u s failed on %zu of %zu guest(s): %s", sec,
+                            r->stats_period.n_failed, tried, r->error ? r->error : strerror(-r->r));
+        else
+                log_info("libvirt: stats period %u s applied to %zu guest(s)", sec,
+                         r->stats_period.n_guests);
+}
+
 static void connection(Manager *m, const LibvirtResult *r)
 {
         LibvirtGuests *l = m->libvirt;
@@ -212,6 +229,9 @@ static void on_result(const LibvirtResult *r, void *userdata)
         case LIBVIRT_RESULT_QMP_REPLY:
                 qmp_replied(m, r);
                 break;
+        case LIBVIRT_RESULT_STATS_PERIOD:
+                stats_period_set(r);
+                break;
         }
 }
 
@@ -268,6 +288,14 @@ int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes)
         if (!m->libvirt || !g->uuid)
                 return -ENOTCONN;
         return libvirt_backend_set_memory(m->libvirt->backend, g->uuid, target_bytes, &id);
+}
+
+int libvirt_guests_set_stats_period(Manager *m)
+{
+        if (!m->libvirt)
+                return -ENOTCONN;
+        return libvirt_backend_set_stats_period(
+                m->libvirt->backend, (unsigned)(m->config->stats_period_usec / USEC_PER_SEC), NULL);
 }
 
 json_object *libvirt_guests_status_json(Manager *m)

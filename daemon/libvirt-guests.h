@@ -32,6 +32,9 @@ void libvirt_guests_stop(Manager *m);
 /* Asks for one bulk stats call for every guest (answered asynchronously). */
 void libvirt_guests_poll(Manager *m);
 int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes);
+/* After a reload changed StatsPeriod=: the new period for every active guest
+ * now and every guest from now on; the outcome is logged when it arrives. */
+int libvirt_guests_set_stats_period(Manager *m);
 
 /* QMP through virDomainQemuMonitorCommand when LibvirtQMPPassthrough=yes (taints the domain). */
 int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_object *args,

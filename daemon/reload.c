@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "libvirt-guests.h"
 #include "log.h"
 #include "manager.h"
 
@@ -25,6 +26,8 @@ void manager_refresh_settings(Manager *m, Guest *g)
 static void apply_new_config(Manager *m, const MemtideConfig *old)
 {
         const MemtideConfig *c = m->config;
+        bool period_changed = old->stats_period_usec != c->stats_period_usec;
+        int r;
 
         if (strcmp(old->control_socket, c->control_socket) != 0)
                 log_warning("ControlSocket= changed to %s: takes effect at the next restart",
@@ -32,10 +35,15 @@ static void apply_new_config(Manager *m, const MemtideConfig *old)
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
                 manager_refresh_settings(m, g);
-                /* libvirt guests get the period when they appear; a change waits for that. */
-                if (g->state == GUEST_READY && g->backend == GUEST_BACKEND_QMP &&
-                    old->stats_period_usec != c->stats_period_usec)
+                if (g->state == GUEST_READY && g->backend == GUEST_BACKEND_QMP && period_changed)
                         (void)qmp_guest_set_stats_period(g);
+        }
+        /* libvirt guests: the backend's worker sets the period on every active
+         * domain (and on those that appear later); its answer is logged. */
+        if (period_changed && m->libvirt) {
+                r = libvirt_guests_set_stats_period(m);
+                if (r < 0)
+                        log_warning("libvirt: cannot change the stats period: %s", strerror(-r));
         }
 }
 

@@ -21,6 +21,7 @@ typedef enum LibvirtRequestType {
         LIBVIRT_REQUEST_STATS,
         LIBVIRT_REQUEST_SET_MEMORY,
         LIBVIRT_REQUEST_QMP,
+        LIBVIRT_REQUEST_STATS_PERIOD,
 } LibvirtRequestType;
 
 typedef struct LibvirtRequest {
@@ -29,6 +30,7 @@ typedef struct LibvirtRequest {
         char uuid[LIBVIRT_UUID_STRING_LEN];
         uint64_t target_bytes;
         char *command;
+        unsigned stats_period_sec;
         struct LibvirtRequest *next;
 } LibvirtRequest;
 
@@ -56,14 +58,17 @@ typedef struct LibvirtResultEntry {
 /* A guest as the worker knows it. */
 typedef struct LibvirtWorkerGuest {
         char uuid[LIBVIRT_UUID_STRING_LEN];
-        virDomainPtr dom;       /* NULL while disconnected */
-        int period_set_id;      /* the run (domain id) the stats period was set for; -2 none */
+        virDomainPtr dom; /* NULL while disconnected */
+        /* The run (domain id) the current stats period was set for; -2 none
+         * (or the period changed since). */
+        int period_set_id;
         char *set_memory_error; /* last set-memory failure, for reporting once */
         bool seen;
 } LibvirtWorkerGuest;
 
 struct LibvirtBackend {
         atomic_int refs; /* the caller's and the running worker's */
+        /* Read-only once started, except config.stats_period_sec: worker. */
         LibvirtBackendConfig config;
         char *uri;
         int efd;

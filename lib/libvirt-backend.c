@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,28 @@ int libvirt_backend_qmp_query(LibvirtBackend *b, const char *uuid, const char *c
         return 0;
 }
 
+int libvirt_backend_set_stats_period(LibvirtBackend *b, unsigned seconds, uint64_t *ret_id)
+{
+        LibvirtRequest *q;
+
+        /* virDomainSetMemoryStatsPeriod takes an int */
+        if (seconds > INT_MAX)
+                return -EINVAL;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->type = LIBVIRT_REQUEST_STATS_PERIOD;
+        q->stats_period_sec = seconds;
+
+        pthread_mutex_lock(&b->lock);
+        libvirt_request_queue_locked(b, q);
+        if (ret_id)
+                *ret_id = q->id;
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+}
+
 void libvirt_backend_get_status(LibvirtBackend *b, LibvirtBackendStatus *ret)
 {
         uint64_t now = libvirt_now_usec();
@@ -502,6 +525,7 @@ const char *libvirt_result_type_to_string(LibvirtResultType t)
                 [LIBVIRT_RESULT_STATS] = "stats",
                 [LIBVIRT_RESULT_SET_MEMORY] = "set-memory",
                 [LIBVIRT_RESULT_QMP_REPLY] = "qmp-reply",
+                [LIBVIRT_RESULT_STATS_PERIOD] = "stats-period",
         };
         return (size_t)t < ELEMENTSOF(names) ? names[t] : "unknown";
 }

@@ -39,6 +39,7 @@
  *                  (-EBUSY: the previous request is still out: libvirt is slow
  *                   or frozen; treat every libvirt guest's stats as stale)
  *                  libvirt_backend_set_memory(m->libvirt, uuid, target_bytes);
+ *     reload:      libvirt_backend_set_stats_period(m->libvirt, seconds, &id);
  *     status:      libvirt_backend_get_status(m->libvirt, &st);
  *     shutdown:    sd_event_source_unref(m->libvirt_source);
  *                  m->libvirt = libvirt_backend_free(m->libvirt);
@@ -91,7 +92,8 @@ typedef struct LibvirtBackendConfig {
         /* Connection URI; NULL means "qemu:///system". */
         const char *uri;
         /* Guest stats polling period set live on every guest when it
-         * appears (virDomainSetMemoryStatsPeriod); 0 leaves it alone. */
+         * appears (virDomainSetMemoryStatsPeriod); 0 leaves it alone.
+         * libvirt_backend_set_stats_period() changes it later. */
         unsigned stats_period_sec;
         /* virConnectSetKeepAlive: a ping after interval_sec of silence, the
          * connection closed after count unanswered pings. interval 0 turns
@@ -162,6 +164,9 @@ typedef enum LibvirtResultType {
         LIBVIRT_RESULT_STATS,      /* reply to libvirt_backend_request_stats() */
         LIBVIRT_RESULT_SET_MEMORY, /* reply to libvirt_backend_set_memory() */
         LIBVIRT_RESULT_QMP_REPLY,  /* reply to libvirt_backend_qmp_query() */
+        /* Reply to libvirt_backend_set_stats_period(): .r and .error are
+         * those of the first guest it failed on (.error names the domain). */
+        LIBVIRT_RESULT_STATS_PERIOD,
 } LibvirtResultType;
 
 typedef struct LibvirtGuestInfo {
@@ -194,7 +199,8 @@ typedef struct LibvirtResult {
         /* SET_MEMORY: this guest's previous set-memory failed with the same
          * message; log only failures where this is false. */
         bool error_repeated;
-        /* The guest concerned (GUEST_*, BALLOON_CHANGE, SET_MEMORY, QMP_REPLY). */
+        /* The guest concerned (GUEST_*, BALLOON_CHANGE, SET_MEMORY, QMP_REPLY;
+         * STATS_PERIOD: the first guest it failed on). */
         char uuid[LIBVIRT_UUID_STRING_LEN];
         union {
                 LibvirtGuestInfo guest;      /* GUEST_ADDED */
@@ -209,6 +215,11 @@ typedef struct LibvirtResult {
                 } stats;
                 uint64_t target_bytes; /* SET_MEMORY: the target sent */
                 char *qmp_reply;       /* QMP_REPLY: QEMU's JSON answer */
+                struct {
+                        unsigned seconds; /* the period asked for */
+                        size_t n_guests;  /* active guests it was set on */
+                        size_t n_failed;  /* active guests it could not be set on */
+                } stats_period;           /* STATS_PERIOD */
         };
 } LibvirtResult;
 
@@ -295,6 +306,19 @@ int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t tar
  */
 int libvirt_backend_qmp_query(LibvirtBackend *b, const char *uuid, const char *command_json,
                               uint64_t *ret_id);
+
+/*
+ * Changes the stats period: the backend keeps it for guests that appear from
+ * now on (as LibvirtBackendConfig.stats_period_sec) and queues
+ * virDomainSetMemoryStatsPeriod(seconds, VIR_DOMAIN_AFFECT_LIVE) for every
+ * active guest. The STATS_PERIOD result says on how many guests it was set
+ * and, when some failed, why (the first failure; the others go on). While
+ * disconnected the result is -ENOTCONN, but the period is kept and set on
+ * every guest after reconnecting, like for new guests. 0: guests appearing
+ * from now on are left alone, active ones keep theirs. Returns 0, -EINVAL
+ * (above INT_MAX), -ENOMEM. Never blocks.
+ */
+int libvirt_backend_set_stats_period(LibvirtBackend *b, unsigned seconds, uint64_t *ret_id);
 
 /* A snapshot of the connection's state. Never blocks. */
 void libvirt_backend_get_status(LibvirtBackend *b, LibvirtBackendStatus *ret);

@@ -174,23 +174,26 @@ static LibvirtGuestState worker_guest_state(int state)
         }
 }
 
-/* The stats period is per QEMU process: set it once per run (domain id). */
-static void worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g,
-                                    LibvirtGuestInfo *info)
+/*
+ * The stats period is per QEMU process: set it once per run (domain id) of
+ * the guest, and again when the period changes. Returns 0 (set, or nothing
+ * to do) or -errno with libvirt's message in *message (owned by the caller).
+ */
+static int worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g, int id, char **message)
 {
         int r;
 
-        if (b->config.stats_period_sec == 0 || g->period_set_id == info->id)
-                return;
+        if (b->config.stats_period_sec == 0 || g->period_set_id == id)
+                return 0;
 
         worker_call_begin(b, "virDomainSetMemoryStatsPeriod");
         r = virDomainSetMemoryStatsPeriod(g->dom, (int)b->config.stats_period_sec,
                                           VIR_DOMAIN_AFFECT_LIVE);
         worker_call_end(b);
         if (r < 0)
-                worker_failed(b, &info->stats_period_error);
-        else
-                g->period_set_id = info->id;
+                return worker_failed(b, message);
+        g->period_set_id = id;
+        return 0;
 }
 
 /* Takes ownership of dom: records the guest (new, or a new run of a known
@@ -236,7 +239,8 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
                 e->result.guest.actual_bytes = (uint64_t)info.memory * 1024;
                 e->result.guest.max_bytes = (uint64_t)info.maxMem * 1024;
         }
-        worker_set_stats_period(b, g, &e->result.guest);
+        (void)worker_set_stats_period(b, g, e->result.guest.id,
+                                      &e->result.guest.stats_period_error);
         libvirt_result_push(b, e);
 }
 
@@ -401,16 +405,17 @@ static void worker_connection_lost(LibvirtBackend *b)
 
         worker_close(b);
         worker_set_last_error(b, worker_close_reason(reason));
-        worker_push_disconnected(b, worker_close_reason(reason));
+        /* State first: whoever reads DISCONNECTED must find the status saying so. */
         b->backoff_usec = b->config.reconnect_min_usec;
         worker_schedule_retry(b, 0);
+        worker_push_disconnected(b, worker_close_reason(reason));
 }
 
 static void worker_connect_failed(LibvirtBackend *b, const char *message)
 {
         worker_close(b);
-        worker_push_disconnected(b, message);
         worker_schedule_retry(b, b->backoff_usec);
+        worker_push_disconnected(b, message);
         b->backoff_usec *= 2;
         if (b->backoff_usec > b->config.reconnect_max_usec)
                 b->backoff_usec = b->config.reconnect_max_usec;
@@ -705,10 +710,66 @@ static void worker_do_qmp(LibvirtBackend *b, LibvirtResultEntry *e, const char *
                 e->result.r = worker_failed(b, &e->result.error);
 }
 
+static void worker_not_connected(LibvirtBackend *b, LibvirtResultEntry *e)
+{
+        e->result.r = -ENOTCONN;
+        e->result.error = strdup(b->disconnect_error ?: "not connected to libvirt");
+}
+
+/* Sets the new period on one active guest; the first failure becomes the
+ * result's. Returns what worker_set_stats_period() did. */
+static int worker_stats_period_guest(LibvirtBackend *b, LibvirtWorkerGuest *g,
+                                     LibvirtResultEntry *e)
+{
+        _cleanup_free_ char *message = NULL;
+        int r;
+
+        r = worker_set_stats_period(b, g, (int)virDomainGetID(g->dom), &message);
+        if (r >= 0) {
+                e->result.stats_period.n_guests++;
+                return r;
+        }
+        e->result.stats_period.n_failed++;
+        if (e->result.r < 0)
+                return r;
+        e->result.r = r;
+        memcpy(e->result.uuid, g->uuid, sizeof(g->uuid));
+        if (asprintf(&e->result.error, "domain %s: %s", virDomainGetName(g->dom) ?: g->uuid,
+                     message ?: "failed") < 0)
+                e->result.error = NULL;
+        return r;
+}
+
+/* A new period: kept for the guests that appear from now on (and for all of
+ * them again after a reconnection, through the resync), and set on every
+ * active guest at once when connected. */
+static void worker_do_stats_period(LibvirtBackend *b, LibvirtResultEntry *e, unsigned seconds)
+{
+        b->config.stats_period_sec = seconds;
+        e->result.stats_period.seconds = seconds;
+        for (size_t i = 0; i < b->n_guests; i++)
+                b->guests[i].period_set_id = -2;
+
+        if (!b->conn) {
+                worker_not_connected(b, e);
+                return;
+        }
+        if (seconds == 0)
+                return;
+        for (size_t i = 0; i < b->n_guests; i++) {
+                if (!b->guests[i].dom)
+                        continue;
+                /* the rest get it when the resync after reconnecting adds them */
+                if (worker_stats_period_guest(b, &b->guests[i], e) == -ENOTCONN)
+                        break;
+        }
+}
+
 static const LibvirtResultType request_result_type[] = {
         [LIBVIRT_REQUEST_STATS] = LIBVIRT_RESULT_STATS,
         [LIBVIRT_REQUEST_SET_MEMORY] = LIBVIRT_RESULT_SET_MEMORY,
         [LIBVIRT_REQUEST_QMP] = LIBVIRT_RESULT_QMP_REPLY,
+        [LIBVIRT_REQUEST_STATS_PERIOD] = LIBVIRT_RESULT_STATS_PERIOD,
 };
 
 static void worker_handle_request(LibvirtBackend *b, LibvirtRequest *q)
@@ -731,10 +792,11 @@ static void worker_handle_request(LibvirtBackend *b, LibvirtRequest *q)
         if (q->type == LIBVIRT_REQUEST_SET_MEMORY)
                 e->result.target_bytes = q->target_bytes;
 
-        if (!b->conn) {
-                e->result.r = -ENOTCONN;
-                e->result.error = strdup(b->disconnect_error ?: "not connected to libvirt");
-        } else if (q->type == LIBVIRT_REQUEST_STATS)
+        if (q->type == LIBVIRT_REQUEST_STATS_PERIOD)
+                worker_do_stats_period(b, e, q->stats_period_sec); /* kept even when disconnected */
+        else if (!b->conn)
+                worker_not_connected(b, e);
+        else if (q->type == LIBVIRT_REQUEST_STATS)
                 worker_do_stats(b, e);
         else if (q->type == LIBVIRT_REQUEST_SET_MEMORY)
                 worker_do_set_memory(b, e);

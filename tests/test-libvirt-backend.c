@@ -3,7 +3,8 @@
  * The libvirt backend against libvirt's in-process test driver: discovery
  * (test:///default, and 500 domains from a generated test:///FILE.xml),
  * requests and results through the eventfd, set-memory and its error
- * reporting, lifecycle events, a connection that cannot be made.
+ * reporting, changing the stats period, lifecycle events, a connection that
+ * cannot be made.
  *
  * The test driver has no balloon statistics (its bulk stats record is
  * empty) and never emits BALLOON_CHANGE, so policy behaviour and stats
@@ -34,7 +35,7 @@
 
 /* What the tests look at, copied out of the results during a drain. */
 typedef struct Seen {
-        unsigned count[LIBVIRT_RESULT_QMP_REPLY + 1];
+        unsigned count[LIBVIRT_RESULT_STATS_PERIOD + 1];
         size_t connected_guests;
         char last_error[256];
         /* last of each kind */
@@ -49,6 +50,11 @@ typedef struct Seen {
         bool set_memory_repeated;
         uint64_t set_memory_id;
         int qmp_r;
+        int period_r;
+        uint64_t period_id;
+        unsigned period_sec;
+        size_t period_guests, period_failed;
+        char period_uuid[LIBVIRT_UUID_STRING_LEN];
 } Seen;
 
 static void seen_handle(const LibvirtResult *r, void *userdata)
@@ -90,6 +96,14 @@ static void seen_handle(const LibvirtResult *r, void *userdata)
                 break;
         case LIBVIRT_RESULT_QMP_REPLY:
                 s->qmp_r = r->r;
+                break;
+        case LIBVIRT_RESULT_STATS_PERIOD:
+                s->period_r = r->r;
+                s->period_id = r->request_id;
+                s->period_sec = r->stats_period.seconds;
+                s->period_guests = r->stats_period.n_guests;
+                s->period_failed = r->stats_period.n_failed;
+                memcpy(s->period_uuid, r->uuid, sizeof(s->period_uuid));
                 break;
         default:
                 break;
@@ -158,8 +172,9 @@ static void test_connects_and_lists_the_default_domain(void)
         check_u64_eq(st.pending_requests, 0);
 }
 
-/* Writes dir/node.xml (dir: a mkdtemp template) for the test driver. */
-static char *write_node_file(char *dir, unsigned n_domains)
+/* Writes dir/node.xml (dir: a mkdtemp template) for the test driver; the
+ * last n_balloonless domains have no balloon device. */
+static char *write_node_file(char *dir, unsigned n_domains, unsigned n_balloonless)
 {
         _cleanup_fclose_ FILE *f = NULL;
         char *path;
@@ -176,8 +191,8 @@ static char *write_node_file(char *dir, unsigned n_domains)
                         "<memory unit='MiB'>512</memory>"
                         "<currentMemory unit='MiB'>384</currentMemory><vcpu>1</vcpu>"
                         "<os><type arch='x86_64'>hvm</type></os>"
-                        "<devices><memballoon model='virtio'/></devices></domain>\n",
-                        i, i);
+                        "<devices><memballoon model='%s'/></devices></domain>\n",
+                        i, i, i + n_balloonless > n_domains ? "none" : "virtio");
         fprintf(f, "</node>\n");
         return path;
 }
@@ -192,7 +207,7 @@ static void remove_node_file(const char *dir, char *path)
 static void test_discovers_500_domains_from_a_node_file(void)
 {
         char dir[] = "/tmp/memtide-test-libvirt-XXXXXX";
-        char *path = write_node_file(dir, 500);
+        char *path = write_node_file(dir, 500, 0);
         _cleanup_free_ char *uri = NULL;
         LibvirtBackend *b;
         uint64_t t0;
@@ -322,6 +337,96 @@ static void test_set_memory_checks_its_arguments(void)
         check(s.set_memory_r == -ENOENT);
 }
 
+/* The default domain's live <stats period='N'/>, 0 when there is none. */
+static unsigned default_domain_stats_period(void)
+{
+        virConnectPtr c = virConnectOpen(DEFAULT_URI);
+        _cleanup_free_ char *xml = NULL;
+        unsigned period = 0;
+        virDomainPtr d;
+        const char *p;
+
+        check(c);
+        d = virDomainLookupByUUIDString(c, DEFAULT_UUID);
+        check(d);
+        xml = virDomainGetXMLDesc(d, 0);
+        check(xml);
+        p = strstr(xml, "<stats period='");
+        if (p)
+                period = (unsigned)strtoul(p + strlen("<stats period='"), NULL, 10);
+        virDomainFree(d);
+        virConnectClose(c);
+        return period;
+}
+
+static void test_stats_period_is_set_on_active_and_later_guests(void)
+{
+        _cleanup_(libvirt_backend_freep) LibvirtBackend *b = start_backend(DEFAULT_URI, false);
+        virConnectPtr c;
+        virDomainPtr d;
+        uint64_t id = 0;
+        Seen s = {0};
+
+        check(libvirt_backend_set_stats_period(b, 1U << 31, NULL) == -EINVAL);
+        wait_for(b, &s, LIBVIRT_RESULT_CONNECTED, 1);
+        check_u64_eq(default_domain_stats_period(), 1); /* the config's, when it appeared */
+
+        check(libvirt_backend_set_stats_period(b, 7, &id) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_STATS_PERIOD, 1);
+        check(s.period_r == 0);
+        check_u64_eq(s.period_id, id);
+        check_u64_eq(s.period_sec, 7);
+        check_u64_eq(s.period_guests, 1);
+        check_u64_eq(s.period_failed, 0);
+        check_u64_eq(default_domain_stats_period(), 7);
+
+        /* a new run of the domain gets the new period too */
+        c = virConnectOpen(DEFAULT_URI);
+        check(c);
+        d = virDomainLookupByUUIDString(c, DEFAULT_UUID);
+        check(d);
+        check(virDomainDestroy(d) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_GUEST_REMOVED, 1);
+        check(virDomainCreate(d) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_GUEST_ADDED, 2);
+        check(!s.added.stats_period_error);
+        check_u64_eq(default_domain_stats_period(), 7);
+        virDomainFree(d);
+        virConnectClose(c);
+
+        /* put back */
+        check(libvirt_backend_set_stats_period(b, 1, NULL) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_STATS_PERIOD, 2);
+        check(s.period_r == 0);
+        check_u64_eq(default_domain_stats_period(), 1);
+}
+
+static void test_stats_period_failure_names_the_domain(void)
+{
+        char dir[] = "/tmp/memtide-test-libvirt-XXXXXX";
+        char *path = write_node_file(dir, 3, 1);
+        _cleanup_free_ char *uri = NULL;
+        LibvirtBackend *b;
+        Seen s = {0};
+
+        check(asprintf(&uri, "test://%s", path) > 0);
+        b = start_backend(uri, false);
+        wait_for(b, &s, LIBVIRT_RESULT_CONNECTED, 1);
+
+        /* guest3 has no balloon: the others still get the period */
+        check(libvirt_backend_set_stats_period(b, 4, NULL) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_STATS_PERIOD, 1);
+        check(s.period_r < 0);
+        check_u64_eq(s.period_guests, 2);
+        check_u64_eq(s.period_failed, 1);
+        check(strcmp(s.period_uuid, "6d656d74-6964-6500-0000-000000000003") == 0);
+        check_str_contains(s.last_error, "domain guest3: ");
+        check_str_contains(s.last_error, "balloon");
+
+        b = libvirt_backend_free(b);
+        remove_node_file(dir, path);
+}
+
 static void test_lifecycle_events_update_the_guests(void)
 {
         _cleanup_(libvirt_backend_freep) LibvirtBackend *b = start_backend(DEFAULT_URI, false);
@@ -400,6 +505,13 @@ static void unreachable_uri(void)
         libvirt_backend_drain(b, seen_handle, &s);
         check_u64_eq(s.count[LIBVIRT_RESULT_DISCONNECTED], 1);
         check_u64_eq(s.count[LIBVIRT_RESULT_CONNECTED], 0);
+
+        /* a new stats period is kept for later, and said to be */
+        check(libvirt_backend_set_stats_period(b, 3, NULL) == 0);
+        wait_for(b, &s, LIBVIRT_RESULT_STATS_PERIOD, 1);
+        check(s.period_r == -ENOTCONN);
+        check_u64_eq(s.period_sec, 3);
+        check_u64_eq(s.period_guests, 0);
 }
 
 static void test_unreachable_uri_is_reported_quietly(void)
@@ -451,6 +563,8 @@ int main(void)
         RUN(test_set_memory_changes_the_live_balloon_target);
         RUN(test_set_memory_failure_is_reported_once_per_distinct_error);
         RUN(test_set_memory_checks_its_arguments);
+        RUN(test_stats_period_is_set_on_active_and_later_guests);
+        RUN(test_stats_period_failure_names_the_domain);
         RUN(test_lifecycle_events_update_the_guests);
         RUN(test_unreachable_uri_is_reported_quietly);
         RUN(test_qmp_passthrough_is_off_by_default);

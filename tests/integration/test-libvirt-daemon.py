@@ -6,10 +6,13 @@ unprivileged libvirtd: an idle guest is squeezed and a guest that allocates
 one started and one suspended are followed through events within a cycle;
 libvirtd killed and restarted is reconnected within 10 s; libvirtd frozen
 (SIGSTOP) for 30 s leaves memtidectl status answering within 1 s and the
-backend reported unreachable, and SIGCONT recovers."""
+backend reported unreachable, and SIGCONT recovers; a reload that changes
+StatsPeriod= sets the new period on the running domains at once, and one made
+while libvirtd is down sets it when memtided reconnects."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -111,6 +114,52 @@ def check_freeze(daemon, lv):
     wait_for(lambda: managed(daemon, "lv-idle"), 30, "the guests after the freeze")
 
 
+def live_stats_period(lv, name):
+    """The period in the live domain XML's <memballoon>, None without one."""
+    xml = lv.virsh("dumpxml", name).stdout
+    balloon = re.search(r"<memballoon\b.*?</memballoon>", xml, re.S)
+    m = balloon and re.search(r"<stats period='(\d+)'/>", balloon.group(0))
+    return int(m.group(1)) if m else None
+
+
+def reload_stats_period(daemon, seconds):
+    with open(daemon.config) as f:
+        text = f.read()
+    with open(daemon.config, "w") as f:
+        f.write(re.sub(r"(?m)^StatsPeriod=.*$", "StatsPeriod=%ds" % seconds, text))
+    daemon.ctl("reload")
+
+
+def wait_stats_period(lv, seconds, timeout, what):
+    for name in ("lv-idle", "lv-work"):
+        try:
+            wait_for(lambda: live_stats_period(lv, name) == seconds, timeout,
+                     "period %d s in %s's live XML %s" % (seconds, name, what))
+        except AssertionError as e:
+            raise AssertionError("%s (it is %s)" % (e, live_stats_period(lv, name)))
+
+
+def check_stats_period_reload(daemon, lv):
+    for name in ("lv-idle", "lv-work"):
+        assert live_stats_period(lv, name) == 1, (name, live_stats_period(lv, name))
+    t = time.monotonic()
+    reload_stats_period(daemon, 3)
+    wait_stats_period(lv, 3, 10, "after the reload")
+    log("StatsPeriod=3s reloaded: set on the running domains in %.1f s" % (time.monotonic() - t))
+    wait_for(lambda: "stats period 3 s applied to 2 guest(s)" in daemon.log_text(), 5,
+             "the reload's outcome in the log")
+
+    # while libvirtd is down: kept, and set when memtided reconnects
+    lv.kill()
+    wait_for(lambda: not status(daemon)[0]["libvirt"]["reachable"], 10, "the loss to be seen")
+    reload_stats_period(daemon, 2)
+    wait_for(lambda: "stats period 2 s set on the guests once reconnected" in daemon.log_text(),
+             5, "the deferred period in the log")
+    lv.start()
+    wait_stats_period(lv, 2, 20, "after reconnecting")
+    log("StatsPeriod=2s reloaded while libvirtd was down: set after reconnecting")
+
+
 def main():
     wd = workdir("memtide-lvd-")
     with Libvirtd() as lv:
@@ -129,6 +178,7 @@ def main():
             check_lifecycle(daemon, lv, idle)
             check_restart(daemon, lv)
             check_freeze(daemon, lv)
+            check_stats_period_reload(daemon, lv)
             assert daemon.alive()
             daemon.stop()
             check_compat_passthrough(wd, lv)
