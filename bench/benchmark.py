@@ -16,11 +16,16 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
+
+import variants
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-STRATEGIES = ["adaptive", "mom", "proxmox", "static", "oracle"]
+STRATEGIES = ["adaptive", "mom", "mom/wide-floor", "proxmox", "proxmox/wide-floor", "static",
+              "oracle"]
+PLOTTED = ["adaptive", "mom", "proxmox", "static", "oracle"]
 COLORS = {"adaptive": "#1b9e77", "mom": "#d95f02", "proxmox": "#7570b3",
           "static": "#888888", "oracle": "#e7298a"}
 GRID = [0.14, 0.16, 0.18, 0.20, 0.22, 0.25, 0.30, 0.35, 0.40, 0.50, 0.60, 0.80, 1.00]
@@ -32,38 +37,38 @@ def simulate(ctl, args):
     return json.loads(out)
 
 
-def sweep(ctl, trace, extra, name):
+def sweep(ctl, trace, cfg, spec):
     start = time.monotonic()
-    r = simulate(ctl, ["--trace", trace, "--strategy", name, "--sweep"] + extra)
+    r = simulate(ctl, ["--trace", trace, "--sweep"] + cfg(spec))
     r["wall_seconds"] = time.monotonic() - start
+    r["strategy"] = spec
     return r
 
 
-def grid(ctl, trace, extra, name):
-    return simulate(ctl, ["--trace", trace, "--strategy", name,
-                          "--grid", ",".join(str(g) for g in GRID)] + extra)
+def grid(ctl, trace, cfg, spec):
+    return simulate(ctl, ["--trace", trace, "--grid", ",".join(str(g) for g in GRID)] + cfg(spec))
 
 
 def print_headline(rows):
     by = {r["strategy"]: r for r in rows}
-    print("%-9s %9s %12s %11s %5s %12s %10s %7s" % (
+    print("%-18s %9s %12s %11s %5s %12s %10s %7s" % (
         "strategy", "min host", "shortfall", "overrun", "OOM", "returned", "churn", "wall"))
-    print("%-9s %9s %12s %11s %5s %12s %10s %7s" % (
+    print("%-18s %9s %12s %11s %5s %12s %10s %7s" % (
         "", "fraction", "GiB-h", "GiB-h", "", "GiB-h", "GiB", "s"))
     for r in rows:
         f = r["min_host_fraction"]
-        print("%-9s %9s %12.2f %11.2f %5d %12.0f %10.0f %7.1f" % (
+        print("%-18s %9s %12.2f %11.2f %5d %12.0f %10.0f %7.1f" % (
             r["strategy"], "%.4f" % f if f is not None else "> 1", r["shortfall_gib_hours"],
             r["overrun_gib_hours"], r["oom_events"], r["returned_gib_hours"], r["churn_gib"],
             r["wall_seconds"]))
     a, o = by["adaptive"]["min_host_fraction"], by["oracle"]["min_host_fraction"]
-    others = [by[s]["min_host_fraction"] for s in ("mom", "proxmox")
+    others = [by[s]["min_host_fraction"] for s in variants.BASELINES
               if by[s]["min_host_fraction"] is not None]
     if a and o:
         print("adaptive vs oracle: %+.1f %% (acceptance: at most +10 %%)" % (100 * (a / o - 1)))
     if a and others:
-        print("adaptive vs better of mom/proxmox: %+.1f %% (acceptance: at most -20 %%)"
-              % (100 * (a / min(others) - 1)))
+        print("adaptive vs the best of mom/proxmox, either floor: %+.1f %% (acceptance: at most "
+              "-20 %%)" % (100 * (a / min(others) - 1)))
 
 
 def print_scenarios(rows):
@@ -79,19 +84,19 @@ def print_scenarios(rows):
 SWAP_SHARES = [0, 0.01, 0.05, 0.10, 0.25]
 
 
-def oom_by_swap(ctl, trace, extra, hosts):
+def oom_by_swap(ctl, trace, cfg, hosts):
     """OOM events of the policies on the same hosts, for several swap allowances:
     the allowance is a model choice, so show what the comparison depends on it."""
-    hosts_arg = ",".join("%.4f" % h for h in hosts)
+    hosts_arg = ",".join(repr(h) for h in hosts)
     print("\nOOM events by swap allowance (share of the guest), on hosts %s:" % hosts_arg)
-    names = ["adaptive", "mom", "proxmox"]
-    print("%-6s" % "swap" + "".join(" %16s" % n for n in names))
+    names = ["adaptive"] + variants.BASELINES
+    print("%-6s" % "swap" + "".join(" %18s" % n for n in names))
     for share in SWAP_SHARES:
         cells = []
         for name in names:
-            rows = simulate(ctl, ["--trace", trace, "--strategy", name, "--grid", hosts_arg,
-                                  "--swap-share", str(share)] + extra)
-            cells.append(" %16s" % " / ".join(str(r["oom_events"]) for r in rows))
+            rows = simulate(ctl, ["--trace", trace, "--grid", hosts_arg,
+                                  "--swap-share", str(share)] + cfg(name))
+            cells.append(" %18s" % " / ".join(str(r["oom_events"]) for r in rows))
         print("%-6g" % share + "".join(cells))
 
 
@@ -166,22 +171,30 @@ def main():
     p.add_argument("--jobs", type=int, default=1,
                    help="strategies run at once (each sweep already uses two threads)")
     a = p.parse_args()
-    extra = ["--config", a.config] if a.config else []
+    with tempfile.TemporaryDirectory(prefix="memtide-bench-") as tmp:
+        return run(a, lambda spec: variants.simulate_args(spec, a.config, tmp))
 
+
+def run(a, cfg):
+    extra = ["--config", a.config] if a.config else []
     print("trace: %s\n" % a.trace)
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        rows = list(pool.map(lambda s: sweep(a.memtidectl, a.trace, extra, s), STRATEGIES))
+        rows = list(pool.map(lambda s: sweep(a.memtidectl, a.trace, cfg, s), STRATEGIES))
     print_headline(rows)
     print()
     print_scenarios(simulate(a.memtidectl, ["--scenario", "all"] + extra))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        curves = dict(zip(STRATEGIES, pool.map(lambda s: grid(a.memtidectl, a.trace, extra, s),
-                                               STRATEGIES)))
+        curves = dict(zip(PLOTTED, pool.map(lambda s: grid(a.memtidectl, a.trace, cfg, s),
+                                            PLOTTED)))
     print_common_hosts(curves)
     by = {r["strategy"]: r for r in rows}
-    oom_by_swap(a.memtidectl, a.trace, extra,
-                [by[n]["min_host_fraction"] for n in ("adaptive", "mom")
-                 if by[n]["min_host_fraction"] is not None])
+    best_baseline = min((r for r in rows if r["strategy"] in variants.BASELINES
+                         and r["min_host_fraction"] is not None),
+                        key=lambda r: r["min_host_fraction"], default=None)
+    hosts = [by["adaptive"]["min_host_fraction"]]
+    if best_baseline:
+        hosts.append(best_baseline["min_host_fraction"])
+    oom_by_swap(a.memtidectl, a.trace, cfg, [h for h in hosts if h is not None])
     svg_plot(curves, rows[0]["demand_gib_hours"], a.svg)
     print("\nplot: %s" % a.svg)
     return 0

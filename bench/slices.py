@@ -6,8 +6,9 @@ Cuts the trace into four consecutive 7-day windows (week1..week4, counted
 from its first timestamp; rows past day 28 go to week4) and two halves of
 its VMs (names sorted, alternating: vms-a, vms-b), sweeps every strategy on
 each slice with memtidectl simulate and prints the smallest acceptable host
-per strategy, adaptive against the oracle and against the better of mom and
-proxmox, the OOM events, and on how many slices each acceptance bar holds.
+per strategy, adaptive against the oracle and against the best of mom and
+proxmox (each also run with FloorNarrowing=no, see variants.py), the OOM
+events, and on how many slices each acceptance bar holds.
 Uses only memtidectl simulate and the standard library.
 
   bench/slices.py [--memtidectl PATH] [--trace FILE] [--strategies LIST]
@@ -24,12 +25,14 @@ import sys
 import tempfile
 import time
 
+import variants
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 HEADER = ["vm", "timestamp_s", "mem_provisioned_kb", "mem_used_kb"]
 KNOWN = ["adaptive", "mom", "proxmox", "static", "oracle"]
-STRATEGIES = ["adaptive", "mom", "proxmox", "oracle"]
-RIVALS = ["mom", "proxmox"]
+STRATEGIES = ["adaptive"] + variants.BASELINES + ["oracle"]
+RIVALS = variants.BASELINES  # each baseline with either floor (bench/variants.py)
 WEEKS = ["week1", "week2", "week3", "week4"]
 HALVES = ["vms-a", "vms-b"]
 DAY = 86400
@@ -115,8 +118,8 @@ def write_slices(path, directory):
     return [s.close() for s in slices.values()]
 
 
-def sweep(ctl, trace, strategy, extra):
-    cmd = [ctl, "simulate", "--trace", trace, "--strategy", strategy, "--sweep", "--json"] + extra
+def sweep(ctl, trace, args, extra):
+    cmd = [ctl, "simulate", "--trace", trace, "--sweep", "--json"] + args + extra
     start = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -141,7 +144,8 @@ def run_all(a, slices, extra):
     jobs = [(s, name) for s in slices for name in a.strategies]
     results = {s["slice"]: {} for s in slices}
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        futures = {pool.submit(sweep, a.memtidectl, s["path"], name, extra): (s, name)
+        futures = {pool.submit(sweep, a.memtidectl, s["path"],
+                               variants.simulate_args(name, a.config, s["dir"]), extra): (s, name)
                    for s, name in jobs}
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             s, name = futures[future]
@@ -163,7 +167,7 @@ def pct(x, ref):
 
 
 def compare(results):
-    """adaptive against the oracle and the better of mom/proxmox, and the three bars."""
+    """adaptive against the oracle and the best baseline (either floor), and the three bars."""
     f = {name: fraction(r) for name, r in results.items()}
     oom = {name: r["oom_events"] for name, r in results.items()}
     a = f.get("adaptive")
@@ -200,18 +204,19 @@ def fmt_pct(p, bound=False):
 
 def print_table(rows, strategies):
     ooms = [n for n in strategies if n != "oracle"]
+    width = {n: max(9, len(n)) for n in strategies}
     print("%-7s %4s %5s" % ("slice", "VMs", "days")
-          + "".join(" %9s" % n for n in strategies)
-          + " %15s %22s" % ("adaptive/oracle", "adaptive/min(mom,prox)")
-          + "".join(" %12s" % ("OOM " + n) for n in ooms))
+          + "".join(" %*s" % (width[n], n) for n in strategies)
+          + " %15s %22s" % ("adaptive/oracle", "adaptive/best baseline")
+          + "  OOM " + "/".join(ooms))
     for r in rows:
         f = r["min_host_fraction"]
         print("%-7s %4d %5.1f" % (r["slice"], r["vms"], r["days"])
-              + "".join(" %9s" % ("%.4f" % f[n] if f[n] is not None else "> 1")
+              + "".join(" %*s" % (width[n], "%.4f" % f[n] if f[n] is not None else "> 1")
                         for n in strategies)
               + " %15s %22s" % (fmt_pct(r["adaptive_vs_oracle_pct"]),
                                 fmt_pct(r["adaptive_vs_rivals_pct"], r["rivals_bound"]))
-              + "".join(" %12d" % r["oom_events"][n] for n in ooms))
+              + "  " + " / ".join("%d" % r["oom_events"][n] for n in ooms))
 
 
 def print_bars(rows):
@@ -220,16 +225,18 @@ def print_bars(rows):
         return "%d/%d" % (sum(known), len(rows)) if known else "n/a"
 
     print("bars held: adaptive <= %+.0f %% over oracle: %s slices; adaptive >= %.0f %% below "
-          "the better of mom/proxmox: %s; adaptive fewer OOM events than mom and proxmox, "
+          "the best of mom/proxmox (either floor): %s; adaptive fewer OOM events than each, "
           "or all zero (each at its own smallest host): %s"
           % (ORACLE_BAR, held("oracle"), -RIVAL_BAR, held("rivals"), held("oom")))
 
 
 def strategy_list(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in KNOWN]
+    unknown = [n for n in names if n.partition("/")[0] not in KNOWN
+               or n.partition("/")[2] not in ("",) + tuple(variants.VARIANT_POLICY)]
     if not names or unknown:
-        raise argparse.ArgumentTypeError("strategies are %s" % ", ".join(KNOWN))
+        raise argparse.ArgumentTypeError("strategies are %s, optionally NAME/%s"
+                                         % (", ".join(KNOWN), "|".join(variants.VARIANT_POLICY)))
     return names
 
 
@@ -253,7 +260,7 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.jobs < 1:
         p.error("--jobs must be at least 1")
-    return a, (["--config", a.config] if a.config else []) + extra
+    return a, extra
 
 
 def main():
@@ -270,6 +277,8 @@ def main():
                 print("slices.py: skipping %s: no VM with two samples" % s["slice"],
                       file=sys.stderr)
         slices = [s for s in slices if s["vms"] > 0]
+        for s in slices:
+            s["dir"] = directory
         rows = build_rows(slices, run_all(a, slices, extra))
     wall = "total wall time: %.0f s" % (time.monotonic() - start)
     if a.json:

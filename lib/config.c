@@ -307,9 +307,21 @@ static int parse_volatility_factor(MemtideConfig *c, GuestRule *rule, const char
         return 0;
 }
 
+/* Pressure starts at 4 x the reserve: above 25 % an idle host would count as pressed. */
 static int parse_host_reserve(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
 {
-        return parse_percent_into(v, &c->policy.host_reserve, why);
+        int r = parse_percent_into(v, &c->policy.host_reserve, why);
+        if (r == 0 && c->policy.host_reserve > 0.25) {
+                *why = "expected a percentage of at most 25%";
+                return -EINVAL;
+        }
+        return r;
+}
+
+static int parse_floor_narrowing(MemtideConfig *c, GuestRule *rule, const char *v,
+                                 const char **why)
+{
+        return parse_yes_no(v, &c->policy.floor_narrowing, why);
 }
 
 static int parse_host_pressure_full(MemtideConfig *c, GuestRule *rule, const char *v,
@@ -542,6 +554,7 @@ static const ConfigKey config_keys[] = {
         { SECTION_POLICY, "PeakHalfLife", parse_peak_half_life },
         { SECTION_POLICY, "VolatilityFactor", parse_volatility_factor },
         { SECTION_POLICY, "HostReserve", parse_host_reserve },
+        { SECTION_POLICY, "FloorNarrowing", parse_floor_narrowing },
         { SECTION_POLICY, "IdleTax", parse_idle_tax },
         { SECTION_POLICY, "HostPressureFull", parse_host_pressure_full },
         { SECTION_POLICY, "MomInterval", parse_mom_interval },

@@ -23,6 +23,7 @@ void policy_config_init(PolicyConfig *c)
                 /* A share of the maximum only matters for large guests: 2 % of
                  * 32 GiB covers a second of allocation at 600 MiB/s. */
                 .headroom_share = 0.02,
+                .floor_narrowing = true,
                 .headroom_target_ratio = 1.25,
                 .inflate_step = {.share = 0.10},
                 .deflate_step = {.share = 0.25},

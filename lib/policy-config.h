@@ -39,10 +39,12 @@ typedef struct ProxmoxConfig {
 
 typedef struct PolicyConfig {
         PolicyStrategy strategy;
-        /* Free memory a guest always keeps above its use (the guard rails' floor):
-         * the larger of the two. */
+        /* Free memory the guard rails' floor keeps above a guest's use: the
+         * larger of the two while the host has room; under host pressure the
+         * share part narrows to nothing (unless floor_narrowing is off). */
         uint64_t headroom_min_bytes;
         double headroom_share;
+        bool floor_narrowing;
         /* The adaptive target headroom is this multiple of the floor headroom; a
          * guest is inflated only when it has more than twice that free (hysteresis). */
         double headroom_target_ratio;
@@ -54,7 +56,8 @@ typedef struct PolicyConfig {
          * and how many recent upward swings the volatility headroom covers. */
         uint64_t peak_half_life_usec;
         double volatility_factor;
-        /* adaptive: host memory share kept free; below it headroom shrinks. */
+        /* Host memory share kept free: host pressure rises from 4 x this share
+         * of MemAvailable down to it (at most 25 %). */
         double host_reserve;
         /* Host PSI memory "full" avg10 (a share) at which no guest is inflated:
          * the host is stalling, so only distress deflation may move balloons. */

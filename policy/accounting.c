@@ -69,6 +69,9 @@ uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, 
         double min = (double)guest_headroom_min_bytes(config, g);
         double room = share > min ? share : min;
 
+        if (!config->floor_narrowing || !(pressure > 0)) /* also NaN */
+                pressure = 0;
+        pressure = fmin(pressure, 1.0);
         return (uint64_t)(min + (room - min) * (1.0 - pressure));
 }
 

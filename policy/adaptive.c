@@ -22,7 +22,7 @@
 
 /* How quickly the growth estimate forgets a burst, per second of stats. */
 #define GROWTH_DECAY_PER_SEC 0.85
-/* Distress grants double per cycle up to this many times the floor headroom. */
+/* Distress grants double per cycle up to this many times. */
 #define DISTRESS_MAX_DOUBLINGS 6
 
 static bool counter_rose(uint64_t now, uint64_t before)

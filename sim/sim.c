@@ -231,7 +231,7 @@ static double run_baseline(Sim *s)
         return churn;
 }
 
-/* Below its floor headroom with room left under its maximum: the policy lags. */
+/* Less than HeadroomMin= free with room left under its maximum: the policy lags. */
 static bool guest_lagging(const Sim *s, const SimGuest *g)
 {
         double margin = (double)s->config->policy.headroom_min_bytes;

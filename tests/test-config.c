@@ -70,6 +70,7 @@ static void test_all_keys_parse(void)
                            "Strategy=adaptive\n"
                            "HeadroomMin=64M\n"
                            "HeadroomShare=5%\n"
+                           "FloorNarrowing=no\n"
                            "InflateStep=128M\n"
                            "DeflateStep=50%\n"
                            "GrowthHorizon=3s\n"
@@ -87,6 +88,7 @@ static void test_all_keys_parse(void)
         check_u64_eq(c->stats_period_usec, 2 * USEC_PER_SEC);
         check_u64_eq(c->policy.headroom_min_bytes, 64 * MIB);
         check(c->policy.headroom_share == 0.05);
+        check(!c->policy.floor_narrowing);
         check_u64_eq(c->policy.inflate_step.bytes, 128 * MIB);
         check(c->policy.deflate_step.share == 0.5);
         check_u64_eq(c->policy.growth_horizon_usec, 3 * USEC_PER_SEC);
@@ -116,11 +118,15 @@ static void test_errors_name_file_line_and_reason(void)
         check_error("[Daemon]\n\n\nBogus=1\n", "bad.conf:4: unknown key Bogus=");
         check_error("[Nope]\n", "bad.conf:1: unknown section [Nope]");
         check_error("Interval=2s\n", "bad.conf:1: Interval= outside of any section");
-        check_error("[Daemon]\nBackend=xen\n", "bad.conf:2: Backend=xen: expected auto, libvirt or qmp");
+        check_error("[Daemon]\nBackend=xen\n",
+                    "bad.conf:2: Backend=xen: expected auto, libvirt or qmp");
         check_error("[Guest:a]\nMinMemory=-5M\n", "bad.conf:2: MinMemory=-5M");
         check_error("[Daemon]\nStatsPeriod=1500ms\n", "whole seconds");
         check_error("[Daemon]\nQMPSockets=relative/*.qmp\n", "absolute");
         check_error("[Policy]\nHeadroomShare=150%\n", "percentage");
+        check_error("[Policy]\nHostReserve=30%\n", "bad.conf:2: HostReserve=30%: expected a "
+                                                   "percentage of at most 25%");
+        check_error("[Policy]\nFloorNarrowing=sometimes\n", "expected yes or no");
         check_error("[KSM]\nEnabled=maybe\n", "bad.conf:2: Enabled=maybe: expected yes or no");
         check_error("[KSM]\nSysfsPath=sys/kernel/mm/ksm\n", "absolute path");
         check_error("[KSM]\nThresholdShare=0.2\n", "percentage");

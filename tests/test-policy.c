@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The adaptive strategy and the guard rails, on hand-built snapshots. */
+#include <math.h>
+
 #include "policy.h"
 #include "test-util.h"
 
@@ -322,16 +324,17 @@ static void test_host_pressure_stops_inflation_not_distress_deflation(void)
 
 /*
  * A 32 GiB guest using 4 GiB: while the host has room its floor keeps 2 % of
- * 32 GiB free and adaptive 1.25 x that; with the host down to its reserve
- * both narrow to HeadroomMin= (96 MiB).
+ * 32 GiB free and adaptive 1.25 x that; with the host under its reserve
+ * both narrow to HeadroomMin= (96 MiB); halfway, halfway.
  */
 static void test_headroom_narrows_with_host_pressure(void)
 {
         PolicyConfig c;
         policy_config_init(&c);
         HostSample roomy = {.mem_total_bytes = 64 * GIB, .mem_available_bytes = 40 * GIB};
-        HostSample tight = roomy;
-        tight.mem_available_bytes = (uint64_t)(0.05 * 64 * GIB);
+        HostSample tight = roomy, half = roomy;
+        tight.mem_available_bytes = (uint64_t)(0.04 * 64 * GIB);
+        half.mem_available_bytes = (uint64_t)(0.125 * 64 * GIB); /* pressure 0.5 */
         uint64_t room = (uint64_t)(0.02 * 32 * GIB);
         PolicyGuestState st = {0}, st2 = {0};
         GuestSample g = guest(6 * 1024, 4 * 1024, 100);
@@ -347,6 +350,37 @@ static void test_headroom_narrows_with_host_pressure(void)
         d = decide_on_host(&c, &tight, &g, &st2);
         check_u64_eq(d.floor_bytes, used + 96 * MIB);
         check_u64_eq(d.target_bytes, used + 96 * MIB);
+
+        uint64_t mid = guest_floor_bytes(&c, &half, &g);
+        check(mid >= used + (96 * MIB + room) / 2 - MIB &&
+              mid <= used + (96 * MIB + room) / 2 + MIB);
+        check_u64_eq(guest_headroom_bytes(&c, &g, NAN), room);
+        check_u64_eq(guest_headroom_bytes(&c, &g, 7.0), 96 * MIB);
+}
+
+/* The floor is the guard rails': MOM's and Proxmox's narrow too, unless
+ * FloorNarrowing=no keeps HeadroomShare= at any pressure. */
+static void test_floor_narrowing_applies_to_every_strategy_and_can_be_off(void)
+{
+        HostSample tight = {.mem_total_bytes = 64 * GIB,
+                            .mem_available_bytes = (uint64_t)(0.04 * 64 * GIB)};
+        uint64_t room = (uint64_t)(0.02 * 32 * GIB);
+
+        for (int k = 0; k < _POLICY_STRATEGY_MAX; k++) {
+                PolicyConfig c;
+                policy_config_init(&c);
+                c.strategy = k;
+                GuestSample g = guest(6 * 1024, 4 * 1024, 100);
+                g.max_bytes = 32 * GIB;
+                uint64_t used = guest_used_bytes(&g);
+                PolicyGuestState st = {0}, st2 = {0};
+                Decision d = decide_on_host(&c, &tight, &g, &st);
+                check_u64_eq(d.floor_bytes, used + 96 * MIB);
+                c.floor_narrowing = false;
+                d = decide_on_host(&c, &tight, &g, &st2);
+                check_u64_eq(d.floor_bytes, used + room);
+                check(d.target_bytes >= used + room);
+        }
 }
 
 static void test_random_snapshots_respect_guard_rails(void)
@@ -488,6 +522,7 @@ int main(void)
         RUN(test_page_reporting_changes_what_is_reclaimed);
         RUN(test_host_pressure_stops_inflation_not_distress_deflation);
         RUN(test_headroom_narrows_with_host_pressure);
+        RUN(test_floor_narrowing_applies_to_every_strategy_and_can_be_off);
         RUN(test_random_snapshots_respect_guard_rails);
         RUN(test_random_snapshots_respect_guard_rails_every_strategy);
         return 0;
