@@ -298,7 +298,9 @@ int manager_run_cycle(Manager *m)
                 states[n] = g->policy_state;
                 n++;
         }
-        Snapshot snap = { .now_usec = start, .host = m->host, .n_guests = n, .guests = samples };
+        /* An unreadable /proc/meminfo is no host figures (room), not the last ones. */
+        Snapshot snap = { .now_usec = start, .host = m->host_ok ? m->host : (HostSample){ 0 },
+                          .n_guests = n, .guests = samples };
         policy_decide(&m->config->policy, &snap, &m->policy_state, states, decisions);
         for (size_t i = 0; i < n; i++) {
                 ready[i]->policy_state = states[i];
