@@ -65,7 +65,7 @@ typedef struct Guest {
         QmpClient *qmp;
         GuestState state;
         bool seen;   /* discovery mark */
-        bool paused; /* libvirt: suspended or crashed; its stats go stale */
+        bool paused; /* QMP: stopped (STOP/RESUME); libvirt: suspended or crashed. Its stats go stale */
 
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */

@@ -160,10 +160,28 @@ static void on_query_name(QmpClient *c, json_object *ret, const char *error, voi
                 setup_failed(g, "query-uuid", "could not queue");
 }
 
+static void set_paused(Guest *g, bool paused, const char *why)
+{
+        if (g->paused != paused)
+                log_guest(LOG_INFO, g, "%s (%s)", paused ? "paused" : "running again", why);
+        g->paused = paused;
+}
+
+/* A guest may be stopped before we connect (-S, or paused by someone else);
+ * STOP and RESUME keep it current afterwards. Not fatal when missing. */
+static void on_query_status(QmpClient *c, json_object *ret, const char *error, void *userdata)
+{
+        bool running;
+
+        if (ret && json_get_bool(ret, "running", &running) == 0)
+                set_paused(userdata, !running, "query-status");
+}
+
 static void on_ready(QmpClient *c, void *userdata)
 {
         Guest *g = userdata;
-        if (qmp_client_command(c, "query-name", NULL, on_query_name, g) < 0)
+        if (qmp_client_command(c, "query-status", NULL, on_query_status, g) < 0 ||
+            qmp_client_command(c, "query-name", NULL, on_query_name, g) < 0)
                 setup_failed(g, "query-name", "could not queue");
 }
 
@@ -173,6 +191,10 @@ static void on_event(QmpClient *c, const char *event, json_object *data, void *u
 
         if (strcmp(event, "BALLOON_CHANGE") == 0 && json_get_u64(data, "actual", &actual) == 0)
                 guest_balloon_changed(userdata, actual);
+        else if (strcmp(event, "STOP") == 0)
+                set_paused(userdata, true, "STOP event");
+        else if (strcmp(event, "RESUME") == 0)
+                set_paused(userdata, false, "RESUME event");
 }
 
 static void on_closed(QmpClient *c, const char *reason, void *userdata)

@@ -3,7 +3,8 @@
 """Fault injection, guest side, four real guests under one memtided:
 
 (a) "paused": QEMU stopped with QMP `stop` (on its test monitor) for 60 s
-    while memtided is squeezing it. Its stats go stale: memtided keeps it
+    while memtided is squeezing it. memtided sees the STOP event (paused in
+    list, a log line) and RESUME after. Its stats go stale: memtided keeps it
     (the monitor still answers), says so (reason "stats stale" in list and
     explain, stats_fresh false), sends it no inflation once the stats are
     stale, and its balloon never shrinks; after `cont` management resumes
@@ -87,6 +88,7 @@ def main():
 
         # while paused: stale, kept, not inflated; meanwhile (b) and (c)
         stale_seen = False
+        paused_seen = False
         stale_mark = None
         lowest = at_pause
         nob_sizes = set()
@@ -97,6 +99,7 @@ def main():
             assert "paused" in lst, "the paused guest was dropped: %s" % [
                 ln for ln in daemon.log_text().splitlines() if "guest paused" in ln][-3:]
             p = lst["paused"]
+            paused_seen = paused_seen or p["paused"]
             lowest = min(lowest, paused.balloon_actual_mib())
             if not p["stats_fresh"]:
                 if stale_mark is None:
@@ -130,6 +133,8 @@ def main():
         # (a) checks
         assert stale_mark is not None, "the paused guest's stats never went stale"
         assert stale_seen, "no 'stats stale' reason for the paused guest"
+        assert paused_seen, "the STOP event never showed as paused in memtidectl list"
+        assert "guest paused: paused (STOP event)" in text, "no log line for the STOP event"
         assert not last["inputs"]["stats_fresh"] and "stats stale" in last["reason"], last
         after_stale = targets(text[stale_mark:], "paused")
         assert not [t for t in after_stale if t[0] < at_pause - 1], \
@@ -155,6 +160,7 @@ def main():
         cont_mark = len(daemon.log_text())
         paused.qmp("cont")
         t_cont = time.monotonic()
+        wait_for(lambda: not daemon.guests()["paused"]["paused"], 5, "RESUME seen as running")
         wait_for(lambda: daemon.guests()["paused"]["stats_fresh"], 15, "fresh stats after cont")
         wait_for(lambda: targets(daemon.log_text()[cont_mark:], "paused"), 15,
                  "a new balloon target for the resumed guest")
