@@ -21,6 +21,8 @@ import subprocess
 import threading
 import time
 
+from harness import log
+
 GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, '
             b'"package": "fake"}, "capabilities": ["oob"]}}\r\n')
 
@@ -247,6 +249,13 @@ class StatusProbe:
             if not ok:
                 self.failures.append(err)
             self._stop.wait(self.period)
+
+    def finish(self, limit=1.0):
+        """Stops, logs the answers and checks them (see check), and that
+        memtided is still alive."""
+        self.stop()
+        log("memtidectl status: %d answers, slowest %.2f s" % (self.count, self.check(limit)))
+        assert self.daemon.alive(), "memtided died"
 
     def check(self, limit=1.0):
         """Raises AssertionError unless every status answered, within limit seconds."""

@@ -157,6 +157,18 @@ def dump_logs(daemon, guest_list):
         print("---- %s console (tail) ----\n%s" % (g.name, g.console_text()[-2000:]))
 
 
+def teardown(daemon, guest_list, passed, probe=None):
+    """The end of every test, passed or not: stop the status probe and
+    memtided, kill the guests, and show their logs when the test failed."""
+    if probe:
+        probe.stop()
+    daemon.stop()
+    for g in guest_list:
+        g.kill()
+    if not passed:
+        dump_logs(daemon, list(guest_list))
+
+
 def run_test(main):
     """The tests' entry point: an AssertionError is a failure with its message, exit 1."""
     try:

@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, Daemon, dump_logs, guests, log, require_guests, wait_for,  # noqa: E402
+from harness import (run_test, Daemon, guests, log, require_guests, teardown, wait_for,  # noqa: E402
                      workdir)
 
 # name: (free_page_hint, free_page_reporting, num_vqs, {queue: index})
@@ -88,11 +88,7 @@ def main():
         passed = True
         print("PASS")
     finally:
-        daemon.stop()
-        for g in gl.values():
-            g.kill()
-        if not passed:
-            dump_logs(daemon, list(gl.values()))
+        teardown(daemon, gl.values(), passed)
 
 
 if __name__ == "__main__":

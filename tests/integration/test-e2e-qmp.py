@@ -11,8 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
-                     wait_for, workdir)
+from harness import (run_test, MIB, Daemon, guests, log, require_guests, show,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 
 def squeezed(daemon, name):
@@ -76,10 +76,7 @@ def main():
         passed = True
         print("PASS")
     finally:
-        daemon.stop()
-        g.kill()
-        if not passed:
-            dump_logs(daemon, [g])
+        teardown(daemon, [g], passed)
 
 
 if __name__ == "__main__":

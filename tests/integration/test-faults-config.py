@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import StatusProbe  # noqa: E402
-from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
-                     skip, wait_for, workdir)
+from harness import (run_test, MIB, Daemon, guests, log, require_guests, show, skip,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 
 def interval(daemon):
@@ -183,18 +183,11 @@ def main():
         assert not g.oom_killed(), g.console_text()[-2000:]
         wait_for(lambda: actual(daemon) > before + 100 * MIB, 20, "the guest to get memory")
         show(daemon)
-        probe.stop()
-        log("memtidectl status: %d answers, slowest %.2f s" % (probe.count, probe.check(1.0)))
-        assert daemon.alive()
+        probe.finish(1.0)
         passed = True
         print("PASS")
     finally:
-        if probe:
-            probe.stop()
-        daemon.stop()
-        g.kill()
-        if not passed:
-            dump_logs(daemon, [g])
+        teardown(daemon, [g], passed, probe)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import StatusProbe  # noqa: E402
-from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
-                     wait_for, workdir)
+from harness import (run_test, MIB, Daemon, guests, log, require_guests, show,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 PAUSE_SECONDS = 60
 TARGET_RE = re.compile(r"^guest (\S+): target ([0-9.]+) MiB: (.*)$", re.M)
@@ -170,19 +170,11 @@ def main():
             paused.balloon_actual_mib(), time.monotonic() - t_cont))
         show(daemon)
         assert nob.balloon_actual_mib() == 512 and not targets(daemon.log_text(), "nob")
-        probe.stop()
-        log("memtidectl status: %d answers, slowest %.2f s" % (probe.count, probe.check(1.0)))
-        assert daemon.alive()
+        probe.finish(1.0)
         passed = True
         print("PASS")
     finally:
-        if probe:
-            probe.stop()
-        daemon.stop()
-        for g in every:
-            g.kill()
-        if not passed:
-            dump_logs(daemon, list(every))
+        teardown(daemon, every, passed, probe)
 
 
 if __name__ == "__main__":

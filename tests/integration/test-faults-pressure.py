@@ -34,8 +34,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import StatusProbe  # noqa: E402
-from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, show,  # noqa: E402
-                     wait_for, workdir)
+from harness import (run_test, MIB, Daemon, guests, log, require_guests, show,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 TARGET_RE = re.compile(r"^guest (\S+): target ([0-9.]+) MiB: (.*)$")
 
@@ -184,19 +184,11 @@ def main():
         assert sorted(lst) == ["needy", "spare"] and all(g["stats_fresh"] for g in lst.values()), lst
         assert needy.command("held") == "held 150" and not needy.oom_killed()
         show(daemon)
-        probe.stop()
-        log("memtidectl status: %d answers, slowest %.2f s" % (probe.count, probe.check(1.0)))
-        assert daemon.alive()
+        probe.finish(1.0)
         passed = True
         print("PASS")
     finally:
-        if probe:
-            probe.stop()
-        daemon.stop()
-        for g in both:
-            g.kill()
-        if not passed:
-            dump_logs(daemon, list(both))
+        teardown(daemon, both, passed, probe)
 
 
 if __name__ == "__main__":

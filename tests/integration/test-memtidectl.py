@@ -13,8 +13,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, require_guests,  # noqa: E402
-                     wait_for, workdir)
+from harness import (run_test, MIB, build_dir, Daemon, guests, require_guests,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 CONTRACT_FIELDS = {"name", "uuid", "backend", "actual_bytes", "target_bytes", "max_bytes",
                    "floor_bytes", "stats", "stats_age_seconds", "compat", "reason"}
@@ -167,10 +167,7 @@ def main():
         passed = True
         print("PASS")
     finally:
-        daemon.stop()
-        g.kill()
-        if not passed:
-            dump_logs(daemon, [g])
+        teardown(daemon, [g], passed)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests, skip,  # noqa: E402
-                     wait_for, workdir)
+from harness import (run_test, MIB, Daemon, guests, log, require_guests, skip,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 KSM_FILES = {"run": "0", "pages_to_scan": "100", "sleep_millisecs": "20", "pages_shared": "7",
              "pages_sharing": "42", "pages_unshared": "0", "pages_volatile": "0",
@@ -128,10 +128,7 @@ def main():
         if exporter:
             exporter.kill()
             exporter.wait()
-        daemon.stop()
-        g.kill()
-        if not passed:
-            dump_logs(daemon, [g])
+        teardown(daemon, [g], passed)
 
 
 if __name__ == "__main__":

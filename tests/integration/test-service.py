@@ -14,8 +14,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, log,  # noqa: E402
-                     require_guests, wait_for, workdir)
+from harness import (run_test, MIB, build_dir, Daemon, guests, log, require_guests,  # noqa: E402
+                     teardown, wait_for, workdir)
 
 
 def actual(daemon):
@@ -109,10 +109,7 @@ def main():
         passed = True
         print("PASS")
     finally:
-        daemon.stop()
-        g.kill()
-        if not passed:
-            dump_logs(daemon, [g])
+        teardown(daemon, [g], passed)
 
 
 if __name__ == "__main__":
