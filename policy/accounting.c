@@ -34,12 +34,6 @@ uint64_t guest_used_bytes(const GuestSample *g)
         return size > avail ? size - avail : 0;
 }
 
-uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g)
-{
-        (void)g;
-        return config->headroom_min_bytes;
-}
-
 /* 0 while the host has room, 1 when its free memory is down to the reserve
  * or tasks stall on memory (PSI). Unknown host figures count as room. */
 double host_pressure(const PolicyConfig *config, const HostSample *h)
@@ -66,7 +60,7 @@ double host_pressure(const PolicyConfig *config, const HostSample *h)
 uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, double pressure)
 {
         double share = config->headroom_share * (double)g->max_bytes;
-        double min = (double)guest_headroom_min_bytes(config, g);
+        double min = (double)config->headroom_min_bytes;
         double room = share > min ? share : min;
 
         if (!config->floor_narrowing || !(pressure > 0)) /* also NaN */

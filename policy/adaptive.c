@@ -128,7 +128,7 @@ static void measure(const PolicyConfig *config, const GuestSample *g, PolicyGues
 
         n->used = guest_used_bytes(g);
         n->available = g->actual_bytes > n->used ? g->actual_bytes - n->used : 0;
-        n->headroom_min = guest_headroom_min_bytes(config, g);
+        n->headroom_min = config->headroom_min_bytes;
         n->room = (double)guest_headroom_bytes(config, g, n->pressure);
         update_growth(st, dt, n->used);
         update_need(config, st, dt, n->used);

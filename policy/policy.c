@@ -131,7 +131,7 @@ bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
         if (!g->manage || !guest_stats_usable(g))
                 return false;
         used = guest_used_bytes(g);
-        headroom_min = guest_headroom_min_bytes(config, g);
+        headroom_min = config->headroom_min_bytes;
         if (g->actual_bytes < used + headroom_min)
                 return true;
         return state->has_prev && used > state->prev_used_bytes + headroom_min / 4;

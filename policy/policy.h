@@ -73,7 +73,6 @@ bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
 /* Accounting shared by strategies and guard rails. */
 bool guest_stats_usable(const GuestSample *g);
 uint64_t guest_used_bytes(const GuestSample *g);
-uint64_t guest_headroom_min_bytes(const PolicyConfig *config, const GuestSample *g);
 double host_pressure(const PolicyConfig *config, const HostSample *host);
 uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, double pressure);
 uint64_t guest_ceiling_bytes(const GuestSample *g);
