@@ -157,6 +157,27 @@ def dump_logs(daemon, guest_list):
         print("---- %s console (tail) ----\n%s" % (g.name, g.console_text()[-2000:]))
 
 
+def sanitized_build():
+    """True when MEMTIDE_BUILD_DIR was configured with -Db_sanitize."""
+    path = os.path.join(build_dir(), "meson-info", "intro-buildoptions.json")
+    try:
+        with open(path) as f:
+            options = json.load(f)
+    except OSError:
+        return False
+    return any(o["name"] == "b_sanitize" and o["value"] != "none" for o in options)
+
+
+def squeezed(daemon, name, boot_mib=512):
+    """The guest's list entry once memtided has squeezed it: within 1.25 x its
+    floor and under 60 % of its boot memory; else None."""
+    g = daemon.guests().get(name)
+    if not g or g["floor_bytes"] is None:
+        return None
+    ok = g["actual_bytes"] <= 1.25 * g["floor_bytes"] and g["actual_bytes"] < 0.60 * boot_mib * MIB
+    return g if ok else None
+
+
 def teardown(daemon, guest_list, passed, probe=None):
     """The end of every test, passed or not: stop the status probe and
     memtided, kill the guests, and show their logs when the test failed."""

@@ -12,15 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (run_test, MIB, Daemon, guests, log, require_guests, show,  # noqa: E402
-                     teardown, wait_for, workdir)
-
-
-def squeezed(daemon, name):
-    g = daemon.guests().get(name)
-    if not g or g["floor_bytes"] is None:
-        return None
-    ok = g["actual_bytes"] <= 1.25 * g["floor_bytes"] and g["actual_bytes"] < 0.60 * 512 * MIB
-    return g if ok else None
+                     squeezed, teardown, wait_for, workdir)
 
 
 def main():

@@ -10,15 +10,14 @@ after the 100 MiB message, QMP_MAX_MESSAGE_BYTES being 8 MiB); memtidectl
 status answers within 1 s throughout; and the real guest beside them is
 squeezed as usual."""
 
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_qmp import FakeQmp, StatusProbe, rss_kib  # noqa: E402
-from harness import (run_test, MIB, build_dir, Daemon, dump_logs, guests, log,  # noqa: E402
-                     require_guests, show, wait_for, workdir)
+from harness import (run_test, MIB, Daemon, dump_logs, guests, log, require_guests,  # noqa: E402
+                     sanitized_build, show, squeezed, wait_for, workdir)
 
 # memtided drops a monitor that does not answer for 20 s (daemon/manager.c).
 ANSWER_TIMEOUT = 20
@@ -37,25 +36,6 @@ RSS_LIMIT_KIB = 64 * 1024
 SANITIZED_GROWTH_LIMIT_KIB = 64 * 1024
 
 
-def sanitized():
-    """True when MEMTIDE_BUILD_DIR was configured with -Db_sanitize."""
-    path = os.path.join(build_dir(), "meson-info", "intro-buildoptions.json")
-    try:
-        with open(path) as f:
-            options = json.load(f)
-    except OSError:
-        return False
-    return any(o["name"] == "b_sanitize" and o["value"] != "none" for o in options)
-
-
-def squeezed(daemon, name):
-    g = daemon.guests().get(name)
-    if not g or g["floor_bytes"] is None:
-        return None
-    ok = g["actual_bytes"] <= 1.25 * g["floor_bytes"] and g["actual_bytes"] < 0.60 * 512 * MIB
-    return g if ok else None
-
-
 def main():
     image = require_guests()
     wd = workdir("memtide-fqmp-")
@@ -72,7 +52,7 @@ def main():
         sockets = " ".join([g.qmp_path] + [f.path for f in fakes.values()])
         daemon = Daemon(wd, {"Backend": "qmp", "QMPSockets": sockets, "Interval": "1s",
                              "StatsPeriod": "1s"})
-        if sanitized():
+        if sanitized_build():
             os.environ["ASAN_OPTIONS"] = ":".join(
                 filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
         daemon.start()
@@ -140,8 +120,8 @@ def main():
 
         rss, hwm = rss_kib(daemon.proc.pid)
         log("memtided RSS %d KiB at start, now %d KiB, peak %d KiB%s" % (
-            rss0, rss, hwm, " (sanitizer build)" if sanitized() else ""))
-        if sanitized():
+            rss0, rss, hwm, " (sanitizer build)" if sanitized_build() else ""))
+        if sanitized_build():
             assert hwm - rss0 < SANITIZED_GROWTH_LIMIT_KIB, (rss0, hwm)
         else:
             assert hwm < RSS_LIMIT_KIB, "memtided peak RSS %d KiB" % hwm

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import run_test, MIB, Daemon, dump_logs, log, wait_for, workdir  # noqa: E402
+from harness import (run_test, MIB, Daemon, dump_logs, log, squeezed, wait_for, workdir)  # noqa: E402
 from libvirt_harness import Libvirtd  # noqa: E402
 
 
@@ -33,11 +33,7 @@ def managed(daemon, name):
 
 
 def check_squeeze_and_grow(daemon, idle, worker):
-    def squeezed():
-        g = managed(daemon, "lv-idle")
-        return g and g["floor_bytes"] and g["actual_bytes"] <= 1.25 * g["floor_bytes"] and \
-            g["actual_bytes"] < 0.6 * 512 * MIB and g
-    g = wait_for(squeezed, 90, "the idle libvirt guest to be squeezed")
+    g = wait_for(lambda: squeezed(daemon, "lv-idle"), 90, "the idle libvirt guest to be squeezed")
     log("lv-idle squeezed to %.0f MiB (floor %.0f MiB)" % (g["actual_bytes"] / MIB,
                                                           g["floor_bytes"] / MIB))
     wait_for(lambda: (managed(daemon, "lv-work") or {}).get("actual_bytes", 1 << 40) < 300 * MIB,

@@ -23,21 +23,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, Daemon, build_dir, dump_logs, guests, log, require_guests,  # noqa: E402
-                     show, skip, wait_for, workdir)
+from harness import (run_test, MIB, build_dir, Daemon, dump_logs, guests, log,  # noqa: E402
+                     require_guests, sanitized_build, show, skip, wait_for, workdir)
 
 VALGRIND_ERROR = 99
-
-
-def sanitized_build():
-    """True when MEMTIDE_BUILD_DIR was configured with -Db_sanitize."""
-    path = os.path.join(build_dir(), "meson-info", "intro-buildoptions.json")
-    try:
-        with open(path) as f:
-            options = json.load(f)
-    except OSError:
-        return False
-    return any(o["name"] == "b_sanitize" and o["value"] != "none" for o in options)
 
 
 class ValgrindDaemon(Daemon):
