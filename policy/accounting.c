@@ -2,7 +2,7 @@
 /* How much memory a guest uses and how low its balloon may go. */
 #include <math.h>
 
-#include "policy.h"
+#include "accounting.h"
 
 bool guest_stats_usable(const GuestSample *g)
 {

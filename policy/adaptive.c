@@ -17,7 +17,8 @@
  */
 #include <math.h>
 
-#include "policy.h"
+#include "accounting.h"
+#include "strategy.h"
 #include "units.h"
 
 /* How quickly the growth estimate forgets a burst, per second of stats. */
@@ -242,8 +243,8 @@ static double mean_share_ratio(const PolicyConfig *config, const Snapshot *snap)
         return n ? sum / n : 1.0;
 }
 
-void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGuestState *states,
-                      Decision *decisions)
+static void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyState *state,
+                             PolicyGuestState *states, Decision *decisions)
 {
         double pressure = host_pressure(config, &snap->host);
         double mean_ratio = pressure > 0 ? mean_share_ratio(config, snap) : 1.0;
@@ -276,3 +277,29 @@ void adaptive_propose(const PolicyConfig *config, const Snapshot *snap, PolicyGu
                         decide_calm(config, g, st, &n, d);
         }
 }
+
+/* Fresh stats showing a guest under its minimum headroom, or its use jumping
+ * by a quarter of it, are worth a cycle now: waiting for the timer is what
+ * lets a growing guest run short. */
+static bool adaptive_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
+                                       const PolicyGuestState *state)
+{
+        uint64_t used, headroom_min;
+
+        if (!g->manage || !guest_stats_usable(g))
+                return false;
+        used = guest_used_bytes(g);
+        headroom_min = config->headroom_min_bytes;
+        if (g->actual_bytes < used + headroom_min)
+                return true;
+        return state->has_prev && used > state->prev_used_bytes + headroom_min / 4;
+}
+
+/* Every cycle, and early when the stats call for it; it samples nothing of its own. */
+const Strategy adaptive_strategy = {
+        .name = "adaptive",
+        .period_usec = NULL,
+        .collect = NULL,
+        .propose = adaptive_propose,
+        .wants_early_cycle = adaptive_wants_early_cycle,
+};

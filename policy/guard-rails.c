@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
+#include "accounting.h"
+#include "guard-rails.h"
 #include "units.h"
 
 /* Targets closer than this to the current size are not worth a command. */

@@ -12,10 +12,11 @@
  */
 #include <math.h>
 
-#include "policy.h"
+#include "mom.h"
+#include "strategy.h"
 #include "units.h"
 
-void mom_history_push(MomHistory *h, double v)
+static void mom_history_push(MomHistory *h, double v)
 {
         h->values[h->pos] = v;
         h->pos = (h->pos + 1) % MOM_HISTORY;
@@ -23,7 +24,7 @@ void mom_history_push(MomHistory *h, double v)
                 h->n++;
 }
 
-double mom_history_mean(const MomHistory *h)
+static double mom_history_mean(const MomHistory *h)
 {
         double sum = 0;
 
@@ -126,3 +127,17 @@ void mom_propose(const PolicyConfig *config, const Snapshot *snap, PolicyState *
                         mom_grow(m, g, used, host_free, &decisions[i]);
         }
 }
+
+static uint64_t mom_period_usec(const PolicyConfig *config)
+{
+        return config->mom.interval_usec;
+}
+
+/* The rules run every MomInterval=; the collectors sample every cycle they are due. */
+const Strategy mom_strategy = {
+        .name = "mom",
+        .period_usec = mom_period_usec,
+        .collect = mom_collect,
+        .propose = mom_propose,
+        .wants_early_cycle = NULL,
+};

@@ -11,7 +11,8 @@
  */
 #include <stdlib.h>
 
-#include "policy.h"
+#include "proxmox.h"
+#include "strategy.h"
 #include "units.h"
 
 static bool proxmox_eligible(const GuestSample *g)
@@ -174,3 +175,25 @@ out:
         free(all);
         free(targets);
 }
+
+static uint64_t proxmox_period_usec(const PolicyConfig *config)
+{
+        return config->proxmox.interval_usec;
+}
+
+/* Proxmox keeps no state between runs: it reads the host and guests as they are. */
+static void proxmox_propose_stateless(const PolicyConfig *config, const Snapshot *snap,
+                                      PolicyState *state, PolicyGuestState *states,
+                                      Decision *decisions)
+{
+        proxmox_propose(config, snap, decisions);
+}
+
+/* pvestatd's period; nothing sampled between runs. */
+const Strategy proxmox_strategy = {
+        .name = "proxmox",
+        .period_usec = proxmox_period_usec,
+        .collect = NULL,
+        .propose = proxmox_propose_stateless,
+        .wants_early_cycle = NULL,
+};

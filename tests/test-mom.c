@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The `mom` strategy pinned to hand-computed cases of MOM's balloon.rules. */
 #include "policy.h"
+#include "mom.h"
 #include "test-util.h"
 
 #define check_near(actual, expected)                                                               \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The `proxmox` strategy pinned to hand-computed cases of PVE's auto-ballooning. */
-#include "policy.h"
+#include "proxmox.h"
 #include "test-util.h"
 
 static PolicyConfig config(void)
