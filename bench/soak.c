@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Soak benchmark: the real manager, policy and JSON dumps in-process over
- * guests of the fake backend whose use wanders, cycle after cycle. Prints
+ * guests of a fake backend (fake-backend.c) whose use wanders, cycle after cycle. Prints
  * RSS, open fds and time per cycle at checkpoints: both must stay flat.
  *
  *   bench/soak [GUESTS (200)] [CYCLES (20000)]
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fake-backend.h"
 #include "log.h"
 #include "manager.h"
 #include "status-json.h"
@@ -68,7 +69,7 @@ static void fake_report(Guest *g, unsigned i, unsigned cycle, uint64_t wall)
         s.available_bytes = s.total_bytes - used;
         s.free_bytes = s.available_bytes;
         s.last_update_sec = wall + cycle;
-        guest_stats_arrived(g, &s);
+        manager_stats_arrived(g->manager, g, &s);
 }
 
 static int add_guests(Manager *m, unsigned n)
@@ -76,11 +77,9 @@ static int add_guests(Manager *m, unsigned n)
         for (unsigned i = 0; i < n; i++) {
                 char key[64];
                 Guest *g;
-                snprintf(key, sizeof(key), "/fake/guest%u.qmp", i);
-                if (manager_add_guest(m, GUEST_BACKEND_FAKE, key, &g) < 0)
+                snprintf(key, sizeof(key), "guest%u", i);
+                if (fake_backend_add_guest(m, key, 4 * GIB, &g) < 0)
                         return -1;
-                g->max_bytes = g->actual_bytes = 4 * GIB;
-                manager_guest_ready(m, g);
         }
         return 0;
 }
@@ -103,8 +102,8 @@ int main(int argc, char **argv)
         if (asprintf(&c->control_socket, "%s/ctl.sock", dir) < 0 ||
             asprintf(&c->state_directory, "%s/state", dir) < 0)
                 return 1;
-        c->backend = BACKEND_QMP;
-        if (manager_new(&m, c, NULL) < 0 || manager_start(m) < 0 || add_guests(m, n_guests) < 0)
+        if (manager_new(&m, c, NULL, &fake_backend_ops) < 0 || manager_start(m) < 0 ||
+            add_guests(m, n_guests) < 0)
                 return 1;
         printf("%8s %10s %6s %14s %10s\n", "cycle", "rss_kib", "fds", "usec_per_cycle", "commands");
         t0 = now_sec();

@@ -20,8 +20,10 @@
 #include "cleanup.h"
 #include "json-util.h"
 #include "log.h"
-#include "metrics.h"
 #include "memtide-config.h"
+#include "metrics.h"
+#include "reload.h"
+#include "runtime-overrides.h"
 #include "status-json.h"
 #include "varlink.h"
 
@@ -218,7 +220,7 @@ static json_object *set_override(Manager *m, json_object *call)
         if (!(patch.min_set || patch.max_set || patch.manage_set || patch.shares_set))
                 return invalid_parameter("nothing to set");
         patch.guest = (char *)name;
-        r = manager_set_override(m, &patch);
+        r = runtime_override_set(m, &patch);
         if (r < 0)
                 return state_not_saved(m, r);
         return reply_new(json_object_new_object());
@@ -231,7 +233,7 @@ static json_object *reset_override(Manager *m, json_object *call)
 
         if (json_get_string(params_of(call), "name", &name) < 0)
                 return invalid_parameter("name");
-        r = manager_reset_override(m, name);
+        r = runtime_override_reset(m, name);
         if (r == -ENOENT)
                 return no_such_guest(name);
         if (r < 0)
@@ -243,7 +245,7 @@ static json_object *reload(Manager *m)
 {
         _cleanup_free_ char *error = NULL;
 
-        if (manager_reload(m, &error) < 0) {
+        if (reload_config(m, &error) < 0) {
                 json_object *p = json_object_new_object();
                 json_object_object_add(p, "message", json_object_new_string(error ? error : "failed"));
                 return varlink_error_new(VARLINK_INTERFACE ".ReloadFailed", p);

@@ -4,6 +4,8 @@
 
 #include "manager.h"
 
+typedef struct ControlServer ControlServer;
+
 #define CONTROL_MAX_CLIENTS 32
 /* What a client that sent a bad request may still send before it is cut off. */
 #define CONTROL_DRAIN_MAX_BYTES (1024 * 1024)

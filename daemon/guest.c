@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Guest objects: allocation, naming, teardown. */
+/* Guest objects: allocation, naming, what arrives from the backends, teardown. */
 #include "guest.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "libvirt-guests.h"
-#include "manager.h"
+#include "arrival.h"
 
 static const char *const state_names[] = {
         [GUEST_CONNECTING] = "connecting",
@@ -22,91 +19,120 @@ const char *guest_state_to_string(GuestState s)
         return s < ELEMENTSOF(state_names) ? state_names[s] : "invalid";
 }
 
-/* "/var/run/qemu-server/101.qmp" -> "101": the name until QEMU tells us its own. */
-static char *socket_stem(const char *path)
+int guest_new(Guest **ret, Manager *m, Backend *b, const char *key)
 {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return NULL;
-        char *base = basename(copy);
-        char *dot = strrchr(base, '.');
-        if (dot && dot != base)
-                *dot = '\0';
-        return strdup(base);
-}
+        _cleanup_(guest_freep) Guest *g = calloc(1, sizeof(*g));
 
-int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key)
-{
-        Guest *g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
         g->manager = m;
-        g->backend = backend;
-        if (backend == GUEST_BACKEND_QMP || backend == GUEST_BACKEND_FAKE) {
-                g->socket_path = strdup(key);
-                g->name = socket_stem(key);
-        } else {
-                g->uuid = strdup(key);
-                g->name = strdup(key);
-        }
+        g->backend = b;
+        g->key = strdup(key);
+        g->name = strdup(key);
         balloon_stats_init(&g->stats);
         guest_compat_clear(&g->compat);
         g->state = GUEST_DISCONNECTED;
-        g->seen = true;
-        if (!g->name || (backend == GUEST_BACKEND_LIBVIRT ? !g->uuid : !g->socket_path)) {
-                guest_free(g);
+        if (!g->key || !g->name)
                 return -ENOMEM;
-        }
-        *ret = g;
+        *ret = TAKE_PTR(g);
         return 0;
 }
 
-const char *guest_backend_to_string(GuestBackend b)
+static int replace_string(char **field, const char *value)
 {
-        return b == GUEST_BACKEND_LIBVIRT ? "libvirt" : b == GUEST_BACKEND_FAKE ? "fake" : "qmp";
+        char *copy = strdup(value);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+int guest_set_name(Guest *g, const char *name)
+{
+        return replace_string(&g->name, name);
+}
+
+int guest_set_uuid(Guest *g, const char *uuid)
+{
+        return replace_string(&g->uuid, uuid);
 }
 
 int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
 {
-        if (g->backend == GUEST_BACKEND_QMP)
-                return qmp_client_command(g->qmp, command, args, cb, g);
-        return libvirt_guests_qmp_command(g->manager, g, command, args, cb);
+        if (!g->backend->ops->qmp_command) {
+                json_object_put(args);
+                return -EPERM;
+        }
+        return g->backend->ops->qmp_command(g, command, args, cb);
 }
 
-void guest_stats_arrived(Guest *g, const BalloonStats *s)
+bool guest_stats_arrived(Guest *g, const BalloonStats *s)
 {
         bool updated = s->last_update_sec != g->stats.last_update_sec;
 
         g->stats = *s;
         if (!updated)
-                return;
+                return false;
         g->stats_actual_bytes = g->actual_bytes;
         /* At full size with nothing in flight, what MemTotal lacks is the kernel's. */
         if (g->actual_bytes == g->max_bytes && !g->command_pending &&
             s->total_bytes != STAT_UNKNOWN && s->total_bytes < g->max_bytes)
                 g->kernel_reserve_bytes = g->max_bytes - s->total_bytes;
-        manager_guest_stats_updated(g->manager, g);
+        return true;
 }
 
 void guest_balloon_changed(Guest *g, uint64_t actual)
 {
         g->actual_bytes = actual;
-        if (g->command_pending && (actual > g->pending_target_bytes ? actual - g->pending_target_bytes
-                                                                    : g->pending_target_bytes - actual) < MIB)
+        if (g->command_pending && balloon_arrived(actual, g->pending_target_bytes))
                 g->command_pending = false;
+}
+
+void guest_reset(Guest *g, const char *reason)
+{
+        free(g->last_error);
+        g->last_error = strdup(reason);
+        g->state = GUEST_DISCONNECTED;
+        g->command_pending = false;
+        balloon_stats_init(&g->stats);
+        g->stats_actual_bytes = 0;
+        guest_compat_clear(&g->compat);
+        g->policy_state = (PolicyGuestState){ 0 };
+        g->has_decision = false;
+        g->history_len = g->history_next = 0;
+}
+
+void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides)
+{
+        config_guest_settings(config, g->name, g->uuid, &g->settings);
+        overrides_apply(overrides, g->name, g->uuid, &g->settings);
+}
+
+void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d)
+{
+        DecisionRecord *rec = &g->history[g->history_next];
+
+        *rec = (DecisionRecord){ .wall_sec = wall_sec, .input = *in, .decision = *d };
+        rec->input.name = NULL;
+        g->history_next = (g->history_next + 1) % GUEST_HISTORY;
+        if (g->history_len < GUEST_HISTORY)
+                g->history_len++;
+        g->last_decision = *d;
+        g->has_decision = true;
 }
 
 Guest *guest_free(Guest *g)
 {
         if (!g)
                 return NULL;
-        qmp_client_free(g->qmp);
-        libvirt_guests_forget(g->manager, g);
+        if (g->backend && g->backend->ops->forget)
+                g->backend->ops->forget(g);
         guest_compat_clear(&g->compat);
-        free(g->socket_path);
+        free(g->key);
         free(g->name);
         free(g->uuid);
-        free(g->balloon_path);
         free(g->last_error);
         free(g);
         return NULL;

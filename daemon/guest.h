@@ -1,44 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One managed guest: what memtided knows of it and its connection. */
+/*
+ * One guest as the manager sees it, whatever backend reaches it: its
+ * balloon, its stats, its settings and the decisions taken for it. What a
+ * backend needs beyond this (a QMP connection, retry state) hangs off
+ * backend_data and is the backend's own.
+ */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
+#include "actuator.h"
+#include "backend.h"
 #include "balloon-stats.h"
-#include "compat.h"
+#include "cleanup.h"
 #include "config.h"
+#include "guest-compat.h"
+#include "overrides.h"
 #include "policy.h"
 #include "qmp.h"
 
-typedef struct Manager Manager;
-
 typedef enum GuestState {
-        GUEST_CONNECTING,   /* socket connected, QMP handshake or set-up running */
+        GUEST_CONNECTING,   /* connection or set-up under way */
         GUEST_READY,        /* managed every cycle */
-        GUEST_DISCONNECTED, /* QEMU gone or refused us: retried with backoff, not listed */
+        GUEST_DISCONNECTED, /* gone or refused us: not listed; the backend may retry */
 } GuestState;
-
-/* What the compatibility layer learnt of this guest's balloon device (QMP x-query-virtio*). */
-typedef struct GuestCompat {
-        bool probing;            /* a query chain is under way */
-        bool supported;          /* QEMU has the x-query-virtio commands */
-        bool probed;             /* the schema probe has answered */
-        char *virtio_path;       /* QOM path of the virtio backend */
-        char *unknown_reason;    /* why the verdict is unknown, when it is */
-        VirtioStatus status;
-        unsigned queues_pending; /* queue queries still to answer */
-        bool have_inference;
-        CompatInference inference;
-        uint64_t next_refresh_usec;
-        /* Page reporting liveness: used-idx of the reporting queue over a window. */
-        int reporting_queue;     /* device index, COMPAT_INDEX_NONE when not in use */
-        uint16_t window_used_idx;
-        uint64_t window_start_usec;
-        uint64_t window_freed_bytes;
-        uint64_t last_free_bytes;
-        CompatReporting reporting;
-} GuestCompat;
 
 /* One past decision with the inputs it saw, for memtidectl explain. */
 typedef struct DecisionRecord {
@@ -49,33 +37,25 @@ typedef struct DecisionRecord {
 
 #define GUEST_HISTORY 10
 
-typedef enum GuestBackend {
-        GUEST_BACKEND_QMP,     /* our own QMP connection to QEMU */
-        GUEST_BACKEND_LIBVIRT, /* through libvirtd (daemon/libvirt-guests.c) */
-        GUEST_BACKEND_FAKE,    /* in-process, for benchmarks: a target is reached at once */
-} GuestBackend;
-
 typedef struct Guest {
         Manager *manager;
-        GuestBackend backend;
-        char *socket_path; /* QMP only */
-        char *name; /* QMP query-name, else the socket file's stem */
+        Backend *backend;
+        void *backend_data; /* the backend's per-guest state, freed by its forget() */
+        char *key;  /* identifies the guest within its backend: QMP socket path, domain UUID */
+        char *name; /* QMP query-name or the libvirt domain's name; the key until known */
         char *uuid; /* NULL when QEMU has none */
-        char *balloon_path; /* QOM path of the balloon device */
-        QmpClient *qmp;
         GuestState state;
-        bool seen;   /* discovery mark */
-        bool paused; /* QMP: stopped (STOP/RESUME); libvirt: suspended or crashed. Its stats go stale */
+        bool paused; /* stopped, suspended or crashed: its stats go stale */
+
+        const ActuatorOps *actuators[GUEST_MAX_ACTUATORS];
+        size_t n_actuators;
 
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
         uint64_t max_bytes;
         BalloonStats stats;
-        uint64_t stats_actual_bytes; /* actual_bytes when the last new report arrived */
+        uint64_t stats_actual_bytes;   /* actual_bytes when the last new report arrived */
         uint64_t kernel_reserve_bytes; /* max - MemTotal seen with the balloon fully deflated */
-        bool stats_poll_inflight;
-        uint64_t stats_poll_sent_usec;
-        uint64_t connect_started_usec;
 
         bool command_pending;
         uint64_t pending_target_bytes;
@@ -89,40 +69,33 @@ typedef struct Guest {
         DecisionRecord history[GUEST_HISTORY]; /* ring, newest at history_next - 1 */
         unsigned history_next, history_len;
 
-        unsigned failures;
-        uint64_t reconnect_at_usec;
         char *last_error;
 } Guest;
 
-/* key: the QMP socket path, or the libvirt domain's UUID. */
-int guest_new(Guest **ret, Manager *m, GuestBackend backend, const char *key);
-const char *guest_backend_to_string(GuestBackend b);
-/*
- * A QMP command to the guest's QEMU: over our own monitor connection, or for
- * a libvirt guest through libvirt's passthrough (LibvirtQMPPassthrough=yes;
- * -EPERM otherwise). cb gets c == NULL for libvirt guests. Takes args.
- */
+/* A guest of backend b, known by key (also its name until it has one). */
+int guest_new(Guest **ret, Manager *m, Backend *b, const char *key);
+Guest *guest_free(Guest *g);
+DEFINE_POINTER_CLEANUP(Guest, guest_free)
+
+/* Replace the guest's name or UUID (copies). */
+int guest_set_name(Guest *g, const char *name);
+int guest_set_uuid(Guest *g, const char *uuid);
+
+/* A QMP command to the guest's QEMU through its backend; -EPERM where the
+ * backend offers none. Takes args. */
 int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);
 
-/* New stats from either backend: keeps the report, learns the kernel reserve. */
-void guest_stats_arrived(Guest *g, const BalloonStats *s);
-/* The balloon reached actual_bytes (BALLOON_CHANGE from either backend). */
+/* New stats: keeps the report, learns the kernel reserve. True when the
+ * report is new (QEMU's last-update moved). */
+bool guest_stats_arrived(Guest *g, const BalloonStats *s);
+/* The balloon reached actual_bytes (BALLOON_CHANGE, a stats refresh). */
 void guest_balloon_changed(Guest *g, uint64_t actual_bytes);
-Guest *guest_free(Guest *g);
+/* The connection is gone: everything learnt through it is dropped. */
+void guest_reset(Guest *g, const char *reason);
+
+/* The config's [Guest:] rules, then the operator's runtime override. */
+void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides);
+
+void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d);
 
 const char *guest_state_to_string(GuestState s);
-
-/* QMP backend (qmp-guest.c) */
-int qmp_guest_connect(Guest *g);
-void qmp_guest_disconnect(Guest *g, const char *reason);
-int qmp_guest_poll_stats(Guest *g);
-int qmp_guest_set_stats_period(Guest *g);
-int qmp_guest_refresh_balloon(Guest *g);
-int qmp_guest_set_target(Guest *g, uint64_t target_bytes);
-
-/* Compatibility probing over QMP (qmp-compat.c) */
-void qmp_compat_refresh(Guest *g, uint64_t now_usec);
-void qmp_compat_note_stats(Guest *g);
-void guest_compat_clear(GuestCompat *c);
-bool guest_compat_reporting_functional(const GuestCompat *c);
-const char *guest_compat_verdict(const GuestCompat *c);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The libvirt backend: lifecycle, balloon and stats results of lib/libvirt/
+ * turned into guests of the manager; balloon targets and QMP passthrough
+ * sent as requests to its worker.
+ */
 #include "libvirt-guests.h"
 
 #include <errno.h>
@@ -7,8 +12,30 @@
 #include <unistd.h>
 
 #include "json-util.h"
+#include "libvirt-backend.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-compat.h"
+
+typedef struct PendingQmp {
+        uint64_t id;
+        Guest *guest;
+        qmp_reply_fn cb;
+} PendingQmp;
+
+/* The backend's state (Backend.data). */
+typedef struct LibvirtGuests {
+        LibvirtBackend *backend;
+        sd_event_source *source;
+        bool connected;
+        PendingQmp *pending; /* passthrough commands awaiting QMP_REPLY */
+        size_t n_pending;
+} LibvirtGuests;
+
+static LibvirtGuests *libvirt_of(const Guest *g)
+{
+        return g->backend->data;
+}
 
 bool libvirt_socket_present(void)
 {
@@ -16,28 +43,50 @@ bool libvirt_socket_present(void)
                access("/run/libvirt/virtqemud-sock", F_OK) == 0;
 }
 
+/* Guests are keyed by their domain's UUID. */
 static Guest *find_by_uuid(Manager *m, const char *uuid)
 {
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->uuid && strcmp(m->guests[i]->uuid, uuid) == 0)
-                        return m->guests[i];
-        return NULL;
+        return manager_find_guest(m, uuid);
+}
+
+static int set_target(Guest *g, uint64_t target_bytes)
+{
+        uint64_t id;
+        return libvirt_backend_set_memory(libvirt_of(g)->backend, g->uuid, target_bytes, &id);
+}
+
+static const ActuatorOps balloon_actuator = {
+        .kind = ACTUATOR_BALLOON,
+        .set_target = set_target,
+};
+
+static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
+{
+        Guest *g = NULL;
+        int r = manager_add_guest(m, info->uuid, &g);
+
+        if (r >= 0)
+                r = guest_set_uuid(g, info->uuid);
+        if (r >= 0)
+                r = guest_add_actuator(g, &balloon_actuator);
+        if (r >= 0 && !m->config->libvirt_qmp_passthrough)
+                g->compat.unknown_reason = strdup("unknown (QMP passthrough disabled)");
+        if (r < 0) {
+                if (g)
+                        manager_remove_guest(m, g);
+                return log_error_errno(r, "out of memory adding libvirt guest %s", info->name);
+        }
+        *ret = g;
+        return 0;
 }
 
 static void guest_added(Manager *m, const LibvirtGuestInfo *info)
 {
         Guest *g = find_by_uuid(m, info->uuid);
 
-        if (!g) {
-                if (manager_add_guest(m, GUEST_BACKEND_LIBVIRT, info->uuid, &g) < 0) {
-                        log_error("out of memory adding libvirt guest %s", info->name);
-                        return;
-                }
-                free(g->uuid);
-                g->uuid = strdup(info->uuid);
-        }
-        free(g->name);
-        g->name = strdup(info->name ? info->name : info->uuid);
+        if (!g && new_guest(m, info, &g) < 0)
+                return;
+        (void)guest_set_name(g, info->name ? info->name : info->uuid); /* else keeps its UUID */
         g->actual_bytes = info->actual_bytes;
         g->max_bytes = info->max_bytes;
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
@@ -45,7 +94,7 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
                 log_guest(LOG_WARNING, g, "setting the stats period failed: %s",
                           info->stats_period_error);
         if (g->state != GUEST_READY)
-                manager_guest_ready(m, g);
+                manager_guest_ready(m, g, "balloon (libvirt)");
 }
 
 static void guest_removed(Manager *m, const LibvirtResult *r)
@@ -71,7 +120,7 @@ static void stats_arrived(Manager *m, const LibvirtResult *r)
                         g->qemu_rss_bytes = s->balloon.rss_bytes;
                 if (s->balloon.stale)
                         continue; /* busy domain or no report: keep the last, it ages */
-                guest_stats_arrived(g, &s->balloon.stats);
+                manager_stats_arrived(m, g, &s->balloon.stats);
         }
 }
 
@@ -112,7 +161,7 @@ static void stats_period_set(const LibvirtResult *r)
 
 static void connection(Manager *m, const LibvirtResult *r)
 {
-        LibvirtGuests *l = m->libvirt;
+        LibvirtGuests *l = m->backend.data;
 
         if (r->type == LIBVIRT_RESULT_CONNECTED) {
                 log_info("libvirt: connected to %s, %zu active guest(s)", m->config->libvirt_uri,
@@ -125,16 +174,9 @@ static void connection(Manager *m, const LibvirtResult *r)
         }
 }
 
-typedef struct PendingQmp {
-        uint64_t id;
-        Guest *guest;
-        qmp_reply_fn cb;
-} PendingQmp;
-
-int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_object *args,
-                               qmp_reply_fn cb)
+static int qmp_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
 {
-        LibvirtGuests *l = m->libvirt;
+        LibvirtGuests *l = libvirt_of(g);
         json_object *call = json_object_new_object();
         PendingQmp *p;
         uint64_t id;
@@ -143,7 +185,7 @@ int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_o
         json_object_object_add(call, "execute", json_object_new_string(command));
         if (args)
                 json_object_object_add(call, "arguments", args);
-        if (!l || !m->config->libvirt_qmp_passthrough)
+        if (!g->manager->config->libvirt_qmp_passthrough)
                 r = -EPERM;
         else
                 r = libvirt_backend_qmp_query(l->backend, g->uuid,
@@ -160,9 +202,9 @@ int libvirt_guests_qmp_command(Manager *m, Guest *g, const char *command, json_o
         return 0;
 }
 
-void libvirt_guests_forget(Manager *m, Guest *g)
+static void forget(Guest *g)
 {
-        LibvirtGuests *l = m->libvirt;
+        LibvirtGuests *l = libvirt_of(g);
         for (size_t i = 0; l && i < l->n_pending;)
                 if (l->pending[i].guest == g)
                         l->pending[i] = l->pending[--l->n_pending];
@@ -173,7 +215,7 @@ void libvirt_guests_forget(Manager *m, Guest *g)
 /* QEMU's answer, as our own QMP client would hand it out. */
 static void qmp_replied(Manager *m, const LibvirtResult *r)
 {
-        LibvirtGuests *l = m->libvirt;
+        LibvirtGuests *l = m->backend.data;
         json_object *reply = NULL, *ret = NULL, *err = NULL;
         const char *desc = NULL;
 
@@ -238,19 +280,21 @@ static void on_result(const LibvirtResult *r, void *userdata)
 static int on_eventfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
-        (void)libvirt_backend_drain(m->libvirt->backend, on_result, m);
+        LibvirtGuests *l = m->backend.data;
+        (void)libvirt_backend_drain(l->backend, on_result, m);
         return 0;
 }
 
-int libvirt_guests_start(Manager *m)
+static int start(Backend *b)
 {
         LibvirtBackendConfig c = LIBVIRT_BACKEND_CONFIG_DEFAULT;
+        Manager *m = b->manager;
         LibvirtGuests *l = calloc(1, sizeof(*l));
         int r;
 
         if (!l)
                 return -ENOMEM;
-        m->libvirt = l;
+        b->data = l;
         c.uri = m->config->libvirt_uri;
         c.stats_period_sec = (unsigned)(m->config->stats_period_usec / USEC_PER_SEC);
         c.qmp_passthrough = m->config->libvirt_qmp_passthrough;
@@ -263,51 +307,60 @@ int libvirt_guests_start(Manager *m)
         return r;
 }
 
-void libvirt_guests_stop(Manager *m)
+static void stop(Backend *b)
 {
-        LibvirtGuests *l = m->libvirt;
+        LibvirtGuests *l = b->data;
+
         if (!l)
                 return;
         sd_event_source_disable_unref(l->source);
         libvirt_backend_free(l->backend);
         free(l->pending);
         free(l);
-        m->libvirt = NULL;
+        b->data = NULL;
 }
 
-void libvirt_guests_poll(Manager *m)
+/* One bulk stats call for every guest, answered asynchronously. */
+static void poll_guests(Backend *b)
 {
+        LibvirtGuests *l = b->data;
         uint64_t id;
-        if (m->libvirt && m->libvirt->connected)
-                (void)libvirt_backend_request_stats(m->libvirt->backend, &id);
+
+        if (l->connected)
+                (void)libvirt_backend_request_stats(l->backend, &id);
 }
 
-int libvirt_guests_set_target(Manager *m, Guest *g, uint64_t target_bytes)
+/* The compat probes need QMP, which libvirt passes through only when allowed. */
+static void cycle_end(Backend *b)
 {
-        uint64_t id;
-        if (!m->libvirt || !g->uuid)
-                return -ENOTCONN;
-        return libvirt_backend_set_memory(m->libvirt->backend, g->uuid, target_bytes, &id);
+        Manager *m = b->manager;
+
+        if (!m->config->libvirt_qmp_passthrough)
+                return;
+        for (size_t i = 0; i < m->n_guests; i++)
+                if (m->guests[i]->state == GUEST_READY)
+                        qmp_compat_refresh(m->guests[i], manager_now_usec(m));
 }
 
-int libvirt_guests_set_stats_period(Manager *m)
+/* The worker sets the period on every active domain now and on every domain
+ * that appears later; the outcome is logged when it arrives. */
+static int set_stats_period(Backend *b)
 {
-        if (!m->libvirt)
-                return -ENOTCONN;
+        LibvirtGuests *l = b->data;
         return libvirt_backend_set_stats_period(
-                m->libvirt->backend, (unsigned)(m->config->stats_period_usec / USEC_PER_SEC), NULL);
+                l->backend, (unsigned)(b->manager->config->stats_period_usec / USEC_PER_SEC), NULL);
 }
 
-json_object *libvirt_guests_status_json(Manager *m)
+/* "connected", "connecting (...)", "unreachable: ..." for status. */
+static json_object *status_json(Backend *b)
 {
+        LibvirtGuests *l = b->data;
         LibvirtBackendStatus s;
         json_object *o;
 
-        if (!m->libvirt)
-                return NULL;
-        libvirt_backend_get_status(m->libvirt->backend, &s);
+        libvirt_backend_get_status(l->backend, &s);
         o = json_object_new_object();
-        json_object_object_add(o, "uri", json_object_new_string(m->config->libvirt_uri));
+        json_object_object_add(o, "uri", json_object_new_string(b->manager->config->libvirt_uri));
         json_object_object_add(o, "state", json_object_new_string(libvirt_conn_state_to_string(s.state)));
         json_object_object_add(o, "reachable", json_object_new_boolean(s.reachable));
         json_object_object_add(o, "current_call", s.call[0] ? json_object_new_string(s.call) : NULL);
@@ -318,3 +371,15 @@ json_object *libvirt_guests_status_json(Manager *m)
                                s.last_error[0] ? json_object_new_string(s.last_error) : NULL);
         return o;
 }
+
+const BackendOps libvirt_backend_ops = {
+        .name = "libvirt",
+        .start = start,
+        .stop = stop,
+        .cycle_end = cycle_end,
+        .poll = poll_guests,
+        .set_stats_period = set_stats_period,
+        .qmp_command = qmp_command,
+        .forget = forget,
+        .status_json = status_json,
+};

@@ -26,7 +26,7 @@ void log_fields(int level, const LogFields *f, const char *fmt, ...) __attribute
 #define log_error(...)   log_fields(LOG_ERR, NULL, __VA_ARGS__)
 
 #define log_guest(level, g, ...)                                                                   \
-        log_fields(level, &(LogFields){ .guest = (g)->name ? (g)->name : (g)->socket_path,         \
+        log_fields(level, &(LogFields){ .guest = (g)->name ? (g)->name : (g)->key,                 \
                                         .uuid = (g)->uuid },                                       \
                    __VA_ARGS__)
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* memtided: parse arguments, load the config, build the manager, run the loop. */
+/*
+ * memtided: parse arguments, load the config, pick the backend (Backend=auto
+ * resolved here), wire the manager to its signals, control socket, metrics
+ * and KSM step, and run the loop.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,13 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "cleanup.h"
 #include "config.h"
+#include "control.h"
+#include "ksm-control.h"
 #include "log.h"
 #include "manager.h"
 #include "memtide-config.h"
+#include "metrics.h"
+#include "qmp-backend.h"
+#include "reload.h"
+#include "runtime-overrides.h"
+#if HAVE_LIBVIRT
+#include "libvirt-guests.h"
+#endif
 
-DEFINE_POINTER_CLEANUP(Manager, manager_free)
+DEFINE_POINTER_CLEANUP(ControlServer, control_server_free)
+DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 typedef struct Args {
         const char *config_path;
@@ -78,11 +94,110 @@ static int parse_args(int argc, char **argv, Args *args)
         return 1;
 }
 
+/* Backend=auto: libvirt when its daemon's socket exists at start-up, else QMP sockets. */
+static const BackendOps *pick_backend(BackendKind kind)
+{
+#if HAVE_LIBVIRT
+        if (kind == BACKEND_LIBVIRT || (kind == BACKEND_AUTO && libvirt_socket_present()))
+                return &libvirt_backend_ops;
+#else
+        if (kind == BACKEND_LIBVIRT) {
+                log_error("Backend=libvirt: this memtided was built without libvirt");
+                return NULL;
+        }
+#endif
+        return &qmp_backend_ops;
+}
+
+/* What else runs at the end of every control cycle. */
+static void after_cycle(Manager *m)
+{
+        uint64_t now = manager_now_usec(m);
+
+        if (now >= m->ksm_next_usec) {
+                ksm_control_run(m);
+                m->ksm_next_usec = now + m->config->ksm.interval_usec;
+        }
+        metrics_write(m);
+}
+
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)reload_config(userdata, NULL); /* a failure is logged and changes nothing */
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        log_info("received signal %u, exiting", si->ssi_signo);
+        (void)sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int add_signals(Manager *m)
+{
+        static const int exit_signals[] = { SIGTERM, SIGINT };
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(exit_signals); i++) {
+                r = sd_event_add_signal(m->event, NULL, exit_signals[i], on_exit_signal, m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);
+}
+
+/* Takes config. */
+static int run(MemtideConfig *config, const Args *args)
+{
+        _cleanup_(config_freep) MemtideConfig *owned = config;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(control_server_freep) ControlServer *control = NULL;
+        const BackendOps *backend = pick_backend(config->backend);
+        int r;
+
+        if (!backend)
+                return -EINVAL;
+        r = manager_new(&m, owned, args->config_path, backend);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the manager: %s", strerror(-r));
+        owned = NULL; /* the manager owns it now */
+        m->config_optional = !args->config_given;
+        m->after_cycle = after_cycle;
+        r = add_signals(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up signals: %s", strerror(-r));
+        /* Feeds WATCHDOG=1 from the loop itself when WatchdogSec= is set. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the watchdog: %s", strerror(-r));
+        runtime_overrides_load(m);
+        r = manager_start(m);
+        if (r < 0)
+                return r;
+        r = control_server_new(&control, m, m->config->control_socket);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on %s: %s", m->config->control_socket,
+                                       strerror(-r));
+        (void)sd_notify(false, "READY=1\nSTATUS=Starting");
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %s", strerror(-r));
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
-        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(config_freep) MemtideConfig *config = NULL;
         _cleanup_free_ char *error = NULL;
-        MemtideConfig *config = NULL;
         Args args;
         int r;
 
@@ -97,26 +212,11 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (args.check_only) {
-                config_free(config);
                 printf("%s: OK\n", args.config_path);
                 return 0;
         }
         /* A write to a closed control client must not kill the daemon. */
         signal(SIGPIPE, SIG_IGN);
-        r = manager_new(&m, config, args.config_path);
-        if (r < 0) {
-                config_free(config);
-                log_error("Failed to create the manager: %s", strerror(-r));
-                return 1;
-        }
-        m->config_optional = !args.config_given;
-        r = manager_start(m);
-        if (r < 0)
-                return 1;
-        r = sd_event_loop(m->event);
-        if (r < 0) {
-                log_error("Event loop failed: %s", strerror(-r));
-                return 1;
-        }
-        return 0;
+        r = run(TAKE_PTR(config), &args);
+        return r < 0 ? 1 : 0;
 }

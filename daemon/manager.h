@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The manager owns the event loop, the config, the guests and the control cycle. */
+/*
+ * The manager owns the event loop's timers, the config, the guests and the
+ * control cycle (collect -> decide -> act). It reaches guests only through
+ * its backend's operations (backend.h) and their actuators (actuator.h);
+ * what else runs each cycle (metrics, KSM) hangs on after_cycle, set by main.c.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -8,32 +13,30 @@
 
 #include <systemd/sd-event.h>
 
+#include "backend.h"
 #include "config.h"
 #include "guest.h"
+#include "host.h"
 #include "ksm.h"
 #include "model.h"
 #include "overrides.h"
 #include "policy.h"
-
-typedef struct ControlServer ControlServer;
-typedef struct LibvirtGuests LibvirtGuests;
 
 typedef struct Manager {
         sd_event *event;
         MemtideConfig *config;
         char *config_path;
         bool config_optional; /* the default path: may be absent */
-        char *proc_root; /* "/proc", or a fixture directory in tests */
+        char *proc_root;      /* "/proc", or a fixture directory in tests */
 
-        BackendKind backend; /* in effect: Backend=auto resolved at start */
-        LibvirtGuests *libvirt;
-
+        Backend backend;
         Guest **guests;
         size_t n_guests;
 
         sd_event_source *cycle_timer;
         sd_event_source *poll_timer;
-        ControlServer *control;
+        /* Runs at the end of every cycle (metrics, KSM): set by main.c. */
+        void (*after_cycle)(struct Manager *m);
 
         HostSample host;
         bool host_ok;
@@ -52,8 +55,12 @@ typedef struct Manager {
         int metrics_last_error;
 } Manager;
 
-int manager_new(Manager **ret, MemtideConfig *config, const char *config_path);
+/* Takes config. The backend's operations are the manager's only way to its guests. */
+int manager_new(Manager **ret, MemtideConfig *config, const char *config_path,
+                const BackendOps *backend);
 Manager *manager_free(Manager *m);
+DEFINE_POINTER_CLEANUP(Manager, manager_free)
+/* Starts the backend and the timers. */
 int manager_start(Manager *m);
 
 uint64_t manager_now_usec(Manager *m);
@@ -63,20 +70,21 @@ uint64_t manager_wall_sec(void);
 /* One control cycle: collect -> decide -> act over the ready guests. */
 int manager_run_cycle(Manager *m);
 
-int manager_add_guest(Manager *m, GuestBackend backend, const char *key, Guest **ret);
+/* Guests of the manager's backend, by key. */
+int manager_add_guest(Manager *m, const char *key, Guest **ret);
 void manager_remove_guest(Manager *m, Guest *g);
+Guest *manager_find_guest(Manager *m, const char *key);
 
-/* Backend notifications. */
-void manager_guest_ready(Manager *m, Guest *g);
-void manager_guest_lost(Manager *m, Guest *g, const char *reason);
-void manager_guest_stats_updated(Manager *m, Guest *g);
+/* What backends report. */
+/* Set up and managed from now on; device says what moves its memory, for the log. */
+void manager_guest_ready(Manager *m, Guest *g, const char *device);
+/* The guest's connection is gone; log_it false for a retry that failed again. */
+void manager_guest_lost(Manager *m, Guest *g, const char *reason, bool log_it);
+/* New balloon stats: kept, and a guest running short brings the cycle forward. */
+void manager_stats_arrived(Manager *m, Guest *g, const BalloonStats *s);
 
-/* Config reload and runtime overrides (reload.c). */
-int manager_reload(Manager *m, char **ret_error);
+/* The config's and the overrides' settings for g. */
 void manager_refresh_settings(Manager *m, Guest *g);
-void manager_load_overrides(Manager *m);
-int manager_set_override(Manager *m, const Override *patch);
-int manager_reset_override(Manager *m, const char *guest);
 
 /* Guest sample as the policy sees it (borrowed name). */
 void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret);

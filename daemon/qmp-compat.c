@@ -8,6 +8,8 @@
  * only when the driver's status or features changed (a reset) or, for the
  * reporting queue, to see whether its used-idx moves.
  */
+#include "qmp-compat.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,25 +28,6 @@ static void set_unknown(Guest *g, const char *reason)
         c->probing = false;
         c->have_inference = false;
         c->reporting_queue = COMPAT_INDEX_NONE;
-}
-
-void guest_compat_clear(GuestCompat *c)
-{
-        free(c->virtio_path);
-        free(c->unknown_reason);
-        *c = (GuestCompat){ .reporting_queue = COMPAT_INDEX_NONE };
-}
-
-const char *guest_compat_verdict(const GuestCompat *c)
-{
-        return c->have_inference ? compat_live_verdict_to_string(c->inference.verdict) : "unknown";
-}
-
-bool guest_compat_reporting_functional(const GuestCompat *c)
-{
-        return c->have_inference && c->inference.verdict == COMPAT_LIVE_AGREE &&
-               c->status.negotiated & COMPAT_FEATURE(COMPAT_F_PAGE_REPORTING) &&
-               c->reporting != COMPAT_REPORTING_STALLED;
 }
 
 static void start_window(GuestCompat *c, uint16_t used_idx, uint64_t now)

@@ -3,8 +3,10 @@
  * A guest over QMP: the set-up sequence after the handshake (name, uuid,
  * balloon device path, boot memory, stats polling), stats polls, balloon
  * commands and BALLOON_CHANGE events. Every reply is checked; a failure
- * drops this guest only.
+ * drops this guest only, which is then retried with backoff.
  */
+#include "qmp-guest.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,12 +16,38 @@
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-compat.h"
+
+#define RECONNECT_MIN_USEC (1 * USEC_PER_SEC)
+#define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
+/* A monitor that does not answer (QEMU stopped with SIGSTOP, wedged) is
+ * dropped and reconnected; its guest is not managed meanwhile. */
+#define QMP_ANSWER_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 static void setup_failed(Guest *g, const char *step, const char *error)
 {
         char reason[256];
         snprintf(reason, sizeof(reason), "%s failed: %s", step, error ? error : "bad reply");
-        manager_guest_lost(g->manager, g, reason);
+        qmp_guest_lost(g, reason);
+}
+
+static int set_target(Guest *g, uint64_t target_bytes);
+
+static const ActuatorOps balloon_actuator = {
+        .kind = ACTUATOR_BALLOON,
+        .set_target = set_target,
+};
+
+static void became_ready(Guest *g)
+{
+        _cleanup_free_ char *device = NULL;
+
+        qmp_guest_of(g)->failures = 0;
+        (void)guest_add_actuator(g, &balloon_actuator);
+        if (asprintf(&device, "balloon %s", qmp_guest_of(g)->balloon_path) < 0)
+                device = NULL;
+        manager_guest_ready(g->manager, g, device ? device : "balloon");
+        (void)qmp_guest_poll_stats(g);
 }
 
 static void on_query_balloon(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -34,7 +62,7 @@ static void on_query_balloon(QmpClient *c, json_object *ret, const char *error, 
         }
         g->actual_bytes = actual;
         if (g->state != GUEST_READY)
-                manager_guest_ready(g->manager, g);
+                became_ready(g);
 }
 
 static void on_stats_interval_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -51,7 +79,7 @@ static void on_stats_interval_set(QmpClient *c, json_object *ret, const char *er
 static json_object *stats_period_args(Guest *g)
 {
         json_object *args = json_object_new_object();
-        json_object_object_add(args, "path", json_object_new_string(g->balloon_path));
+        json_object_object_add(args, "path", json_object_new_string(qmp_guest_of(g)->balloon_path));
         json_object_object_add(args, "property",
                                json_object_new_string("guest-stats-polling-interval"));
         json_object_object_add(args, "value", json_object_new_int64((int64_t)(
@@ -100,9 +128,10 @@ static void on_qom_list(QmpClient *c, json_object *ret, const char *error, void 
                 return setup_failed(g, "finding the virtio-balloon device",
                                     "no balloon device in /machine/peripheral or peripheral-anon");
         }
-        free(g->balloon_path);
-        if (asprintf(&g->balloon_path, "%s/%s", container, child) < 0) {
-                g->balloon_path = NULL;
+        QmpGuest *q = qmp_guest_of(g);
+        free(q->balloon_path);
+        if (asprintf(&q->balloon_path, "%s/%s", container, child) < 0) {
+                q->balloon_path = NULL;
                 return setup_failed(g, "finding the virtio-balloon device", "out of memory");
         }
         if (qmp_client_command(c, "query-memory-size-summary", NULL, on_memory_summary, g) < 0)
@@ -125,8 +154,8 @@ static void list_peripherals(Guest *g, const char *container)
         bool anon = strcmp(container, "/machine/peripheral-anon") == 0;
 
         json_object_object_add(args, "path", json_object_new_string(container));
-        if (qmp_client_command(g->qmp, "qom-list", args, anon ? on_peripheral_anon : on_peripheral,
-                               g) < 0)
+        if (qmp_client_command(qmp_guest_of(g)->qmp, "qom-list", args,
+                               anon ? on_peripheral_anon : on_peripheral, g) < 0)
                 setup_failed(g, "qom-list", "could not queue");
 }
 
@@ -137,10 +166,8 @@ static void on_query_uuid(QmpClient *c, json_object *ret, const char *error, voi
 
         /* QEMU answers all zeroes when started without -uuid. */
         if (ret && json_get_string(ret, "UUID", &uuid) == 0 &&
-            strcmp(uuid, "00000000-0000-0000-0000-000000000000") != 0) {
-                free(g->uuid);
-                g->uuid = strdup(uuid);
-        }
+            strcmp(uuid, "00000000-0000-0000-0000-000000000000") != 0)
+                (void)guest_set_uuid(g, uuid); /* without it the guest is known by name */
         list_peripherals(g, "/machine/peripheral");
 }
 
@@ -149,13 +176,8 @@ static void on_query_name(QmpClient *c, json_object *ret, const char *error, voi
         Guest *g = userdata;
         const char *name = NULL;
 
-        if (ret && json_get_string(ret, "name", &name) == 0 && name[0] != '\0') {
-                char *copy = strdup(name);
-                if (copy) {
-                        free(g->name);
-                        g->name = copy;
-                }
-        }
+        if (ret && json_get_string(ret, "name", &name) == 0 && name[0] != '\0')
+                (void)guest_set_name(g, name); /* keeps the socket's stem when out of memory */
         if (qmp_client_command(c, "query-uuid", NULL, on_query_uuid, g) < 0)
                 setup_failed(g, "query-uuid", "could not queue");
 }
@@ -199,8 +221,7 @@ static void on_event(QmpClient *c, const char *event, json_object *data, void *u
 
 static void on_closed(QmpClient *c, const char *reason, void *userdata)
 {
-        Guest *g = userdata;
-        manager_guest_lost(g->manager, g, reason);
+        qmp_guest_lost(userdata, reason);
 }
 
 static const QmpCallbacks guest_callbacks = {
@@ -209,19 +230,95 @@ static const QmpCallbacks guest_callbacks = {
         .on_closed = on_closed,
 };
 
-int qmp_guest_connect(Guest *g)
+/* "/var/run/qemu-server/101.qmp" -> "101": the name until QEMU tells us its own. */
+static char *socket_stem(const char *path)
 {
-        g->qmp = qmp_client_free(g->qmp);
-        g->state = GUEST_CONNECTING;
-        g->connect_started_usec = manager_now_usec(g->manager);
-        return qmp_client_new(&g->qmp, g->manager->event, g->socket_path, &guest_callbacks, g);
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *dot = strrchr(base, '.');
+
+        return strndup(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
 }
 
-void qmp_guest_disconnect(Guest *g, const char *reason)
+int qmp_guest_attach(Guest *g)
 {
-        g->qmp = qmp_client_free(g->qmp);
-        g->stats_poll_inflight = false;
-        g->command_pending = false;
+        _cleanup_free_ char *stem = socket_stem(g->key);
+        QmpGuest *q = calloc(1, sizeof(*q));
+
+        if (!q || !stem || guest_set_name(g, stem) < 0) {
+                free(q);
+                return -ENOMEM;
+        }
+        q->seen = true;
+        g->backend_data = q;
+        return 0;
+}
+
+void qmp_guest_detach(Guest *g)
+{
+        QmpGuest *q = qmp_guest_of(g);
+
+        if (!q)
+                return;
+        qmp_client_free(q->qmp);
+        free(q->balloon_path);
+        free(q);
+        g->backend_data = NULL;
+}
+
+static int connect_now(Guest *g)
+{
+        QmpGuest *q = qmp_guest_of(g);
+
+        q->qmp = qmp_client_free(q->qmp);
+        g->state = GUEST_CONNECTING;
+        q->connect_started_usec = manager_now_usec(g->manager);
+        return qmp_client_new(&q->qmp, g->manager->event, g->key, &guest_callbacks, g);
+}
+
+void qmp_guest_try_connect(Guest *g, uint64_t now_usec)
+{
+        int r;
+
+        if (g->state != GUEST_DISCONNECTED || now_usec < qmp_guest_of(g)->reconnect_at_usec)
+                return;
+        r = connect_now(g);
+        if (r < 0)
+                qmp_guest_lost(g, strerror(-r));
+}
+
+void qmp_guest_lost(Guest *g, const char *reason)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        uint64_t backoff = RECONNECT_MIN_USEC << (q->failures < 5 ? q->failures : 5);
+
+        if (backoff > RECONNECT_MAX_USEC)
+                backoff = RECONNECT_MAX_USEC;
+        q->qmp = qmp_client_free(q->qmp);
+        q->stats_poll_inflight = false;
+        /* A guest that never came up again is not logged at every retry. */
+        manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
+        q->failures++;
+        q->reconnect_at_usec = manager_now_usec(g->manager) + backoff;
+}
+
+bool qmp_guest_stuck(const Guest *g, uint64_t now)
+{
+        const QmpGuest *q = qmp_guest_of(g);
+
+        if (g->state == GUEST_CONNECTING)
+                return now - q->connect_started_usec > QMP_ANSWER_TIMEOUT_USEC;
+        return g->state == GUEST_READY && q->stats_poll_inflight &&
+               now - q->stats_poll_sent_usec > QMP_ANSWER_TIMEOUT_USEC;
+}
+
+int qmp_guest_peer_pid(const Guest *g)
+{
+        return qmp_guest_of(g)->qmp ? qmp_client_peer_pid(qmp_guest_of(g)->qmp) : -1;
+}
+
+int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
+{
+        return qmp_client_command(qmp_guest_of(g)->qmp, command, args, cb, g);
 }
 
 static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -229,7 +326,7 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
         Guest *g = userdata;
         BalloonStats s;
 
-        g->stats_poll_inflight = false;
+        qmp_guest_of(g)->stats_poll_inflight = false;
         if (!ret) {
                 log_guest(LOG_WARNING, g, "reading guest-stats failed: %s, ignoring", error);
                 return;
@@ -238,24 +335,25 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
                 log_guest(LOG_WARNING, g, "guest-stats reply has no stats, ignoring");
                 return;
         }
-        guest_stats_arrived(g, &s);
+        manager_stats_arrived(g->manager, g, &s);
         qmp_compat_note_stats(g);
 }
 
 int qmp_guest_poll_stats(Guest *g)
 {
+        QmpGuest *q = qmp_guest_of(g);
         json_object *args;
         int r;
 
-        if (g->stats_poll_inflight)
+        if (q->stats_poll_inflight)
                 return 0;
         args = json_object_new_object();
-        json_object_object_add(args, "path", json_object_new_string(g->balloon_path));
+        json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        r = qmp_client_command(g->qmp, "qom-get", args, on_guest_stats, g);
+        r = qmp_client_command(q->qmp, "qom-get", args, on_guest_stats, g);
         if (r >= 0) {
-                g->stats_poll_inflight = true;
-                g->stats_poll_sent_usec = manager_now_usec(g->manager);
+                q->stats_poll_inflight = true;
+                q->stats_poll_sent_usec = manager_now_usec(g->manager);
         }
         return r;
 }
@@ -268,12 +366,12 @@ static void on_period_set(QmpClient *c, json_object *ret, const char *error, voi
 
 int qmp_guest_set_stats_period(Guest *g)
 {
-        return qmp_client_command(g->qmp, "qom-set", stats_period_args(g), on_period_set, g);
+        return qmp_client_command(qmp_guest_of(g)->qmp, "qom-set", stats_period_args(g), on_period_set, g);
 }
 
 int qmp_guest_refresh_balloon(Guest *g)
 {
-        return qmp_client_command(g->qmp, "query-balloon", NULL, on_query_balloon, g);
+        return qmp_client_command(qmp_guest_of(g)->qmp, "query-balloon", NULL, on_query_balloon, g);
 }
 
 static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -285,17 +383,10 @@ static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *
         }
 }
 
-int qmp_guest_set_target(Guest *g, uint64_t target_bytes)
+static int set_target(Guest *g, uint64_t target_bytes)
 {
         json_object *args = json_object_new_object();
-        int r;
 
         json_object_object_add(args, "value", json_object_new_uint64(target_bytes));
-        r = qmp_client_command(g->qmp, "balloon", args, on_balloon, g);
-        if (r < 0)
-                return r;
-        g->command_pending = true;
-        g->pending_target_bytes = target_bytes;
-        g->command_sent_usec = manager_now_usec(g->manager);
-        return 0;
+        return qmp_client_command(qmp_guest_of(g)->qmp, "balloon", args, on_balloon, g);
 }

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "libvirt-guests.h"
 #include "memtide-config.h"
 
 /* Stats and sizes are uint64; "unknown" is JSON null, never a sentinel number. */
@@ -87,9 +86,7 @@ json_object *compat_json(const Guest *g, bool with_comparison)
 
         json_object_object_add(o, "verdict", json_object_new_string(guest_compat_verdict(c)));
         json_object_object_add(o, "reason", known ? json_object_new_string(c->inference.reason)
-                                 : g->backend == GUEST_BACKEND_LIBVIRT
-                                         ? json_object_new_string("unknown (QMP passthrough disabled)")
-                                         : string_or_null(c->unknown_reason));
+                                                  : string_or_null(c->unknown_reason));
         json_object_object_add(o, "offered_features", known ? hex_mask(c->status.offered) : NULL);
         json_object_object_add(o, "negotiated_features", known ? hex_mask(c->status.negotiated) : NULL);
         json_object_object_add(o, "num_vqs", known ? json_object_new_int((int)c->status.num_vqs) : NULL);
@@ -124,8 +121,10 @@ json_object *guest_json(Manager *m, const Guest *g)
         manager_guest_sample(m, g, &sample);
         json_object_object_add(o, "name", string_or_null(g->name));
         json_object_object_add(o, "uuid", string_or_null(g->uuid));
-        json_object_object_add(o, "backend", json_object_new_string(guest_backend_to_string(g->backend)));
-        json_object_object_add(o, "socket", string_or_null(g->socket_path));
+        json_object_object_add(o, "backend", json_object_new_string(g->backend->ops->name));
+        json_object_object_add(o, "socket", NULL); /* the QMP backend's describe_guest fills it */
+        if (g->backend->ops->describe_guest)
+                g->backend->ops->describe_guest(g, o);
         json_object_object_add(o, "paused", json_object_new_boolean(g->paused));
         json_object_object_add(o, "state", json_object_new_string(guest_state_to_string(g->state)));
         json_object_object_add(o, "managed", json_object_new_boolean(sample.manage));
@@ -209,7 +208,7 @@ json_object *status_json(Manager *m)
                 ready += m->guests[i]->state == GUEST_READY;
         json_object_object_add(d, "version", json_object_new_string(MEMTIDE_VERSION));
         json_object_object_add(d, "backend",
-                               json_object_new_string(backend_kind_to_string(m->backend)));
+                               json_object_new_string(m->backend.ops->name));
         json_object_object_add(d, "strategy", json_object_new_string(policy_strategy_to_string(
                                                       m->config->policy.strategy)));
         json_object_object_add(d, "interval_seconds",
@@ -227,7 +226,8 @@ json_object *status_json(Manager *m)
         json_object_object_add(o, "daemon", d);
         json_object_object_add(o, "host", host_json(m));
         json_object_object_add(o, "ksm", ksm_json(m));
-        json_object_object_add(o, "libvirt", libvirt_guests_status_json(m));
+        if (m->backend.ops->status_json)
+                json_object_object_add(o, m->backend.ops->name, m->backend.ops->status_json(&m->backend));
         return o;
 }
 

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One guest over our own QMP connection: the set-up sequence after the
+ * handshake, stats polls, balloon commands and events, and reconnection with
+ * backoff. Private to the QMP backend (qmp-backend.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest.h"
+#include "qmp.h"
+
+/* The QMP backend's per-guest state (Guest.backend_data). */
+typedef struct QmpGuest {
+        QmpClient *qmp;
+        char *balloon_path; /* QOM path of the balloon device */
+        bool seen;          /* discovery mark */
+        bool stats_poll_inflight;
+        uint64_t stats_poll_sent_usec;
+        uint64_t connect_started_usec;
+        unsigned failures;
+        uint64_t reconnect_at_usec;
+} QmpGuest;
+
+static inline QmpGuest *qmp_guest_of(const Guest *g)
+{
+        return g->backend_data;
+}
+
+/* Gives g its QMP state; -ENOMEM. */
+int qmp_guest_attach(Guest *g);
+/* Closes the connection and frees the QMP state. */
+void qmp_guest_detach(Guest *g);
+
+/* Connects when the guest is disconnected and its backoff has passed. */
+void qmp_guest_try_connect(Guest *g, uint64_t now_usec);
+/* Drops the connection; reconnected later with backoff (1 s doubling to 30 s). */
+void qmp_guest_lost(Guest *g, const char *reason);
+/* True when the monitor has not answered for too long (QEMU stopped or wedged). */
+bool qmp_guest_stuck(const Guest *g, uint64_t now_usec);
+
+int qmp_guest_poll_stats(Guest *g);
+int qmp_guest_set_stats_period(Guest *g);
+int qmp_guest_refresh_balloon(Guest *g);
+int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);
+/* Process id of the QEMU at the other end, or <= 0. */
+int qmp_guest_peer_pid(const Guest *g);

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Runtime overrides (memtidectl set/reset) in force in the daemon. Each
+ * change is saved before it takes effect, so that what is in force survives
+ * a crash; a change that cannot be saved is refused.
+ */
+#include "runtime-overrides.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "log.h"
+
+static char *overrides_path(Manager *m)
+{
+        char *p = NULL;
+        if (asprintf(&p, "%s/overrides.json", m->config->state_directory) < 0)
+                return NULL;
+        return p;
+}
+
+void runtime_overrides_load(Manager *m)
+{
+        _cleanup_free_ char *path = overrides_path(m);
+        int r = path ? overrides_load(&m->overrides, path) : -ENOMEM;
+        if (r < 0)
+                log_error("Ignoring runtime overrides in %s: %s", path ? path : "?",
+                          r == -EINVAL ? "not a valid overrides file" : strerror(-r));
+        else if (m->overrides.n > 0)
+                log_info("Loaded %zu runtime override(s) from %s", m->overrides.n, path);
+}
+
+/* Saved before it takes effect, so that what is in force survives a crash. */
+static int save_overrides(Manager *m, const Overrides *o)
+{
+        _cleanup_free_ char *path = overrides_path(m);
+        int r = path ? mkdir_p(m->config->state_directory, 0750) : -ENOMEM;
+        if (r >= 0)
+                r = overrides_save(o, path);
+        if (r < 0)
+                log_error("Failed to save runtime overrides to %s: %s", path ? path : "?",
+                          strerror(-r));
+        return r;
+}
+
+static void refresh_all(Manager *m)
+{
+        for (size_t i = 0; i < m->n_guests; i++)
+                manager_refresh_settings(m, m->guests[i]);
+}
+
+int runtime_override_set(Manager *m, const Override *patch)
+{
+        Overrides next = { 0 };
+        int r = 0;
+
+        for (size_t i = 0; i < m->overrides.n && r >= 0; i++)
+                r = overrides_set(&next, &m->overrides.items[i]);
+        if (r >= 0)
+                r = overrides_set(&next, patch);
+        if (r >= 0)
+                r = save_overrides(m, &next);
+        if (r < 0) {
+                overrides_clear(&next);
+                return r;
+        }
+        overrides_clear(&m->overrides);
+        m->overrides = next;
+        refresh_all(m);
+        log_info("Runtime override for %s set", patch->guest);
+        return 0;
+}
+
+int runtime_override_reset(Manager *m, const char *guest)
+{
+        Overrides next = { 0 };
+        int r = 0;
+
+        if (!overrides_find(&m->overrides, guest, NULL))
+                return -ENOENT;
+        for (size_t i = 0; i < m->overrides.n && r >= 0; i++)
+                if (strcmp(m->overrides.items[i].guest, guest) != 0)
+                        r = overrides_set(&next, &m->overrides.items[i]);
+        if (r >= 0)
+                r = save_overrides(m, &next);
+        if (r < 0) {
+                overrides_clear(&next);
+                return r;
+        }
+        overrides_clear(&m->overrides);
+        m->overrides = next;
+        refresh_all(m);
+        log_info("Runtime override for %s removed", guest);
+        return 0;
+}
