@@ -102,7 +102,7 @@ static const BackendOps *pick_backend(BackendKind kind)
                 return &libvirt_backend_ops;
 #else
         if (kind == BACKEND_LIBVIRT) {
-                log_error("Backend=libvirt: this memtided was built without libvirt");
+                log_error("Backend=libvirt: this memtided was built without libvirt (QMP only)");
                 return NULL;
         }
 #endif
@@ -212,6 +212,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (args.check_only) {
+                if (!pick_backend(config->backend))
+                        return 1;
                 printf("%s: OK\n", args.config_path);
                 return 0;
         }

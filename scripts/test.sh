@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The README's test command: installs what is missing, builds, runs every test
-# (unit, fuzz corpus replay and integration on real QEMU guests) twice: in the
-# normal build, then in a second build under ASan and UBSan. Ends with one
-# "N passed, N failed" line that counts both.
+# (unit, fuzz corpus replay and integration on real QEMU guests) in the
+# normal build, then in a build without libvirt (QMP only, as on Proxmox:
+# its own tests and the QMP integration tests), then in a build under ASan
+# and UBSan. Ends with one "N passed, N failed" line that counts all three.
 #
-#   BUILD_DIR       normal build (default: build)
-#   ASAN_BUILD_DIR  sanitizer build (default: build-asan)
-#   SANITIZERS=0    skip the sanitizer build
+#   BUILD_DIR            normal build (default: build)
+#   NOLIBVIRT_BUILD_DIR  build with -Dlibvirt=disabled (default: build-nolibvirt)
+#   ASAN_BUILD_DIR       sanitizer build (default: build-asan)
+#   NOLIBVIRT=0          skip the build without libvirt
+#   SANITIZERS=0         skip the sanitizer build
 # Arguments go to both `meson test` runs (e.g. --suite unit).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/install-deps.sh || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+NOLIBVIRT_BUILD_DIR=${NOLIBVIRT_BUILD_DIR:-build-nolibvirt}
 
 passed=0 failed=0 skipped=0 status=0
 
@@ -48,6 +52,11 @@ TEST_ARGS=("$@")
 
 echo "== normal build ($BUILD_DIR)"
 run_build "$BUILD_DIR"
+
+if [ "${NOLIBVIRT:-1}" != 0 ]; then
+        echo "== build without libvirt ($NOLIBVIRT_BUILD_DIR)"
+        run_build "$NOLIBVIRT_BUILD_DIR" -Dlibvirt=disabled
+fi
 
 if [ "${SANITIZERS:-1}" != 0 ]; then
         echo "== ASan + UBSan build ($ASAN_BUILD_DIR)"
