@@ -70,18 +70,6 @@ int overrides_set(Overrides *o, const Override *patch)
         return 0;
 }
 
-bool overrides_reset(Overrides *o, const char *guest)
-{
-        for (size_t i = 0; i < o->n; i++)
-                if (strcmp(o->items[i].guest, guest) == 0) {
-                        free(o->items[i].guest);
-                        memmove(&o->items[i], &o->items[i + 1], (o->n - i - 1) * sizeof(Override));
-                        o->n--;
-                        return true;
-                }
-        return false;
-}
-
 json_object *override_to_json(const Override *ov)
 {
         json_object *o = json_object_new_object();

@@ -36,8 +36,6 @@ int overrides_save(const Overrides *o, const char *path);
 
 /* Merges the fields set in `patch` into the guest's override. */
 int overrides_set(Overrides *o, const Override *patch);
-/* Drops a guest's override; false when it had none. */
-bool overrides_reset(Overrides *o, const char *guest);
 
 const Override *overrides_find(const Overrides *o, const char *name, const char *uuid);
 void overrides_apply(const Overrides *o, const char *name, const char *uuid, GuestSettings *s);

@@ -65,6 +65,26 @@ static json_object *parse(const char *text)
  * "after-free" for the second. Returns the number of queue replies parsed and
  * checks that the error names the first missing queue.
  */
+/*
+ * True when a QMP error description is QEMU's answer to a queue number past
+ * the device's last ("Invalid virtqueue number N"): how the recorded
+ * fixtures' queue lists end. The daemon asks only for queues below num_vqs.
+ */
+static bool virtio_status_error_is_past_last_queue(const char *desc)
+{
+        static const char prefix[] = "Invalid virtqueue number ";
+        const char *p;
+
+        if (!desc || strncmp(desc, prefix, sizeof(prefix) - 1) != 0)
+                return false;
+        p = desc + sizeof(prefix) - 1;
+        if (*p < '0' || *p > '9')
+                return false;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        return *p == '\0';
+}
+
 static unsigned status_from_transcript(json_object *t, const char *phase, VirtioStatus *s)
 {
         json_object *base = phase ? member(t, phase) : t, *queues;

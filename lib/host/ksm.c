@@ -31,17 +31,6 @@ void ksm_config_init(KsmConfig *c)
         };
 }
 
-static const char *const action_names[_KSM_ACTION_MAX] = {
-        [KSM_ACTION_NONE] = "none",
-        [KSM_ACTION_RUN] = "run",
-        [KSM_ACTION_STOP] = "stop",
-};
-
-const char *ksm_action_to_string(KsmAction a)
-{
-        return a < _KSM_ACTION_MAX ? action_names[a] : NULL;
-}
-
 const char *ksm_run_state_to_string(const KsmFigures *f)
 {
         if (!f->available)

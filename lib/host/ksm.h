@@ -118,7 +118,6 @@ int ksm_apply(const char *sysfs_dir, const KsmFigures *current, const KsmDecisio
 
 /* "unavailable", "stopped", "running", "unmerging": for status and metrics. */
 const char *ksm_run_state_to_string(const KsmFigures *f);
-const char *ksm_action_to_string(KsmAction a);
 
 /* Memory KSM saves now: pages_sharing x page_size. */
 uint64_t ksm_saved_bytes(const KsmFigures *f, uint64_t page_size);

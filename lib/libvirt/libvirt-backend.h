@@ -19,30 +19,33 @@
  * structs; the backend's eventfd becomes readable when there are some, and
  * libvirt_backend_drain() hands them to a callback in order.
  *
- * Integration into an sd-event loop:
+ * Integration into an sd-event loop (daemon/libvirt-guests.c does exactly
+ * this; its start(), on_eventfd(), poll_guests(), set_target(),
+ * set_stats_period(), status_json() and stop() are the reference):
  *
+ *     LibvirtBackend *lb;
+ *     sd_event_source *source;
  *     LibvirtBackendConfig c = LIBVIRT_BACKEND_CONFIG_DEFAULT;
- *     c.uri = cfg->libvirt_uri;
- *     c.stats_period_sec = cfg->stats_period_usec / USEC_PER_SEC;
- *     r = libvirt_backend_new(&c, &m->libvirt);
- *     r = sd_event_add_io(m->event, &m->libvirt_source,
- *                         libvirt_backend_get_fd(m->libvirt), EPOLLIN, on_libvirt, m);
- *     r = libvirt_backend_start(m->libvirt);   // connects in the background
+ *     c.uri = uri;
+ *     c.stats_period_sec = period_sec;
+ *     r = libvirt_backend_new(&c, &lb);
+ *     r = sd_event_add_io(event, &source, libvirt_backend_get_fd(lb), EPOLLIN,
+ *                         on_libvirt, ctx);
+ *     r = libvirt_backend_start(lb);   // connects in the background
  *
- *     static int on_libvirt(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
- *             Manager *m = userdata;
- *             libvirt_backend_drain(m->libvirt, manager_on_libvirt_result, m);
+ *     static int on_libvirt(sd_event_source *s, int fd, uint32_t revents, void *ctx) {
+ *             libvirt_backend_drain(lb_of(ctx), on_result, ctx);
  *             return 0;
  *     }
  *
- *     each cycle:  r = libvirt_backend_request_stats(m->libvirt, &id);
+ *     each poll:   r = libvirt_backend_request_stats(lb, &id);
  *                  (-EBUSY: the previous request is still out: libvirt is slow
  *                   or frozen; treat every libvirt guest's stats as stale)
- *                  libvirt_backend_set_memory(m->libvirt, uuid, target_bytes);
- *     reload:      libvirt_backend_set_stats_period(m->libvirt, seconds, &id);
- *     status:      libvirt_backend_get_status(m->libvirt, &st);
- *     shutdown:    sd_event_source_unref(m->libvirt_source);
- *                  m->libvirt = libvirt_backend_free(m->libvirt);
+ *     a target:    r = libvirt_backend_set_memory(lb, uuid, target_bytes, &id);
+ *     reload:      r = libvirt_backend_set_stats_period(lb, seconds, &id);
+ *     status:      libvirt_backend_get_status(lb, &st);
+ *     shutdown:    sd_event_source_disable_unref(source);
+ *                  libvirt_backend_free(lb);
  *
  * Guests are keyed by UUID (numeric ids change at every start). After every
  * (re)connection the backend lists the active domains, sends

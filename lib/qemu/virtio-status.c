@@ -299,18 +299,3 @@ int virtio_status_set_queue(VirtioStatus *s, json_object *queue_ret)
         s->queues[index] = q;
         return 0;
 }
-
-bool virtio_status_error_is_past_last_queue(const char *desc)
-{
-        static const char prefix[] = "Invalid virtqueue number ";
-        const char *p;
-
-        if (!desc || strncmp(desc, prefix, sizeof(prefix) - 1) != 0)
-                return false;
-        p = desc + sizeof(prefix) - 1;
-        if (*p < '0' || *p > '9')
-                return false;
-        while (*p >= '0' && *p <= '9')
-                p++;
-        return *p == '\0';
-}

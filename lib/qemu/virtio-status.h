@@ -86,9 +86,3 @@ int virtio_queue_status_from_qmp(VirtioQueueStatus *q, unsigned *ret_index, json
  * more, -EINVAL when the reply is malformed.
  */
 int virtio_status_set_queue(VirtioStatus *s, json_object *queue_ret);
-
-/*
- * True when a QMP error description is QEMU's answer to a queue number past
- * the device's last ("Invalid virtqueue number N").
- */
-bool virtio_status_error_is_past_last_queue(const char *desc);
