@@ -1,14 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# memtide.conf(5) documents every key of the parser's table (lib/config.c),
+# memtide.conf(5) documents every key of the parser's table (lib/config/config.c),
 # each in its own section's part of the page, and no key the parser lacks.
-# Usage: check-conf-keys.sh lib/config.c man/memtide.conf.5.scd
+# Usage: check-conf-keys.sh lib/config/config.c man/memtide.conf.5.scd
 set -u
 config_c=$1
 page=$2
 
-# "SECTION Key" pairs from the table: { SECTION_DAEMON, "Backend", parse_backend },
-code=$(sed -n 's/^[[:space:]]*{ SECTION_\([A-Z]*\), "\([A-Za-z0-9]*\)",.*/\1 \2/p' "$config_c" | sort)
+# "SECTION Key" pairs from the table rows, which start a line with the section
+# and the key: {SECTION_DAEMON, "Backend", parse_enum, .offset = ...
+code=$(sed -n 's/^[[:space:]]*{[[:space:]]*SECTION_\([A-Z]*\), "\([A-Za-z0-9]*\)",.*/\1 \2/p' "$config_c" | sort)
 # "SECTION Key" pairs from the page: *Key=* entries under "# [Section] SECTION"
 # (or "# [Guest:MATCH] SECTION").
 doc=$(awk '

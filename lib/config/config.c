@@ -16,6 +16,7 @@
 #include "units.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
+#define USEC_PER_MSEC    UINT64_C(1000)
 
 typedef enum Section {
         SECTION_NONE,
@@ -25,15 +26,32 @@ typedef enum Section {
         SECTION_KSM,
 } Section;
 
-/* A key's parser: stores value into c (or the current guest rule) or returns
- * -EINVAL with a reason in *why (a static string). */
-typedef int (*key_parser)(MemtideConfig *c, GuestRule *rule, const char *value, const char **why);
+typedef struct ConfigKey ConfigKey;
 
-typedef struct ConfigKey {
+/* Stores value into field, or returns -ENOMEM, or -EINVAL with the reason in
+ * *why (a static string; the key's own reason unless the parser sets one). */
+typedef int (*value_parser)(const char *value, void *field, const ConfigKey *k, const char **why);
+
+/* One key: where its value goes, how it is parsed and which values it takes. */
+struct ConfigKey {
         Section section;
         const char *key;
-        key_parser parse;
-} ConfigKey;
+        value_parser parse;
+        size_t offset;     /* of the field: in MemtideConfig, in GuestRule for [Guest:] */
+        uint64_t min, max; /* accepted range, in the parser's unit (usec, count, %) */
+        const char *why;   /* reason given for a rejected value */
+        size_t given;      /* [Guest:] keys: GuestRule's bool that records the key was set */
+        int (*from_string)(const char *name); /* parse_enum: name -> value, < 0 if unknown */
+};
+
+#define CONF(field) offsetof(MemtideConfig, field)
+#define RULE(field) offsetof(GuestRule, field)
+
+/* given == 0 means none: offset 0 holds the rule's match, not a flag. */
+_Static_assert(offsetof(GuestRule, match) == 0, "GuestRule.match must come first");
+/* parse_enum stores an int. */
+_Static_assert(sizeof(BackendKind) == sizeof(int) && sizeof(PolicyStrategy) == sizeof(int),
+               "config enums must be int-sized");
 
 static const char *const backend_names[_BACKEND_KIND_MAX] = {
         [BACKEND_AUTO] = "auto",
@@ -44,6 +62,14 @@ static const char *const backend_names[_BACKEND_KIND_MAX] = {
 const char *backend_kind_to_string(BackendKind k)
 {
         return k < _BACKEND_KIND_MAX ? backend_names[k] : NULL;
+}
+
+static int backend_kind_from_string(const char *s)
+{
+        for (int i = 0; i < _BACKEND_KIND_MAX; i++)
+                if (strcmp(s, backend_names[i]) == 0)
+                        return i;
+        return -EINVAL;
 }
 
 static void strv_free(char **v)
@@ -63,53 +89,23 @@ static int replace_string(char **dst, const char *value)
         return 0;
 }
 
-static int parse_backend(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        for (int i = 0; i < _BACKEND_KIND_MAX; i++)
-                if (strcmp(v, backend_names[i]) == 0) {
-                        c->backend = i;
-                        return 0;
-                }
-        *why = "expected auto, libvirt or qmp";
-        return -EINVAL;
-}
+/* Generic parsers: the field's type is the parser's; limits and reason come from the key. */
 
-static int parse_libvirt_uri(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+static int parse_enum(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        return replace_string(&c->libvirt_uri, v);
-}
-
-static int parse_absolute_path(const char *v, char **dst, bool empty_ok, const char **why)
-{
-        if (empty_ok && v[0] == '\0') {
-                free(*dst);
-                *dst = NULL;
-                return 0;
-        }
-        if (v[0] != '/') {
-                *why = "expected an absolute path";
+        int i = k->from_string(v);
+        if (i < 0)
                 return -EINVAL;
-        }
-        return replace_string(dst, v);
+        *(int *)field = i;
+        return 0;
 }
 
-static int parse_state_directory(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_absolute_path(v, &c->state_directory, false, why);
-}
-
-/* An empty value turns metrics off. */
-static int parse_metrics_file(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_absolute_path(v, &c->metrics_file, true, why);
-}
-
-static int parse_yes_no(const char *v, bool *dst, const char **why)
+static int parse_bool(const char *v, void *field, const ConfigKey *k, const char **why)
 {
         if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-                *dst = true;
+                *(bool *)field = true;
         else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-                *dst = false;
+                *(bool *)field = false;
         else {
                 *why = "expected yes or no";
                 return -EINVAL;
@@ -117,27 +113,38 @@ static int parse_yes_no(const char *v, bool *dst, const char **why)
         return 0;
 }
 
-static int parse_libvirt_qmp_passthrough(MemtideConfig *c, GuestRule *rule, const char *v,
-                                         const char **why)
+static int parse_string(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        return parse_yes_no(v, &c->libvirt_qmp_passthrough, why);
+        return replace_string(field, v);
 }
 
-static int parse_control_socket(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+static int parse_absolute_path(const char *v, void *field, const ConfigKey *k, const char **why)
 {
         if (v[0] != '/') {
                 *why = "expected an absolute path";
                 return -EINVAL;
         }
-        return replace_string(&c->control_socket, v);
+        return replace_string(field, v);
 }
 
-/* Space-separated globs; an empty value clears the list (systemd convention). */
-static int parse_qmp_sockets(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+/* An empty value turns the feature off (NULL). */
+static int parse_optional_path(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        char **dst = field;
+        if (v[0] != '\0')
+                return parse_absolute_path(v, field, k, why);
+        free(*dst);
+        *dst = NULL;
+        return 0;
+}
+
+/* Space-separated absolute globs into a NULL-terminated list; an empty value
+ * clears the list (systemd convention). */
+static int parse_glob_list(const char *v, void *field, const ConfigKey *k, const char **why)
 {
         _cleanup_free_ char *copy = strdup(v);
+        char ***dst = field, **list, *save = NULL;
         size_t n = 0;
-        char **list, *save = NULL;
 
         if (!copy)
                 return -ENOMEM;
@@ -147,7 +154,6 @@ static int parse_qmp_sockets(MemtideConfig *c, GuestRule *rule, const char *v, c
         for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
                 if (tok[0] != '/') {
                         strv_free(list);
-                        *why = "socket globs must be absolute paths";
                         return -EINVAL;
                 }
                 list[n] = strdup(tok);
@@ -156,431 +162,223 @@ static int parse_qmp_sockets(MemtideConfig *c, GuestRule *rule, const char *v, c
                         return -ENOMEM;
                 }
         }
-        strv_free(c->qmp_sockets);
-        c->qmp_sockets = list;
+        strv_free(*dst);
+        *dst = list;
         return 0;
 }
 
-static int parse_positive_time(const char *v, uint64_t *dst, const char **why)
+/* A whole number in [min, max] into a uint32_t. */
+static int parse_uint32(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        uint64_t usec;
-        if (parse_time_usec(v, &usec) < 0 || usec < 100000 || usec > 3600 * USEC_PER_SEC) {
-                *why = "expected a time between 100ms and 1h, e.g. 2s or 500ms";
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < k->min || n > k->max)
                 return -EINVAL;
-        }
-        *dst = usec;
+        *(uint32_t *)field = (uint32_t)n;
         return 0;
 }
 
-static int parse_interval(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+/* A plain number (no unit) in [min, max] into a double. */
+static int parse_number(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        return parse_positive_time(v, &c->interval_usec, why);
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end != '\0' || !(d >= k->min && d <= k->max))
+                return -EINVAL;
+        *(double *)field = d;
+        return 0;
 }
 
-static int parse_stats_period(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+/* "25%" into a share (0.25) of at most max %; zero is never a share. */
+static int parse_percent(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || strcmp(end, "%") != 0 || !(d > 0 && d <= k->max))
+                return -EINVAL;
+        *(double *)field = d / 100.0;
+        return 0;
+}
+
+/* "64M" into bytes (uint64_t); any size, no limits. */
+static int parse_bytes(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        return parse_size(v, field) < 0 ? -EINVAL : 0;
+}
+
+/* "500ms" into usec (uint64_t) in [min, max]. */
+static int parse_duration(const char *v, void *field, const ConfigKey *k, const char **why)
 {
         uint64_t usec;
-        int r = parse_positive_time(v, &usec, why);
+        if (parse_time_usec(v, &usec) < 0 || usec < k->min || usec > k->max)
+                return -EINVAL;
+        *(uint64_t *)field = usec;
+        return 0;
+}
+
+/* "128M", or "10%" of the guest's maximum (at most max %); never zero. */
+static int parse_size_or_share(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        SizeOrShare s = {0};
+        int r = strchr(v, '%') ? parse_percent(v, &s.share, k, why)
+                               : parse_bytes(v, &s.bytes, k, why);
+        if (r < 0 || (s.share == 0 && s.bytes == 0))
+                return -EINVAL;
+        *(SizeOrShare *)field = s;
+        return 0;
+}
+
+/* Special parsers: a further limit with a reason of its own. */
+
+/* QEMU's guest-stats-polling-interval is whole seconds. */
+static int parse_stats_period(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        uint64_t usec;
+        int r = parse_duration(v, &usec, k, why);
         if (r < 0)
                 return r;
-        /* QEMU's guest-stats-polling-interval is whole seconds. */
         if (usec % USEC_PER_SEC != 0) {
                 *why = "QEMU polls guest stats in whole seconds, e.g. 1s or 2s";
                 return -EINVAL;
         }
-        c->stats_period_usec = usec;
-        return 0;
-}
-
-static int parse_strategy(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        int s = policy_strategy_from_string(v);
-        if (s < 0) {
-                *why = "unknown strategy (known: adaptive, mom, proxmox)";
-                return -EINVAL;
-        }
-        c->policy.strategy = s;
-        return 0;
-}
-
-static int parse_headroom_min(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        if (parse_size(v, &c->policy.headroom_min_bytes) < 0) {
-                *why = "expected a size such as 64M";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-/* "25%" as a share in (0, 1]. */
-static int parse_percent(const char *v, double *ret)
-{
-        char *end;
-        double d = strtod(v, &end);
-        if (end == v || strcmp(end, "%") != 0 || !(d > 0 && d <= 100))
-                return -EINVAL;
-        *ret = d / 100.0;
-        return 0;
-}
-
-static int parse_headroom_share(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        if (parse_percent(v, &c->policy.headroom_share) < 0) {
-                *why = "expected a percentage such as 10%";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int parse_size_or_share(const char *v, SizeOrShare *dst, const char **why)
-{
-        SizeOrShare s = { 0 };
-        if (strchr(v, '%') ? parse_percent(v, &s.share) < 0 : parse_size(v, &s.bytes) < 0 || s.bytes == 0) {
-                *why = "expected a size such as 128M or a percentage of the guest's maximum such as 10%";
-                return -EINVAL;
-        }
-        *dst = s;
-        return 0;
-}
-
-static int parse_inflate_step(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_size_or_share(v, &c->policy.inflate_step, why);
-}
-
-static int parse_deflate_step(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_size_or_share(v, &c->policy.deflate_step, why);
-}
-
-static int parse_growth_horizon(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        if (parse_time_usec(v, &c->policy.growth_horizon_usec) < 0) {
-                *why = "expected a time such as 5s";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int parse_time_into(const char *v, uint64_t *dst, const char **why)
-{
-        if (parse_time_usec(v, dst) < 0 || *dst == 0) {
-                *why = "expected a time such as 10s or 10min";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int parse_percent_into(const char *v, double *dst, const char **why)
-{
-        if (parse_percent(v, dst) < 0) {
-                *why = "expected a percentage such as 20%";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int parse_size_into(const char *v, uint64_t *dst, const char **why)
-{
-        if (parse_size(v, dst) < 0) {
-                *why = "expected a size such as 100M";
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static int parse_peak_half_life(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_time_into(v, &c->policy.peak_half_life_usec, why);
-}
-
-static int parse_volatility_factor(MemtideConfig *c, GuestRule *rule, const char *v,
-                                   const char **why)
-{
-        char *end;
-        double d = strtod(v, &end);
-        if (end == v || *end != '\0' || !(d >= 0 && d <= 100)) {
-                *why = "expected a number between 0 and 100, e.g. 3";
-                return -EINVAL;
-        }
-        c->policy.volatility_factor = d;
+        *(uint64_t *)field = usec;
         return 0;
 }
 
 /* Pressure starts at 4 x the reserve: above 25 % an idle host would count as pressed. */
-static int parse_host_reserve(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
+static int parse_host_reserve(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        int r = parse_percent_into(v, &c->policy.host_reserve, why);
-        if (r == 0 && c->policy.host_reserve > 0.25) {
+        double share;
+        int r = parse_percent(v, &share, k, why);
+        if (r < 0)
+                return r;
+        if (share > 0.25) {
                 *why = "expected a percentage of at most 25%";
                 return -EINVAL;
         }
-        return r;
+        *(double *)field = share;
+        return 0;
 }
 
-static int parse_floor_narrowing(MemtideConfig *c, GuestRule *rule, const char *v,
-                                 const char **why)
+/* An idle page costs 1/(1-rate): the rate must stay below 1. */
+static int parse_idle_tax(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        return parse_yes_no(v, &c->policy.floor_narrowing, why);
-}
-
-static int parse_host_pressure_full(MemtideConfig *c, GuestRule *rule, const char *v,
-                                    const char **why)
-{
-        return parse_percent_into(v, &c->policy.host_pressure_full, why);
-}
-
-static int parse_idle_tax(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        int r = parse_percent_into(v, &c->policy.idle_tax, why);
-        if (r == 0 && c->policy.idle_tax >= 1.0) {
+        double share;
+        int r = parse_percent(v, &share, k, why);
+        if (r < 0)
+                return r;
+        if (share >= 1.0) {
                 *why = "expected a percentage below 100%";
                 return -EINVAL;
         }
-        return r;
-}
-
-static int parse_mom_interval(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_time_into(v, &c->policy.mom.interval_usec, why);
-}
-
-static int parse_mom_sample_interval(MemtideConfig *c, GuestRule *rule, const char *v,
-                                     const char **why)
-{
-        return parse_time_into(v, &c->policy.mom.sample_interval_usec, why);
-}
-
-static int parse_mom_pressure_threshold(MemtideConfig *c, GuestRule *rule, const char *v,
-                                        const char **why)
-{
-        return parse_percent_into(v, &c->policy.mom.pressure_threshold, why);
-}
-
-static int parse_mom_pressure_critical(MemtideConfig *c, GuestRule *rule, const char *v,
-                                       const char **why)
-{
-        return parse_percent_into(v, &c->policy.mom.pressure_critical, why);
-}
-
-static int parse_mom_min_guest_free(MemtideConfig *c, GuestRule *rule, const char *v,
-                                    const char **why)
-{
-        return parse_percent_into(v, &c->policy.mom.min_guest_free, why);
-}
-
-static int parse_mom_max_change(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_percent_into(v, &c->policy.mom.max_change, why);
-}
-
-static int parse_mom_min_change(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_percent_into(v, &c->policy.mom.min_change, why);
-}
-
-static int parse_proxmox_interval(MemtideConfig *c, GuestRule *rule, const char *v,
-                                  const char **why)
-{
-        return parse_time_into(v, &c->policy.proxmox.interval_usec, why);
-}
-
-static int parse_proxmox_target(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_percent_into(v, &c->policy.proxmox.target, why);
-}
-
-static int parse_proxmox_max_change(MemtideConfig *c, GuestRule *rule, const char *v,
-                                    const char **why)
-{
-        return parse_size_into(v, &c->policy.proxmox.max_change_bytes, why);
-}
-
-static int parse_proxmox_dead_band(MemtideConfig *c, GuestRule *rule, const char *v,
-                                   const char **why)
-{
-        return parse_size_into(v, &c->policy.proxmox.dead_band_bytes, why);
-}
-
-static int parse_guest_size(const char *v, uint64_t *dst, bool *set, const char **why)
-{
-        if (parse_size(v, dst) < 0) {
-                *why = "expected a size such as 256M or 1G";
-                return -EINVAL;
-        }
-        *set = true;
+        *(double *)field = share;
         return 0;
 }
 
-static int parse_min_memory(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_guest_size(v, &rule->min_bytes, &rule->min_set, why);
-}
+#define WHY_INTERVAL     "expected a time between 100ms and 1h, e.g. 2s or 500ms"
+#define WHY_TIME         "expected a time such as 10s or 10min"
+#define WHY_PERCENT      "expected a percentage such as 20%"
+#define WHY_STEP         "expected a size such as 128M or a percentage of the guest's maximum such as 10%"
+#define WHY_PROXMOX_SIZE "expected a size such as 100M"
+#define WHY_GUEST_SIZE   "expected a size such as 256M or 1G"
+#define WHY_PAGES_0      "expected a whole number of pages between 0 and 100000, e.g. 300"
+#define WHY_PAGES_1      "expected a whole number of pages between 1 and 100000, e.g. 64"
 
-static int parse_max_memory(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_guest_size(v, &rule->max_bytes, &rule->max_set, why);
-}
-
-/* Proxmox's shares: 0 leaves the guest out of auto-ballooning. */
-static int parse_shares(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        char *end;
-        unsigned long n;
-
-        errno = 0;
-        n = strtoul(v, &end, 10);
-        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n > 50000) {
-                *why = "expected a whole number between 0 and 50000, e.g. 1000";
-                return -EINVAL;
-        }
-        rule->shares = (uint32_t)n;
-        rule->shares_set = true;
-        return 0;
-}
-
-static int parse_manage(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        int r = parse_yes_no(v, &rule->manage, why);
-        if (r >= 0)
-                rule->manage_set = true;
-        return r;
-}
-
-static int parse_ksm_enabled(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_yes_no(v, &c->ksm.enabled, why);
-}
-
-static int parse_ksm_sysfs_path(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        if (v[0] != '/') {
-                *why = "expected an absolute path";
-                return -EINVAL;
-        }
-        return replace_string(&c->ksm.sysfs_path, v);
-}
-
-static int parse_ksm_threshold_share(MemtideConfig *c, GuestRule *rule, const char *v,
-                                     const char **why)
-{
-        return parse_percent_into(v, &c->ksm.threshold_share, why);
-}
-
-/* Guests may be committed beyond the host's memory: up to 1000 %. */
-static int parse_ksm_committed_share(MemtideConfig *c, GuestRule *rule, const char *v,
-                                     const char **why)
-{
-        char *end;
-        double d = strtod(v, &end);
-        if (end == v || strcmp(end, "%") != 0 || !(d > 0 && d <= 1000)) {
-                *why = "expected a percentage of host memory such as 80% (up to 1000%)";
-                return -EINVAL;
-        }
-        c->ksm.committed_share = d / 100.0;
-        return 0;
-}
-
-/* A count of pages for ksmd's pages_to_scan, between min and 100000. */
-static int parse_ksm_pages(const char *v, uint32_t min, uint32_t *dst, const char **why)
-{
-        char *end;
-        unsigned long n;
-
-        errno = 0;
-        n = strtoul(v, &end, 10);
-        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < min || n > 100000) {
-                *why = min > 0 ? "expected a whole number of pages between 1 and 100000, e.g. 64"
-                               : "expected a whole number of pages between 0 and 100000, e.g. 300";
-                return -EINVAL;
-        }
-        *dst = (uint32_t)n;
-        return 0;
-}
-
-static int parse_ksm_pages_boost(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_ksm_pages(v, 0, &c->ksm.pages_boost, why);
-}
-
-/* ksmtuned writes KSM_NPAGES_DECAY=-50; here it is the positive amount taken off. */
-static int parse_ksm_pages_decay(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_ksm_pages(v, 0, &c->ksm.pages_decay, why);
-}
-
-static int parse_ksm_pages_min(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_ksm_pages(v, 1, &c->ksm.pages_min, why);
-}
-
-static int parse_ksm_pages_max(MemtideConfig *c, GuestRule *rule, const char *v, const char **why)
-{
-        return parse_ksm_pages(v, 1, &c->ksm.pages_max, why);
-}
-
-static int parse_ksm_sleep_msec_per_16gib(MemtideConfig *c, GuestRule *rule, const char *v,
-                                          const char **why)
-{
-        char *end;
-        unsigned long n;
-
-        errno = 0;
-        n = strtoul(v, &end, 10);
-        if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < 1 || n > 60000) {
-                *why = "expected milliseconds between 1 and 60000, e.g. 10";
-                return -EINVAL;
-        }
-        c->ksm.sleep_msec_per_16gib = (uint32_t)n;
-        return 0;
-}
-
+/* Every key, one row each. man/check-conf-keys.sh reads the rows: each starts
+ * a line with {SECTION_..., "Key", */
 static const ConfigKey config_keys[] = {
-        { SECTION_DAEMON, "Backend", parse_backend },
-        { SECTION_DAEMON, "LibvirtURI", parse_libvirt_uri },
-        { SECTION_DAEMON, "LibvirtQMPPassthrough", parse_libvirt_qmp_passthrough },
-        { SECTION_DAEMON, "QMPSockets", parse_qmp_sockets },
-        { SECTION_DAEMON, "Interval", parse_interval },
-        { SECTION_DAEMON, "StatsPeriod", parse_stats_period },
-        { SECTION_DAEMON, "ControlSocket", parse_control_socket },
-        { SECTION_DAEMON, "StateDirectory", parse_state_directory },
-        { SECTION_DAEMON, "MetricsFile", parse_metrics_file },
-        { SECTION_POLICY, "Strategy", parse_strategy },
-        { SECTION_POLICY, "HeadroomMin", parse_headroom_min },
-        { SECTION_POLICY, "HeadroomShare", parse_headroom_share },
-        { SECTION_POLICY, "InflateStep", parse_inflate_step },
-        { SECTION_POLICY, "DeflateStep", parse_deflate_step },
-        { SECTION_POLICY, "GrowthHorizon", parse_growth_horizon },
-        { SECTION_POLICY, "PeakHalfLife", parse_peak_half_life },
-        { SECTION_POLICY, "VolatilityFactor", parse_volatility_factor },
-        { SECTION_POLICY, "HostReserve", parse_host_reserve },
-        { SECTION_POLICY, "FloorNarrowing", parse_floor_narrowing },
-        { SECTION_POLICY, "IdleTax", parse_idle_tax },
-        { SECTION_POLICY, "HostPressureFull", parse_host_pressure_full },
-        { SECTION_POLICY, "MomInterval", parse_mom_interval },
-        { SECTION_POLICY, "MomSampleInterval", parse_mom_sample_interval },
-        { SECTION_POLICY, "MomPressureThreshold", parse_mom_pressure_threshold },
-        { SECTION_POLICY, "MomPressureCritical", parse_mom_pressure_critical },
-        { SECTION_POLICY, "MomMinGuestFree", parse_mom_min_guest_free },
-        { SECTION_POLICY, "MomMaxChange", parse_mom_max_change },
-        { SECTION_POLICY, "MomMinChange", parse_mom_min_change },
-        { SECTION_POLICY, "ProxmoxInterval", parse_proxmox_interval },
-        { SECTION_POLICY, "ProxmoxTarget", parse_proxmox_target },
-        { SECTION_POLICY, "ProxmoxMaxChange", parse_proxmox_max_change },
-        { SECTION_POLICY, "ProxmoxDeadBand", parse_proxmox_dead_band },
-        { SECTION_GUEST, "MinMemory", parse_min_memory },
-        { SECTION_GUEST, "MaxMemory", parse_max_memory },
-        { SECTION_GUEST, "Manage", parse_manage },
-        { SECTION_GUEST, "Shares", parse_shares },
-        { SECTION_KSM, "Enabled", parse_ksm_enabled },
-        { SECTION_KSM, "SysfsPath", parse_ksm_sysfs_path },
-        { SECTION_KSM, "ThresholdShare", parse_ksm_threshold_share },
-        { SECTION_KSM, "CommittedShare", parse_ksm_committed_share },
-        { SECTION_KSM, "PagesBoost", parse_ksm_pages_boost },
-        { SECTION_KSM, "PagesDecay", parse_ksm_pages_decay },
-        { SECTION_KSM, "PagesMin", parse_ksm_pages_min },
-        { SECTION_KSM, "PagesMax", parse_ksm_pages_max },
-        { SECTION_KSM, "SleepMsecPer16GiB", parse_ksm_sleep_msec_per_16gib },
+        {SECTION_DAEMON, "Backend", parse_enum, .offset = CONF(backend),
+         .from_string = backend_kind_from_string, .why = "expected auto, libvirt or qmp"},
+        {SECTION_DAEMON, "LibvirtURI", parse_string, .offset = CONF(libvirt_uri)},
+        {SECTION_DAEMON, "LibvirtQMPPassthrough", parse_bool,
+         .offset = CONF(libvirt_qmp_passthrough)},
+        {SECTION_DAEMON, "QMPSockets", parse_glob_list, .offset = CONF(qmp_sockets),
+         .why = "socket globs must be absolute paths"},
+        {SECTION_DAEMON, "Interval", parse_duration, .offset = CONF(interval_usec),
+         .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL},
+        {SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
+         .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL},
+        {SECTION_DAEMON, "ControlSocket", parse_absolute_path, .offset = CONF(control_socket)},
+        {SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory)},
+        {SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file)},
+        {SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
+         .from_string = policy_strategy_from_string,
+         .why = "unknown strategy (known: adaptive, mom, proxmox)"},
+        {SECTION_POLICY, "HeadroomMin", parse_bytes, .offset = CONF(policy.headroom_min_bytes),
+         .why = "expected a size such as 64M"},
+        {SECTION_POLICY, "HeadroomShare", parse_percent, .offset = CONF(policy.headroom_share),
+         .max = 100, .why = "expected a percentage such as 10%"},
+        {SECTION_POLICY, "InflateStep", parse_size_or_share, .offset = CONF(policy.inflate_step),
+         .max = 100, .why = WHY_STEP},
+        {SECTION_POLICY, "DeflateStep", parse_size_or_share, .offset = CONF(policy.deflate_step),
+         .max = 100, .why = WHY_STEP},
+        {SECTION_POLICY, "GrowthHorizon", parse_duration,
+         .offset = CONF(policy.growth_horizon_usec), .max = UINT64_MAX,
+         .why = "expected a time such as 5s"},
+        {SECTION_POLICY, "PeakHalfLife", parse_duration, .offset = CONF(policy.peak_half_life_usec),
+         .min = 1, .max = UINT64_MAX, .why = WHY_TIME},
+        {SECTION_POLICY, "VolatilityFactor", parse_number, .offset = CONF(policy.volatility_factor),
+         .max = 100, .why = "expected a number between 0 and 100, e.g. 3"},
+        {SECTION_POLICY, "HostReserve", parse_host_reserve, .offset = CONF(policy.host_reserve),
+         .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "FloorNarrowing", parse_bool, .offset = CONF(policy.floor_narrowing)},
+        {SECTION_POLICY, "IdleTax", parse_idle_tax, .offset = CONF(policy.idle_tax), .max = 100,
+         .why = WHY_PERCENT},
+        {SECTION_POLICY, "HostPressureFull", parse_percent,
+         .offset = CONF(policy.host_pressure_full), .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "MomInterval", parse_duration, .offset = CONF(policy.mom.interval_usec),
+         .min = 1, .max = UINT64_MAX, .why = WHY_TIME},
+        {SECTION_POLICY, "MomSampleInterval", parse_duration,
+         .offset = CONF(policy.mom.sample_interval_usec), .min = 1, .max = UINT64_MAX,
+         .why = WHY_TIME},
+        {SECTION_POLICY, "MomPressureThreshold", parse_percent,
+         .offset = CONF(policy.mom.pressure_threshold), .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "MomPressureCritical", parse_percent,
+         .offset = CONF(policy.mom.pressure_critical), .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "MomMinGuestFree", parse_percent,
+         .offset = CONF(policy.mom.min_guest_free), .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "MomMaxChange", parse_percent, .offset = CONF(policy.mom.max_change),
+         .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "MomMinChange", parse_percent, .offset = CONF(policy.mom.min_change),
+         .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "ProxmoxInterval", parse_duration,
+         .offset = CONF(policy.proxmox.interval_usec), .min = 1, .max = UINT64_MAX,
+         .why = WHY_TIME},
+        {SECTION_POLICY, "ProxmoxTarget", parse_percent, .offset = CONF(policy.proxmox.target),
+         .max = 100, .why = WHY_PERCENT},
+        {SECTION_POLICY, "ProxmoxMaxChange", parse_bytes,
+         .offset = CONF(policy.proxmox.max_change_bytes), .why = WHY_PROXMOX_SIZE},
+        {SECTION_POLICY, "ProxmoxDeadBand", parse_bytes,
+         .offset = CONF(policy.proxmox.dead_band_bytes), .why = WHY_PROXMOX_SIZE},
+        {SECTION_GUEST, "MinMemory", parse_bytes, .offset = RULE(min_bytes), .given = RULE(min_set),
+         .why = WHY_GUEST_SIZE},
+        {SECTION_GUEST, "MaxMemory", parse_bytes, .offset = RULE(max_bytes), .given = RULE(max_set),
+         .why = WHY_GUEST_SIZE},
+        {SECTION_GUEST, "Manage", parse_bool, .offset = RULE(manage), .given = RULE(manage_set)},
+        /* Proxmox's shares: 0 leaves the guest out of auto-ballooning. */
+        {SECTION_GUEST, "Shares", parse_uint32, .offset = RULE(shares), .given = RULE(shares_set),
+         .max = 50000, .why = "expected a whole number between 0 and 50000, e.g. 1000"},
+        {SECTION_KSM, "Enabled", parse_bool, .offset = CONF(ksm.enabled)},
+        {SECTION_KSM, "SysfsPath", parse_absolute_path, .offset = CONF(ksm.sysfs_path)},
+        {SECTION_KSM, "ThresholdShare", parse_percent, .offset = CONF(ksm.threshold_share),
+         .max = 100, .why = WHY_PERCENT},
+        /* Guests may be committed beyond the host's memory. */
+        {SECTION_KSM, "CommittedShare", parse_percent, .offset = CONF(ksm.committed_share),
+         .max = 1000, .why = "expected a percentage of host memory such as 80% (up to 1000%)"},
+        /* ksmtuned writes KSM_NPAGES_DECAY=-50; PagesDecay= is the positive amount taken off. */
+        {SECTION_KSM, "PagesBoost", parse_uint32, .offset = CONF(ksm.pages_boost), .max = 100000,
+         .why = WHY_PAGES_0},
+        {SECTION_KSM, "PagesDecay", parse_uint32, .offset = CONF(ksm.pages_decay), .max = 100000,
+         .why = WHY_PAGES_0},
+        {SECTION_KSM, "PagesMin", parse_uint32, .offset = CONF(ksm.pages_min), .min = 1,
+         .max = 100000, .why = WHY_PAGES_1},
+        {SECTION_KSM, "PagesMax", parse_uint32, .offset = CONF(ksm.pages_max), .min = 1,
+         .max = 100000, .why = WHY_PAGES_1},
+        {SECTION_KSM, "SleepMsecPer16GiB", parse_uint32, .offset = CONF(ksm.sleep_msec_per_16gib),
+         .min = 1, .max = 60000, .why = "expected milliseconds between 1 and 60000, e.g. 10"},
 };
 
 /* systemd passes StateDirectory= as $STATE_DIRECTORY; the FHS place otherwise. */
@@ -603,7 +401,7 @@ const char *config_key_name(size_t i)
 int config_new(MemtideConfig **ret)
 {
         MemtideConfig *c = calloc(1, sizeof(*c));
-        const char *dummy;
+        const char *why;
 
         if (!c)
                 return -ENOMEM;
@@ -616,7 +414,8 @@ int config_new(MemtideConfig **ret)
             replace_string(&c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET) < 0 ||
             replace_string(&c->ksm.sysfs_path, KSM_SYSFS_PATH_DEFAULT) < 0 ||
             replace_string(&c->state_directory, config_default_state_directory()) < 0 ||
-            parse_qmp_sockets(c, NULL, "/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &dummy) < 0) {
+            parse_glob_list("/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &c->qmp_sockets,
+                            NULL, &why) < 0) {
                 config_free(c);
                 return -ENOMEM;
         }
@@ -677,7 +476,7 @@ static GuestRule *guest_rule_add(MemtideConfig *c, const char *match)
                 return NULL;
         c->guest_rules = rules;
         GuestRule *r = &rules[c->n_guest_rules];
-        *r = (GuestRule){ .match = strdup(match), .manage = true };
+        *r = (GuestRule){.match = strdup(match), .manage = true};
         if (!r->match)
                 return NULL;
         c->n_guest_rules++;
@@ -707,8 +506,17 @@ static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRu
                         return -ENOMEM;
         } else
                 return set_error(ret_error, file, n,
-                                 "unknown section [%s] (known: Daemon, Policy, KSM, Guest:GLOB)", name);
+                                 "unknown section [%s] (known: Daemon, Policy, KSM, Guest:GLOB)",
+                                 name);
         return 0;
+}
+
+static const ConfigKey *config_key_find(Section section, const char *key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (config_keys[i].section == section && strcmp(config_keys[i].key, key) == 0)
+                        return &config_keys[i];
+        return NULL;
 }
 
 static int parse_assignment(MemtideConfig *c, char *line, Section section, GuestRule *rule,
@@ -721,19 +529,20 @@ static int parse_assignment(MemtideConfig *c, char *line, Section section, Guest
         const char *key = strip(line), *value = strip(eq + 1);
         if (section == SECTION_NONE)
                 return set_error(ret_error, file, n, "%s= outside of any section", key);
-        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
-                const ConfigKey *k = &config_keys[i];
-                if (k->section != section || strcmp(k->key, key) != 0)
-                        continue;
-                const char *why = "invalid value";
-                int r = k->parse(c, rule, value, &why);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return set_error(ret_error, file, n, "%s=%s: %s", key, value, why);
-                return 0;
-        }
-        return set_error(ret_error, file, n, "unknown key %s= in this section", key);
+        const ConfigKey *k = config_key_find(section, key);
+        if (!k)
+                return set_error(ret_error, file, n, "unknown key %s= in this section", key);
+        /* [Guest:] keys fill the section's rule, all others the config itself */
+        char *base = section == SECTION_GUEST ? (char *)rule : (char *)c;
+        const char *why = k->why ? k->why : "invalid value";
+        int r = k->parse(value, base + k->offset, k, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return set_error(ret_error, file, n, "%s=%s: %s", key, value, why);
+        if (k->given)
+                *(bool *)(base + k->given) = true;
+        return 0;
 }
 
 int config_parse_text(MemtideConfig *c, const char *text, const char *file, char **ret_error)
@@ -870,7 +679,7 @@ int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
                            GuestSettings *ret)
 {
-        *ret = (GuestSettings){ .manage = true, .shares = POLICY_SHARES_DEFAULT };
+        *ret = (GuestSettings){.manage = true, .shares = POLICY_SHARES_DEFAULT};
         for (size_t i = 0; i < c->n_guest_rules; i++) {
                 const GuestRule *r = &c->guest_rules[i];
                 bool hit = (name && fnmatch(r->match, name, 0) == 0) ||
