@@ -58,13 +58,15 @@ static void fake_report(Guest *g, unsigned i, unsigned cycle, uint64_t wall)
 {
         BalloonStats s;
         double phase = (double)cycle / (50.0 + i % 37);
-        uint64_t used = (uint64_t)(300 + 200 * sin(phase) + (cycle % 500 < 20 ? 600 : 0) +
-                                   rand() % 16) * MIB;
+        uint64_t used =
+                (uint64_t)(300 + 200 * sin(phase) + (cycle % 500 < 20 ? 600 : 0) + rand() % 16) *
+                MIB;
         uint64_t reserve = 60 * MIB;
 
         balloon_stats_init(&s);
         if (used + reserve + 16 * MIB > g->actual_bytes)
-                used = g->actual_bytes > reserve + 16 * MIB ? g->actual_bytes - reserve - 16 * MIB : 0;
+                used = g->actual_bytes > reserve + 16 * MIB ? g->actual_bytes - reserve - 16 * MIB
+                                                            : 0;
         s.total_bytes = g->actual_bytes - reserve;
         s.available_bytes = s.total_bytes - used;
         s.free_bytes = s.available_bytes;

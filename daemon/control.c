@@ -49,7 +49,7 @@ struct ControlClient {
         char *out;
         size_t out_len, out_off;
         bool close_after_write;
-        bool draining;        /* error sent, write side shut: reading the rest away */
+        bool draining; /* error sent, write side shut: reading the rest away */
         size_t drained_bytes;
         bool can_write; /* root or the memtide group, from SO_PEERCRED */
 };
@@ -199,7 +199,8 @@ static json_object *state_not_saved(Manager *m, int r)
 {
         json_object *p = json_object_new_object();
         char *msg = NULL;
-        if (asprintf(&msg, "cannot save %s/overrides.json: %s; the previous overrides stay in force",
+        if (asprintf(&msg,
+                     "cannot save %s/overrides.json: %s; the previous overrides stay in force",
                      m->config->state_directory, strerror(-r)) < 0)
                 msg = NULL;
         json_object_object_add(p, "message", json_object_new_string(msg ? msg : strerror(-r)));
@@ -247,7 +248,8 @@ static json_object *reload(Manager *m)
 
         if (reload_config(m, &error) < 0) {
                 json_object *p = json_object_new_object();
-                json_object_object_add(p, "message", json_object_new_string(error ? error : "failed"));
+                json_object_object_add(p, "message",
+                                       json_object_new_string(error ? error : "failed"));
                 return varlink_error_new(VARLINK_INTERFACE ".ReloadFailed", p);
         }
         return reply_new(json_object_new_object());
@@ -259,10 +261,22 @@ typedef struct Method {
         json_object *(*call)(Manager *m, json_object *call);
 } Method;
 
-static json_object *m_status(Manager *m, json_object *c) { return reply_new(status_json(m)); }
-static json_object *m_list(Manager *m, json_object *c) { return reply_new(guests_json(m)); }
-static json_object *m_info(Manager *m, json_object *c) { return reply_new(service_info()); }
-static json_object *m_reload(Manager *m, json_object *c) { return reload(m); }
+static json_object *m_status(Manager *m, json_object *c)
+{
+        return reply_new(status_json(m));
+}
+static json_object *m_list(Manager *m, json_object *c)
+{
+        return reply_new(guests_json(m));
+}
+static json_object *m_info(Manager *m, json_object *c)
+{
+        return reply_new(service_info());
+}
+static json_object *m_reload(Manager *m, json_object *c)
+{
+        return reload(m);
+}
 
 static json_object *m_metrics(Manager *m, json_object *c)
 {
@@ -352,7 +366,8 @@ static int client_read(ControlClient *c)
                             r == -EMSGSIZE ? "too large" : "malformed");
                 c->close_after_write = true;
                 varlink_buffer_clear(&c->in);
-                r = client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
+                r = client_queue(c,
+                                 varlink_error_new("org.varlink.service.InvalidParameter", NULL));
                 /* only write now: unread input must not wake the loop until then */
                 return r < 0 ? r : sd_event_source_set_io_events(c->source, EPOLLOUT);
         }

@@ -10,18 +10,18 @@
 #include "virtio-status.h"
 
 typedef struct GuestCompat {
-        bool probing;            /* a query chain is under way */
-        bool supported;          /* QEMU has the x-query-virtio commands */
-        bool probed;             /* the schema probe has answered */
-        char *virtio_path;       /* QOM path of the virtio backend */
-        char *unknown_reason;    /* why the verdict is unknown, when it is */
+        bool probing;         /* a query chain is under way */
+        bool supported;       /* QEMU has the x-query-virtio commands */
+        bool probed;          /* the schema probe has answered */
+        char *virtio_path;    /* QOM path of the virtio backend */
+        char *unknown_reason; /* why the verdict is unknown, when it is */
         VirtioStatus status;
         unsigned queues_pending; /* queue queries still to answer */
         bool have_inference;
         CompatInference inference;
         uint64_t next_refresh_usec;
         /* Page reporting liveness: used-idx of the reporting queue over a window. */
-        int reporting_queue;     /* device index, COMPAT_INDEX_NONE when not in use */
+        int reporting_queue; /* device index, COMPAT_INDEX_NONE when not in use */
         uint16_t window_used_idx;
         uint64_t window_start_usec;
         uint64_t window_freed_bytes;

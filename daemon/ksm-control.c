@@ -37,7 +37,7 @@ void ksm_control_run(Manager *m)
         r = ksm_apply(c->sysfs_path, &sample.ksm, &d);
         if (r < 0) {
                 if (r != m->ksm_last_error)
-                        log_error("Failed to tune KSM in %s: %s", c->sysfs_path, strerror(-r));
+                        log_error_errno(r, "Failed to tune KSM in %s: %m", c->sysfs_path);
                 m->ksm_last_error = r;
                 return;
         }

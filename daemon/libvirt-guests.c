@@ -168,8 +168,9 @@ static void connection(Manager *m, const LibvirtResult *r)
                          r->n_guests);
                 l->connected = true;
         } else {
-                log_warning("libvirt: %s unreachable: %s; guests keep their balloons until it is back",
-                            m->config->libvirt_uri, r->error ? r->error : "connection lost");
+                log_warning(
+                        "libvirt: %s unreachable: %s; guests keep their balloons until it is back",
+                        m->config->libvirt_uri, r->error ? r->error : "connection lost");
                 l->connected = false;
         }
 }
@@ -188,9 +189,9 @@ static int qmp_command(Guest *g, const char *command, json_object *args, qmp_rep
         if (!g->manager->config->libvirt_qmp_passthrough)
                 r = -EPERM;
         else
-                r = libvirt_backend_qmp_query(l->backend, g->uuid,
-                                              json_object_to_json_string_ext(call, JSON_C_TO_STRING_PLAIN),
-                                              &id);
+                r = libvirt_backend_qmp_query(
+                        l->backend, g->uuid,
+                        json_object_to_json_string_ext(call, JSON_C_TO_STRING_PLAIN), &id);
         json_object_put(call);
         if (r < 0)
                 return r;
@@ -229,7 +230,11 @@ static void qmp_replied(Manager *m, const LibvirtResult *r)
                         (void)json_get_string(err, "desc", &desc);
                 if (reply && !err)
                         json_object_object_get_ex(reply, "return", &ret);
-                p.cb(NULL, ret, ret ? NULL : desc ? desc : r->error ? r->error : "passthrough failed",
+                p.cb(NULL, ret,
+                     ret        ? NULL
+                     : desc     ? desc
+                     : r->error ? r->error
+                                : "passthrough failed",
                      p.guest);
                 json_object_put(reply);
                 return;
@@ -361,11 +366,14 @@ static json_object *status_json(Backend *b)
         libvirt_backend_get_status(l->backend, &s);
         o = json_object_new_object();
         json_object_object_add(o, "uri", json_object_new_string(b->manager->config->libvirt_uri));
-        json_object_object_add(o, "state", json_object_new_string(libvirt_conn_state_to_string(s.state)));
+        json_object_object_add(o, "state",
+                               json_object_new_string(libvirt_conn_state_to_string(s.state)));
         json_object_object_add(o, "reachable", json_object_new_boolean(s.reachable));
-        json_object_object_add(o, "current_call", s.call[0] ? json_object_new_string(s.call) : NULL);
+        json_object_object_add(o, "current_call",
+                               s.call[0] ? json_object_new_string(s.call) : NULL);
         json_object_object_add(o, "current_call_seconds",
-                               s.call[0] ? json_object_new_double((double)s.call_usec / 1e6) : NULL);
+                               s.call[0] ? json_object_new_double((double)s.call_usec / 1e6)
+                                         : NULL);
         json_object_object_add(o, "connects", json_object_new_int((int)s.connects));
         json_object_object_add(o, "last_error",
                                s.last_error[0] ? json_object_new_string(s.last_error) : NULL);

@@ -25,8 +25,9 @@ static bool stderr_is_journal(void)
         struct stat st;
 
         if (cached < 0)
-                cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
-                         (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+                cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+                         fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+                         (unsigned long long)st.st_ino == ino;
         return cached;
 }
 
@@ -34,13 +35,12 @@ static void emit(int level, const LogFields *f, const char *msg)
 {
         if (stderr_is_journal()) {
                 int r = sd_journal_send("MESSAGE=%s%s%s", f && f->guest ? "guest " : "",
-                                        f && f->guest ? f->guest : "", msg,
-                                        "PRIORITY=%d", level,
-                                        "SYSLOG_IDENTIFIER=memtided",
-                                        "GUEST=%s", f && f->guest ? f->guest : "",
-                                        "GUEST_UUID=%s", f && f->uuid ? f->uuid : "",
-                                        "TARGET_BYTES=%s", f && f->target ? f->target : "",
-                                        "REASON=%s", f && f->reason ? f->reason : "", NULL);
+                                        f && f->guest ? f->guest : "", msg, "PRIORITY=%d", level,
+                                        "SYSLOG_IDENTIFIER=memtided", "GUEST=%s",
+                                        f && f->guest ? f->guest : "", "GUEST_UUID=%s",
+                                        f && f->uuid ? f->uuid : "", "TARGET_BYTES=%s",
+                                        f && f->target ? f->target : "", "REASON=%s",
+                                        f && f->reason ? f->reason : "", NULL);
                 if (r >= 0)
                         return;
         }

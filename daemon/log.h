@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <syslog.h>
 
@@ -17,7 +18,8 @@ typedef struct LogFields {
 } LogFields;
 
 void log_set_max_level(int level);
-void log_fields(int level, const LogFields *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_fields(int level, const LogFields *f, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 #define log_debug(...)   log_fields(LOG_DEBUG, NULL, __VA_ARGS__)
 #define log_info(...)    log_fields(LOG_INFO, NULL, __VA_ARGS__)
@@ -26,9 +28,26 @@ void log_fields(int level, const LogFields *f, const char *fmt, ...) __attribute
 #define log_error(...)   log_fields(LOG_ERR, NULL, __VA_ARGS__)
 
 #define log_guest(level, g, ...)                                                                   \
-        log_fields(level, &(LogFields){ .guest = (g)->name ? (g)->name : (g)->key,                 \
-                                        .uuid = (g)->uuid },                                       \
+        log_fields(level,                                                                          \
+                   &(LogFields){ .guest = (g)->name ? (g)->name : (g)->key, .uuid = (g)->uuid },   \
                    __VA_ARGS__)
 
-/* Logs and returns r (a negative errno), the systemd idiom. */
-#define log_error_errno(r, ...) (log_error(__VA_ARGS__), (r))
+/*
+ * The errno idiom (systemd's): log with errno set from r (a negative errno),
+ * so that "%m" in the format names the error, and return r:
+ *     return log_error_errno(r, "Failed to listen on %s: %m", path);
+ */
+#define log_full_errno(level, f, r, ...)                                                           \
+        ({                                                                                         \
+                int _r = (r);                                                                      \
+                errno = _r < 0 ? -_r : _r;                                                         \
+                log_fields(level, f, __VA_ARGS__);                                                 \
+                _r;                                                                                \
+        })
+#define log_error_errno(r, ...)   log_full_errno(LOG_ERR, NULL, r, __VA_ARGS__)
+#define log_warning_errno(r, ...) log_full_errno(LOG_WARNING, NULL, r, __VA_ARGS__)
+#define log_guest_errno(level, g, r, ...)                                                          \
+        log_full_errno(                                                                            \
+                level,                                                                             \
+                (&(LogFields){ .guest = (g)->name ? (g)->name : (g)->key, .uuid = (g)->uuid }), r, \
+                __VA_ARGS__)

@@ -40,13 +40,14 @@ typedef struct Args {
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: memtided [--config FILE] [--check-config] [--debug]\n"
-                   "Host memory-overcommit manager: sets guests' virtio-balloon targets.\n\n"
-                   "  -c, --config FILE   config file (default %s, plus FILE.d/*.conf)\n"
-                   "      --check-config  validate the config and exit\n"
-                   "  -d, --debug         log every decision\n"
-                   "  -h, --help          this help\n"
-                   "      --version       print the version\n",
+        fprintf(f,
+                "Usage: memtided [--config FILE] [--check-config] [--debug]\n"
+                "Host memory-overcommit manager: sets guests' virtio-balloon targets.\n\n"
+                "  -c, --config FILE   config file (default %s, plus FILE.d/*.conf)\n"
+                "      --check-config  validate the config and exit\n"
+                "  -d, --debug         log every decision\n"
+                "  -h, --help          this help\n"
+                "      --version       print the version\n",
                 CONFIG_DEFAULT_PATH);
 }
 
@@ -168,29 +169,28 @@ static int run(MemtideConfig *config, const Args *args)
                 return -EINVAL;
         r = manager_new(&m, owned, args->config_path, backend);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the manager: %s", strerror(-r));
+                return log_error_errno(r, "Failed to create the manager: %m");
         owned = NULL; /* the manager owns it now */
         m->config_optional = !args->config_given;
         m->after_cycle = after_cycle;
         r = add_signals(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up signals: %s", strerror(-r));
+                return log_error_errno(r, "Failed to set up signals: %m");
         /* Feeds WATCHDOG=1 from the loop itself when WatchdogSec= is set. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the watchdog: %s", strerror(-r));
+                return log_error_errno(r, "Failed to set up the watchdog: %m");
         runtime_overrides_load(m);
         r = manager_start(m);
         if (r < 0)
                 return r;
         r = control_server_new(&control, m, m->config->control_socket);
         if (r < 0)
-                return log_error_errno(r, "Failed to listen on %s: %s", m->config->control_socket,
-                                       strerror(-r));
+                return log_error_errno(r, "Failed to listen on %s: %m", m->config->control_socket);
         (void)sd_notify(false, "READY=1\nSTATUS=Starting");
         r = sd_event_loop(m->event);
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %s", strerror(-r));
+                return log_error_errno(r, "Event loop failed: %m");
         return 0;
 }
 

@@ -126,11 +126,13 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .manage = g->settings.manage,
                 .shares = g->settings.shares,
                 .page_reporting_functional = guest_compat_reporting_functional(&g->compat),
-                .deflate_on_oom = g->compat.have_inference &&
-                                  g->compat.status.negotiated & COMPAT_FEATURE(COMPAT_F_DEFLATE_ON_OOM),
+                .deflate_on_oom =
+                        g->compat.have_inference &&
+                        g->compat.status.negotiated & COMPAT_FEATURE(COMPAT_F_DEFLATE_ON_OOM),
         };
         if (g->stats.last_update_sec > 0) {
-                uint64_t age = wall > g->stats.last_update_sec ? wall - g->stats.last_update_sec : 0;
+                uint64_t age =
+                        wall > g->stats.last_update_sec ? wall - g->stats.last_update_sec : 0;
                 ret->stats_age_usec = age * USEC_PER_SEC;
                 ret->stats_fresh = age <= stale_after_sec;
         }
@@ -162,13 +164,16 @@ static void act(Manager *m, Guest *g, const Decision *d)
         format_bytes(target_s, sizeof(target_s), d->target_bytes);
         r = send_target(m, g, d->target_bytes);
         if (r < 0) {
-                log_guest(LOG_WARNING, g, "could not send balloon target %s: %s", target_s, strerror(-r));
+                log_guest_errno(LOG_WARNING, g, r, "could not send balloon target %s: %m",
+                                target_s);
                 return;
         }
         m->balloon_commands++;
         snprintf(target_bytes, sizeof(target_bytes), "%llu", (unsigned long long)d->target_bytes);
         log_fields(LOG_INFO,
-                   &(LogFields){ .guest = g->name, .uuid = g->uuid, .target = target_bytes,
+                   &(LogFields){ .guest = g->name,
+                                 .uuid = g->uuid,
+                                 .target = target_bytes,
                                  .reason = d->reason },
                    "target %s: %s", target_s, d->reason);
 }
@@ -231,8 +236,10 @@ int manager_run_cycle(Manager *m)
         if (collect(m, &in) < 0)
                 return -ENOMEM;
         /* An unreadable /proc/meminfo is no host figures (room), not the last ones. */
-        Snapshot snap = { .now_usec = start, .host = m->host_ok ? m->host : (HostSample){ 0 },
-                          .n_guests = in.n, .guests = in.samples };
+        Snapshot snap = { .now_usec = start,
+                          .host = m->host_ok ? m->host : (HostSample){ 0 },
+                          .n_guests = in.n,
+                          .guests = in.samples };
         policy_decide(&m->config->policy, &snap, &m->policy_state, in.states, in.decisions);
         for (size_t i = 0; i < in.n; i++) {
                 in.guests[i]->policy_state = in.states[i];
@@ -356,16 +363,17 @@ int manager_start(Manager *m)
 
         r = m->backend.ops->start(&m->backend);
         if (r < 0)
-                return log_error_errno(r, "Failed to start the %s backend: %s", m->backend.ops->name,
-                                       strerror(-r));
+                return log_error_errno(r, "Failed to start the %s backend: %m",
+                                       m->backend.ops->name);
         (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         m->start_usec = now;
         r = add_timer(m, &m->cycle_timer, now, on_cycle_timer);
         if (r >= 0)
                 r = add_timer(m, &m->poll_timer, now + poll_period_usec(m), on_poll_timer);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up timers: %s", strerror(-r));
-        log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64 " s",
+                return log_error_errno(r, "Failed to set up timers: %m");
+        log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64
+                 " s",
                  m->backend.ops->name, m->config->interval_usec / 1000,
                  m->config->stats_period_usec / USEC_PER_SEC);
         return 0;

@@ -61,24 +61,35 @@ static void guest_series(FILE *f, Manager *m, const char *name, const char *help
         }
 }
 
-static uint64_t g_actual(Manager *m, const Guest *g) { return g->actual_bytes; }
-static uint64_t g_max(Manager *m, const Guest *g) { return g->max_bytes; }
+static uint64_t g_actual(Manager *m, const Guest *g)
+{
+        return g->actual_bytes;
+}
+static uint64_t g_max(Manager *m, const Guest *g)
+{
+        return g->max_bytes;
+}
 static uint64_t g_rss(Manager *m, const Guest *g)
 {
         return g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN;
 }
-static uint64_t g_available(Manager *m, const Guest *g) { return g->stats.available_bytes; }
+static uint64_t g_available(Manager *m, const Guest *g)
+{
+        return g->stats.available_bytes;
+}
 static uint64_t g_target(Manager *m, const Guest *g)
 {
         return g->has_decision ? g->last_decision.target_bytes : STAT_UNKNOWN;
 }
 static uint64_t g_floor(Manager *m, const Guest *g)
 {
-        return g->has_decision && g->last_decision.floor_bytes ? g->last_decision.floor_bytes : STAT_UNKNOWN;
+        return g->has_decision && g->last_decision.floor_bytes ? g->last_decision.floor_bytes
+                                                               : STAT_UNKNOWN;
 }
 static uint64_t g_used(Manager *m, const Guest *g)
 {
-        return g->has_decision && g->last_decision.used_bytes ? g->last_decision.used_bytes : STAT_UNKNOWN;
+        return g->has_decision && g->last_decision.used_bytes ? g->last_decision.used_bytes
+                                                              : STAT_UNKNOWN;
 }
 static uint64_t g_stats_age(Manager *m, const Guest *g)
 {
@@ -116,23 +127,30 @@ static void host_series(FILE *f, Manager *m)
         if (!m->host_ok)
                 return;
         header(f, "memtide_host_memory_total_bytes", "gauge", "Host MemTotal.");
-        fprintf(f, "memtide_host_memory_total_bytes %llu\n", (unsigned long long)h->mem_total_bytes);
+        fprintf(f, "memtide_host_memory_total_bytes %llu\n",
+                (unsigned long long)h->mem_total_bytes);
         header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable.");
         fprintf(f, "memtide_host_memory_available_bytes %llu\n",
                 (unsigned long long)h->mem_available_bytes);
         if (h->swap_known) {
-                header(f, "memtide_host_swap_in_pages_total", "counter", "Host pages swapped in (pswpin).");
-                fprintf(f, "memtide_host_swap_in_pages_total %llu\n", (unsigned long long)h->swap_in_pages);
-                header(f, "memtide_host_swap_out_pages_total", "counter", "Host pages swapped out (pswpout).");
-                fprintf(f, "memtide_host_swap_out_pages_total %llu\n", (unsigned long long)h->swap_out_pages);
+                header(f, "memtide_host_swap_in_pages_total", "counter",
+                       "Host pages swapped in (pswpin).");
+                fprintf(f, "memtide_host_swap_in_pages_total %llu\n",
+                        (unsigned long long)h->swap_in_pages);
+                header(f, "memtide_host_swap_out_pages_total", "counter",
+                       "Host pages swapped out (pswpout).");
+                fprintf(f, "memtide_host_swap_out_pages_total %llu\n",
+                        (unsigned long long)h->swap_out_pages);
         }
         if (h->psi_available) {
                 header(f, "memtide_host_memory_pressure_some_avg10_ratio", "gauge",
                        "Host memory PSI some avg10, as a ratio.");
-                fprintf(f, "memtide_host_memory_pressure_some_avg10_ratio %g\n", h->psi_some_avg10 / 100);
+                fprintf(f, "memtide_host_memory_pressure_some_avg10_ratio %g\n",
+                        h->psi_some_avg10 / 100);
                 header(f, "memtide_host_memory_pressure_full_avg10_ratio", "gauge",
                        "Host memory PSI full avg10, as a ratio.");
-                fprintf(f, "memtide_host_memory_pressure_full_avg10_ratio %g\n", h->psi_full_avg10 / 100);
+                fprintf(f, "memtide_host_memory_pressure_full_avg10_ratio %g\n",
+                        h->psi_full_avg10 / 100);
         }
 }
 
@@ -146,9 +164,11 @@ static void daemon_series(FILE *f, Manager *m)
         header(f, "memtide_cycles_total", "counter", "Control cycles run.");
         fprintf(f, "memtide_cycles_total %llu\n", (unsigned long long)m->cycles);
         header(f, "memtide_cycle_duration_seconds", "gauge", "Duration of the last control cycle.");
-        fprintf(f, "memtide_cycle_duration_seconds %g\n", (double)m->last_cycle_duration_usec / 1e6);
+        fprintf(f, "memtide_cycle_duration_seconds %g\n",
+                (double)m->last_cycle_duration_usec / 1e6);
         header(f, "memtide_balloon_commands_total", "counter", "Balloon targets sent.");
-        fprintf(f, "memtide_balloon_commands_total %llu\n", (unsigned long long)m->balloon_commands);
+        fprintf(f, "memtide_balloon_commands_total %llu\n",
+                (unsigned long long)m->balloon_commands);
         header(f, "memtide_guests_managed", "gauge", "Guests managed now.");
         fprintf(f, "memtide_guests_managed %zu\n", ready);
         header(f, "memtide_guests_known", "gauge", "Guests found, managed or not.");
@@ -172,7 +192,8 @@ static void ksm_series(FILE *f, Manager *m)
         fprintf(f, "memtide_ksm_pages_to_scan %u\n", k->pages_to_scan);
         header(f, "memtide_ksm_pages_shared", "gauge", "KSM pages_shared.");
         fprintf(f, "memtide_ksm_pages_shared %llu\n", (unsigned long long)k->pages_shared);
-        header(f, "memtide_ksm_pages_sharing", "gauge", "KSM pages_sharing (memory saved, in pages).");
+        header(f, "memtide_ksm_pages_sharing", "gauge",
+               "KSM pages_sharing (memory saved, in pages).");
         fprintf(f, "memtide_ksm_pages_sharing %llu\n", (unsigned long long)k->pages_sharing);
 }
 
@@ -188,10 +209,12 @@ char *metrics_render(Manager *m)
         host_series(f, m);
         guest_series(f, m, "memtide_guest_actual_bytes", "Memory the guest has now.", g_actual);
         guest_series(f, m, "memtide_guest_target_bytes", "Last balloon target decided.", g_target);
-        guest_series(f, m, "memtide_guest_floor_bytes", "Lowest size the guard rails allow.", g_floor);
+        guest_series(f, m, "memtide_guest_floor_bytes", "Lowest size the guard rails allow.",
+                     g_floor);
         guest_series(f, m, "memtide_guest_max_bytes", "The guest's maximum (boot) memory.", g_max);
         guest_series(f, m, "memtide_guest_used_bytes", "Memory the guest cannot give up.", g_used);
-        guest_series(f, m, "memtide_guest_available_bytes", "The guest's MemAvailable.", g_available);
+        guest_series(f, m, "memtide_guest_available_bytes", "The guest's MemAvailable.",
+                     g_available);
         guest_series(f, m, "memtide_guest_stats_age_seconds", "Age of the guest's balloon stats.",
                      g_stats_age);
         guest_series(f, m, "memtide_guest_distress", "1 when the guest is short of memory.",
@@ -222,8 +245,10 @@ void metrics_write(Manager *m)
         if (r < 0) {
                 m->errors_metrics++;
                 if (r != m->metrics_last_error)
-                        log_error("Failed to write metrics to %s: %s (logged once until it changes)",
-                                  path, strerror(-r));
+                        log_error_errno(
+                                r,
+                                "Failed to write metrics to %s: %m (logged once until it changes)",
+                                path);
         } else if (m->metrics_last_error)
                 log_info("Writing metrics to %s works again", path);
         m->metrics_last_error = r < 0 ? r : 0;

@@ -124,7 +124,8 @@ static int set_stats_period(Backend *b)
 
         for (size_t i = 0; i < m->n_guests; i++)
                 if (m->guests[i]->state == GUEST_READY)
-                        (void)qmp_guest_set_stats_period(m->guests[i]); /* failures logged per guest */
+                        (void)qmp_guest_set_stats_period(
+                                m->guests[i]); /* failures logged per guest */
         return 0;
 }
 

@@ -50,8 +50,10 @@ static void check_reporting(Guest *g, uint64_t now)
         };
         CompatReporting r = compat_reporting_check(&w);
 
-        if (r != c->reporting && (r == COMPAT_REPORTING_STALLED || c->reporting == COMPAT_REPORTING_STALLED))
-                log_guest(LOG_WARNING, g, "free page reporting is %s", compat_reporting_to_string(r));
+        if (r != c->reporting &&
+            (r == COMPAT_REPORTING_STALLED || c->reporting == COMPAT_REPORTING_STALLED))
+                log_guest(LOG_WARNING, g, "free page reporting is %s",
+                          compat_reporting_to_string(r));
         if (r != COMPAT_REPORTING_UNKNOWN)
                 c->reporting = r;
         if (r == COMPAT_REPORTING_ACTIVE)
@@ -167,7 +169,8 @@ static void on_virtio_list(QmpClient *q, json_object *ret, const char *error, vo
 
 static bool schema_has_command(json_object *schema, const char *name)
 {
-        size_t n = json_object_is_type(schema, json_type_array) ? json_object_array_length(schema) : 0;
+        size_t n =
+                json_object_is_type(schema, json_type_array) ? json_object_array_length(schema) : 0;
         for (size_t i = 0; i < n; i++) {
                 const char *entry = NULL, *meta = NULL;
                 json_object *e = json_object_array_get_idx(schema, i);

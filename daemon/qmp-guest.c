@@ -82,8 +82,10 @@ static json_object *stats_period_args(Guest *g)
         json_object_object_add(args, "path", json_object_new_string(qmp_guest_of(g)->balloon_path));
         json_object_object_add(args, "property",
                                json_object_new_string("guest-stats-polling-interval"));
-        json_object_object_add(args, "value", json_object_new_int64((int64_t)(
-                g->manager->config->stats_period_usec / USEC_PER_SEC)));
+        json_object_object_add(
+                args, "value",
+                json_object_new_int64(
+                        (int64_t)(g->manager->config->stats_period_usec / USEC_PER_SEC)));
         return args;
 }
 
@@ -361,12 +363,14 @@ int qmp_guest_poll_stats(Guest *g)
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
 {
         if (!ret)
-                log_guest(LOG_WARNING, (Guest *)userdata, "setting the stats period failed: %s", error);
+                log_guest(LOG_WARNING, (Guest *)userdata, "setting the stats period failed: %s",
+                          error);
 }
 
 int qmp_guest_set_stats_period(Guest *g)
 {
-        return qmp_client_command(qmp_guest_of(g)->qmp, "qom-set", stats_period_args(g), on_period_set, g);
+        return qmp_client_command(qmp_guest_of(g)->qmp, "qom-set", stats_period_args(g),
+                                  on_period_set, g);
 }
 
 int qmp_guest_refresh_balloon(Guest *g)

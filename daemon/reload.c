@@ -30,8 +30,8 @@ static void apply_new_config(Manager *m, const MemtideConfig *old)
                 return;
         r = m->backend.ops->set_stats_period(&m->backend);
         if (r < 0)
-                log_warning("%s: cannot change the stats period: %s", m->backend.ops->name,
-                            strerror(-r));
+                log_warning_errno(r, "%s: cannot change the stats period: %m",
+                                  m->backend.ops->name);
 }
 
 int reload_config(Manager *m, char **ret_error)

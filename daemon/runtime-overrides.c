@@ -41,8 +41,7 @@ static int save_overrides(Manager *m, const Overrides *o)
         if (r >= 0)
                 r = overrides_save(o, path);
         if (r < 0)
-                log_error("Failed to save runtime overrides to %s: %s", path ? path : "?",
-                          strerror(-r));
+                log_error_errno(r, "Failed to save runtime overrides to %s: %m", path ? path : "?");
         return r;
 }
 

@@ -53,8 +53,8 @@ static json_object *conventions_json(unsigned mask)
         json_object *list = json_object_new_array();
         for (int i = 0; i < _COMPAT_CONVENTION_MAX; i++)
                 if (mask & (1u << i))
-                        json_object_array_add(list, json_object_new_string(
-                                                            compat_convention_to_string(i)));
+                        json_object_array_add(
+                                list, json_object_new_string(compat_convention_to_string(i)));
         return list;
 }
 
@@ -72,8 +72,8 @@ static json_object *broken_queues_json(const CompatVerdict *v)
         json_object *list = json_object_new_array();
         for (unsigned i = 0; i < v->n_rows; i++)
                 if (v->rows[i].broken)
-                        json_object_array_add(list, json_object_new_string(
-                                                            compat_queue_to_string(v->rows[i].queue)));
+                        json_object_array_add(list, json_object_new_string(compat_queue_to_string(
+                                                            v->rows[i].queue)));
         return list;
 }
 
@@ -85,20 +85,26 @@ json_object *compat_json(const Guest *g, bool with_comparison)
         bool known = c->have_inference;
 
         json_object_object_add(o, "verdict", json_object_new_string(guest_compat_verdict(c)));
-        json_object_object_add(o, "reason", known ? json_object_new_string(c->inference.reason)
-                                                  : string_or_null(c->unknown_reason));
+        json_object_object_add(o, "reason",
+                               known ? json_object_new_string(c->inference.reason)
+                                     : string_or_null(c->unknown_reason));
         json_object_object_add(o, "offered_features", known ? hex_mask(c->status.offered) : NULL);
-        json_object_object_add(o, "negotiated_features", known ? hex_mask(c->status.negotiated) : NULL);
-        json_object_object_add(o, "num_vqs", known ? json_object_new_int((int)c->status.num_vqs) : NULL);
-        json_object_object_add(o, "driver_ok", known ? json_object_new_boolean(c->status.driver_ok) : NULL);
-        json_object_object_add(o, "driver_conventions", known ? conventions_json(c->inference.conventions) : NULL);
+        json_object_object_add(o, "negotiated_features",
+                               known ? hex_mask(c->status.negotiated) : NULL);
+        json_object_object_add(o, "num_vqs",
+                               known ? json_object_new_int((int)c->status.num_vqs) : NULL);
+        json_object_object_add(o, "driver_ok",
+                               known ? json_object_new_boolean(c->status.driver_ok) : NULL);
+        json_object_object_add(o, "driver_conventions",
+                               known ? conventions_json(c->inference.conventions) : NULL);
         json_object_object_add(o, "queues_set_up", known ? queues_set_up_json(&c->status) : NULL);
         json_object_object_add(o, "broken_queues",
                                known ? broken_queues_json(&c->inference.comparison) : NULL);
-        json_object_object_add(o, "page_reporting",
-                               json_object_new_string(c->reporting_queue == COMPAT_INDEX_NONE
-                                                              ? "not in use"
-                                                              : compat_reporting_to_string(c->reporting)));
+        json_object_object_add(
+                o, "page_reporting",
+                json_object_new_string(c->reporting_queue == COMPAT_INDEX_NONE
+                                               ? "not in use"
+                                               : compat_reporting_to_string(c->reporting)));
         json_object_object_add(o, "page_reporting_functional",
                                json_object_new_boolean(guest_compat_reporting_functional(c)));
         json_object_object_add(o, "stats_usable",
@@ -110,7 +116,6 @@ json_object *compat_json(const Guest *g, bool with_comparison)
         }
         return o;
 }
-
 
 json_object *guest_json(Manager *m, const Guest *g)
 {
@@ -137,10 +142,11 @@ json_object *guest_json(Manager *m, const Guest *g)
         add_u64(o, "qemu_rss_bytes", g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN);
         json_object_object_add(o, "stats",
                                balloon_stats_reported(&g->stats) ? stats_json(&g->stats) : NULL);
-        json_object_object_add(o, "stats_age_seconds",
-                               sample.stats_age_usec == UINT64_MAX
-                                       ? NULL
-                                       : json_object_new_double((double)sample.stats_age_usec / 1e6));
+        json_object_object_add(
+                o, "stats_age_seconds",
+                sample.stats_age_usec == UINT64_MAX
+                        ? NULL
+                        : json_object_new_double((double)sample.stats_age_usec / 1e6));
         json_object_object_add(o, "stats_fresh", json_object_new_boolean(sample.stats_fresh));
         json_object_object_add(o, "command_pending", json_object_new_boolean(g->command_pending));
         json_object_object_add(o, "distress", json_object_new_boolean(d && d->distress));
@@ -207,10 +213,10 @@ json_object *status_json(Manager *m)
         for (size_t i = 0; i < m->n_guests; i++)
                 ready += m->guests[i]->state == GUEST_READY;
         json_object_object_add(d, "version", json_object_new_string(MEMTIDE_VERSION));
-        json_object_object_add(d, "backend",
-                               json_object_new_string(m->backend.ops->name));
-        json_object_object_add(d, "strategy", json_object_new_string(policy_strategy_to_string(
-                                                      m->config->policy.strategy)));
+        json_object_object_add(d, "backend", json_object_new_string(m->backend.ops->name));
+        json_object_object_add(
+                d, "strategy",
+                json_object_new_string(policy_strategy_to_string(m->config->policy.strategy)));
         json_object_object_add(d, "interval_seconds",
                                json_object_new_double((double)m->config->interval_usec / 1e6));
         json_object_object_add(d, "stats_period_seconds",
@@ -227,7 +233,8 @@ json_object *status_json(Manager *m)
         json_object_object_add(o, "host", host_json(m));
         json_object_object_add(o, "ksm", ksm_json(m));
         if (m->backend.ops->status_json)
-                json_object_object_add(o, m->backend.ops->name, m->backend.ops->status_json(&m->backend));
+                json_object_object_add(o, m->backend.ops->name,
+                                       m->backend.ops->status_json(&m->backend));
         return o;
 }
 
