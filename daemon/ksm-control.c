@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The KSM controller's place in memtided: every KSM interval, read the host
- * and /sys/kernel/mm/ksm, let lib/ksm.c decide, write only what changed.
+ * and /sys/kernel/mm/ksm, let lib/host/ksm.c decide, write only what changed.
  * Off unless [KSM] Enabled=yes; figures are read for status either way.
  */
 #include <errno.h>

@@ -54,7 +54,7 @@ static const CompatQueueVerdict *row_of(const CompatVerdict *v, CompatQueue q)
         return NULL;
 }
 
-/* ---- The oracle: the spec's order and bits, written apart from lib/compat.c ---- */
+/* ---- The oracle: the spec's order and bits, written apart from lib/compat/compat.c ---- */
 
 /* Optional queues in spec order: stats (bit 1), free page (bit 3), reporting (bit 5). */
 static const uint64_t optional_bit[5] = {0, 0, UINT64_C(1) << 1, UINT64_C(1) << 3,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Tests for lib/qmp.c. A fake QEMU sits on the other end of a socketpair and
+ * Tests for lib/qemu/qmp.c. A fake QEMU sits on the other end of a socketpair and
  * is driven from the same sd-event loop as the client: each test writes what
  * QEMU would write (often the replies recorded in tests/fixtures/qmp), runs
  * the loop and checks what the client reported. The last test talks to a

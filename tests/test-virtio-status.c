@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Tests for lib/virtio-status.c, and for the live inference of lib/compat*.c,
+ * Tests for lib/qemu/virtio-status.c, and for the live inference of lib/compat*.c,
  * on replies recorded from QEMU 7.2 (tests/fixtures/virtio, written by
  * record.py there): a virtio-balloon-pci with free-page-hint on/off and
  * free-page-reporting on/off, once with QEMU stopped before the guest ran

@@ -8,8 +8,8 @@
  *     policy does with it (policy/accounting.c);
  *   - a virtio transcript as in tests/fixtures/virtio (x-query-virtio,
  *     x-query-virtio-status, x-query-virtio-queue-status replies): the
- *     parsers in lib/virtio-status.c and the live inference in
- *     lib/compat-live.c.
+ *     parsers in lib/qemu/virtio-status.c and the live inference in
+ *     lib/compat/compat-live.c.
  * Every parser sees the whole document too, so a reply of one kind fed to
  * the parser of another must be refused cleanly.
  *

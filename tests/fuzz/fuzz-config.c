@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Fuzz target: the config parser (lib/config.c, with lib/units.c and the
+ * Fuzz target: the config parser (lib/config/config.c, with lib/units.c and the
  * policy knobs it fills). The input is a memtide.conf, optionally followed
  * by a NUL byte and a drop-in that is parsed on top of it, as config_load()
  * does with FILE.d/\*.conf (later files win).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Fuzz target: the QMP client's stream parser (lib/qmp.c), driven as memtided
+ * Fuzz target: the QMP client's stream parser (lib/qemu/qmp.c), driven as memtided
  * drives it. The input is what a QEMU monitor sends; the target plays QEMU on
  * the far end of a socketpair given to qmp_client_new_fd() and runs the
  * client's sd-event loop, so the real read, tokenize, dispatch and close

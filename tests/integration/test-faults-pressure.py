@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Fault injection, host memory pressure spike. memtided reads its host
-figures from $MEMTIDE_PROC_ROOT (lib/host.c); here that is a directory the
+figures from $MEMTIDE_PROC_ROOT (lib/host/host.c); here that is a directory the
 test writes: copies of /proc/meminfo, /proc/pressure/memory and /proc/vmstat
 (and links to the guests' /proc/PID for their RSS). Two real guests are
 squeezed; "spare" (free page reporting off) then allocates and frees 200 MiB
