@@ -49,7 +49,6 @@ typedef struct SimArgs {
         bool page_reporting;
 } SimArgs;
 
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free);
 DEFINE_POINTER_CLEANUP(Trace, trace_free);
 
 static void usage(FILE *f)

@@ -491,7 +491,7 @@ static int mkdir_parent(const char *path)
 
 int control_server_new(ControlServer **ret, Manager *m, const char *path)
 {
-        ControlServer *s = calloc(1, sizeof(*s));
+        _cleanup_(control_server_freep) ControlServer *s = calloc(1, sizeof(*s));
         int r;
 
         if (!s)
@@ -504,11 +504,9 @@ int control_server_new(ControlServer **ret, Manager *m, const char *path)
                 r = s->fd = listen_unix(path);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &s->source, s->fd, EPOLLIN, on_accept, s);
-        if (r < 0) {
-                control_server_free(s);
+        if (r < 0)
                 return r;
-        }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 

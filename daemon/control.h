@@ -2,6 +2,7 @@
 /* The control socket: a varlink service (io.memtide.Manager) on a Unix socket. */
 #pragma once
 
+#include "cleanup.h"
 #include "manager.h"
 
 typedef struct ControlServer ControlServer;
@@ -14,3 +15,4 @@ typedef struct ControlServer ControlServer;
 
 int control_server_new(ControlServer **ret, Manager *m, const char *path);
 ControlServer *control_server_free(ControlServer *s);
+DEFINE_POINTER_CLEANUP(ControlServer, control_server_free)

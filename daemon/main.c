@@ -28,8 +28,6 @@
 #include "libvirt-guests.h"
 #endif
 
-DEFINE_POINTER_CLEANUP(ControlServer, control_server_free)
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 typedef struct Args {
         const char *config_path;

@@ -9,7 +9,6 @@
 #include "test-util.h"
 #include "units.h"
 
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 static void test_defaults(void)
 {

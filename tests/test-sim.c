@@ -12,8 +12,6 @@
 #include "sim.h"
 #include "test-util.h"
 
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
-
 #define TINY FIXTURE_DIR "/sim/tiny.csv"
 
 #define check_close(actual, expected)                                                              \

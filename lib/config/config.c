@@ -400,7 +400,7 @@ const char *config_key_name(size_t i)
 
 int config_new(MemtideConfig **ret)
 {
-        MemtideConfig *c = calloc(1, sizeof(*c));
+        _cleanup_(config_freep) MemtideConfig *c = calloc(1, sizeof(*c));
         const char *why;
 
         if (!c)
@@ -415,11 +415,9 @@ int config_new(MemtideConfig **ret)
             replace_string(&c->ksm.sysfs_path, KSM_SYSFS_PATH_DEFAULT) < 0 ||
             replace_string(&c->state_directory, config_default_state_directory()) < 0 ||
             parse_glob_list("/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &c->qmp_sockets,
-                            NULL, &why) < 0) {
-                config_free(c);
+                            NULL, &why) < 0)
                 return -ENOMEM;
-        }
-        *ret = c;
+        *ret = TAKE_PTR(c);
         return 0;
 }
 
@@ -440,7 +438,6 @@ MemtideConfig *config_free(MemtideConfig *c)
         return NULL;
 }
 
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

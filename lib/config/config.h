@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cleanup.h"
 #include "ksm.h"
 #include "policy-config.h"
 
@@ -55,6 +56,7 @@ typedef struct MemtideConfig {
 /* Defaults only. */
 int config_new(MemtideConfig **ret);
 MemtideConfig *config_free(MemtideConfig *c);
+DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 /*
  * Loads path and its drop-in directory path.d/. On error returns -errno and

@@ -23,7 +23,6 @@
 #define MAIN_FILE   "memtide.conf"
 #define DROPIN_FILE "memtide.conf.d/50-fuzz.conf"
 
-DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 static void check_error(int r, const char *error, const char *file)
 {
