@@ -222,7 +222,7 @@ static int parse_duration(const char *v, void *field, const ConfigKey *k, const 
 /* "128M", or "10%" of the guest's maximum (at most max %); never zero. */
 static int parse_size_or_share(const char *v, void *field, const ConfigKey *k, const char **why)
 {
-        SizeOrShare s = {0};
+        SizeOrShare s = { 0 };
         int r = strchr(v, '%') ? parse_percent(v, &s.share, k, why)
                                : parse_bytes(v, &s.bytes, k, why);
         if (r < 0 || (s.share == 0 && s.bytes == 0))
@@ -290,95 +290,97 @@ static int parse_idle_tax(const char *v, void *field, const ConfigKey *k, const 
 /* Every key, one row each. man/check-conf-keys.sh reads the rows: each starts
  * a line with {SECTION_..., "Key", */
 static const ConfigKey config_keys[] = {
-        {SECTION_DAEMON, "Backend", parse_enum, .offset = CONF(backend),
-         .from_string = backend_kind_from_string, .why = "expected auto, libvirt or qmp"},
-        {SECTION_DAEMON, "LibvirtURI", parse_string, .offset = CONF(libvirt_uri)},
-        {SECTION_DAEMON, "LibvirtQMPPassthrough", parse_bool,
-         .offset = CONF(libvirt_qmp_passthrough)},
-        {SECTION_DAEMON, "QMPSockets", parse_glob_list, .offset = CONF(qmp_sockets),
-         .why = "socket globs must be absolute paths"},
-        {SECTION_DAEMON, "Interval", parse_duration, .offset = CONF(interval_usec),
-         .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL},
-        {SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
-         .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL},
-        {SECTION_DAEMON, "ControlSocket", parse_absolute_path, .offset = CONF(control_socket)},
-        {SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory)},
-        {SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file)},
-        {SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
-         .from_string = policy_strategy_from_string,
-         .why = "unknown strategy (known: adaptive, mom, proxmox)"},
-        {SECTION_POLICY, "HeadroomMin", parse_bytes, .offset = CONF(policy.headroom_min_bytes),
-         .why = "expected a size such as 64M"},
-        {SECTION_POLICY, "HeadroomShare", parse_percent, .offset = CONF(policy.headroom_share),
-         .max = 100, .why = "expected a percentage such as 10%"},
-        {SECTION_POLICY, "InflateStep", parse_size_or_share, .offset = CONF(policy.inflate_step),
-         .max = 100, .why = WHY_STEP},
-        {SECTION_POLICY, "DeflateStep", parse_size_or_share, .offset = CONF(policy.deflate_step),
-         .max = 100, .why = WHY_STEP},
-        {SECTION_POLICY, "GrowthHorizon", parse_duration,
-         .offset = CONF(policy.growth_horizon_usec), .max = UINT64_MAX,
-         .why = "expected a time such as 5s"},
-        {SECTION_POLICY, "PeakHalfLife", parse_duration, .offset = CONF(policy.peak_half_life_usec),
-         .min = 1, .max = UINT64_MAX, .why = WHY_TIME},
-        {SECTION_POLICY, "VolatilityFactor", parse_number, .offset = CONF(policy.volatility_factor),
-         .max = 100, .why = "expected a number between 0 and 100, e.g. 3"},
-        {SECTION_POLICY, "HostReserve", parse_host_reserve, .offset = CONF(policy.host_reserve),
-         .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "FloorNarrowing", parse_bool, .offset = CONF(policy.floor_narrowing)},
-        {SECTION_POLICY, "IdleTax", parse_idle_tax, .offset = CONF(policy.idle_tax), .max = 100,
-         .why = WHY_PERCENT},
-        {SECTION_POLICY, "HostPressureFull", parse_percent,
-         .offset = CONF(policy.host_pressure_full), .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "MomInterval", parse_duration, .offset = CONF(policy.mom.interval_usec),
-         .min = 1, .max = UINT64_MAX, .why = WHY_TIME},
-        {SECTION_POLICY, "MomSampleInterval", parse_duration,
-         .offset = CONF(policy.mom.sample_interval_usec), .min = 1, .max = UINT64_MAX,
-         .why = WHY_TIME},
-        {SECTION_POLICY, "MomPressureThreshold", parse_percent,
-         .offset = CONF(policy.mom.pressure_threshold), .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "MomPressureCritical", parse_percent,
-         .offset = CONF(policy.mom.pressure_critical), .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "MomMinGuestFree", parse_percent,
-         .offset = CONF(policy.mom.min_guest_free), .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "MomMaxChange", parse_percent, .offset = CONF(policy.mom.max_change),
-         .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "MomMinChange", parse_percent, .offset = CONF(policy.mom.min_change),
-         .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "ProxmoxInterval", parse_duration,
-         .offset = CONF(policy.proxmox.interval_usec), .min = 1, .max = UINT64_MAX,
-         .why = WHY_TIME},
-        {SECTION_POLICY, "ProxmoxTarget", parse_percent, .offset = CONF(policy.proxmox.target),
-         .max = 100, .why = WHY_PERCENT},
-        {SECTION_POLICY, "ProxmoxMaxChange", parse_bytes,
-         .offset = CONF(policy.proxmox.max_change_bytes), .why = WHY_PROXMOX_SIZE},
-        {SECTION_POLICY, "ProxmoxDeadBand", parse_bytes,
-         .offset = CONF(policy.proxmox.dead_band_bytes), .why = WHY_PROXMOX_SIZE},
-        {SECTION_GUEST, "MinMemory", parse_bytes, .offset = RULE(min_bytes), .given = RULE(min_set),
-         .why = WHY_GUEST_SIZE},
-        {SECTION_GUEST, "MaxMemory", parse_bytes, .offset = RULE(max_bytes), .given = RULE(max_set),
-         .why = WHY_GUEST_SIZE},
-        {SECTION_GUEST, "Manage", parse_bool, .offset = RULE(manage), .given = RULE(manage_set)},
+        { SECTION_DAEMON, "Backend", parse_enum, .offset = CONF(backend),
+          .from_string = backend_kind_from_string, .why = "expected auto, libvirt or qmp" },
+        { SECTION_DAEMON, "LibvirtURI", parse_string, .offset = CONF(libvirt_uri) },
+        { SECTION_DAEMON, "LibvirtQMPPassthrough", parse_bool,
+          .offset = CONF(libvirt_qmp_passthrough) },
+        { SECTION_DAEMON, "QMPSockets", parse_glob_list, .offset = CONF(qmp_sockets),
+          .why = "socket globs must be absolute paths" },
+        { SECTION_DAEMON, "Interval", parse_duration, .offset = CONF(interval_usec),
+          .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
+        { SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
+          .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
+        { SECTION_DAEMON, "ControlSocket", parse_absolute_path, .offset = CONF(control_socket) },
+        { SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory) },
+        { SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file) },
+        { SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
+          .from_string = policy_strategy_from_string,
+          .why = "unknown strategy (known: adaptive, mom, proxmox)" },
+        { SECTION_POLICY, "HeadroomMin", parse_bytes, .offset = CONF(policy.headroom_min_bytes),
+          .why = "expected a size such as 64M" },
+        { SECTION_POLICY, "HeadroomShare", parse_percent, .offset = CONF(policy.headroom_share),
+          .max = 100, .why = "expected a percentage such as 10%" },
+        { SECTION_POLICY, "InflateStep", parse_size_or_share, .offset = CONF(policy.inflate_step),
+          .max = 100, .why = WHY_STEP },
+        { SECTION_POLICY, "DeflateStep", parse_size_or_share, .offset = CONF(policy.deflate_step),
+          .max = 100, .why = WHY_STEP },
+        { SECTION_POLICY, "GrowthHorizon", parse_duration,
+          .offset = CONF(policy.growth_horizon_usec), .max = UINT64_MAX,
+          .why = "expected a time such as 5s" },
+        { SECTION_POLICY, "PeakHalfLife", parse_duration,
+          .offset = CONF(policy.peak_half_life_usec), .min = 1, .max = UINT64_MAX,
+          .why = WHY_TIME },
+        { SECTION_POLICY, "VolatilityFactor", parse_number,
+          .offset = CONF(policy.volatility_factor), .max = 100,
+          .why = "expected a number between 0 and 100, e.g. 3" },
+        { SECTION_POLICY, "HostReserve", parse_host_reserve, .offset = CONF(policy.host_reserve),
+          .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "FloorNarrowing", parse_bool, .offset = CONF(policy.floor_narrowing) },
+        { SECTION_POLICY, "IdleTax", parse_idle_tax, .offset = CONF(policy.idle_tax), .max = 100,
+          .why = WHY_PERCENT },
+        { SECTION_POLICY, "HostPressureFull", parse_percent,
+          .offset = CONF(policy.host_pressure_full), .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "MomInterval", parse_duration, .offset = CONF(policy.mom.interval_usec),
+          .min = 1, .max = UINT64_MAX, .why = WHY_TIME },
+        { SECTION_POLICY, "MomSampleInterval", parse_duration,
+          .offset = CONF(policy.mom.sample_interval_usec), .min = 1, .max = UINT64_MAX,
+          .why = WHY_TIME },
+        { SECTION_POLICY, "MomPressureThreshold", parse_percent,
+          .offset = CONF(policy.mom.pressure_threshold), .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "MomPressureCritical", parse_percent,
+          .offset = CONF(policy.mom.pressure_critical), .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "MomMinGuestFree", parse_percent,
+          .offset = CONF(policy.mom.min_guest_free), .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "MomMaxChange", parse_percent, .offset = CONF(policy.mom.max_change),
+          .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "MomMinChange", parse_percent, .offset = CONF(policy.mom.min_change),
+          .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "ProxmoxInterval", parse_duration,
+          .offset = CONF(policy.proxmox.interval_usec), .min = 1, .max = UINT64_MAX,
+          .why = WHY_TIME },
+        { SECTION_POLICY, "ProxmoxTarget", parse_percent, .offset = CONF(policy.proxmox.target),
+          .max = 100, .why = WHY_PERCENT },
+        { SECTION_POLICY, "ProxmoxMaxChange", parse_bytes,
+          .offset = CONF(policy.proxmox.max_change_bytes), .why = WHY_PROXMOX_SIZE },
+        { SECTION_POLICY, "ProxmoxDeadBand", parse_bytes,
+          .offset = CONF(policy.proxmox.dead_band_bytes), .why = WHY_PROXMOX_SIZE },
+        { SECTION_GUEST, "MinMemory", parse_bytes, .offset = RULE(min_bytes),
+          .given = RULE(min_set), .why = WHY_GUEST_SIZE },
+        { SECTION_GUEST, "MaxMemory", parse_bytes, .offset = RULE(max_bytes),
+          .given = RULE(max_set), .why = WHY_GUEST_SIZE },
+        { SECTION_GUEST, "Manage", parse_bool, .offset = RULE(manage), .given = RULE(manage_set) },
         /* Proxmox's shares: 0 leaves the guest out of auto-ballooning. */
-        {SECTION_GUEST, "Shares", parse_uint32, .offset = RULE(shares), .given = RULE(shares_set),
-         .max = 50000, .why = "expected a whole number between 0 and 50000, e.g. 1000"},
-        {SECTION_KSM, "Enabled", parse_bool, .offset = CONF(ksm.enabled)},
-        {SECTION_KSM, "SysfsPath", parse_absolute_path, .offset = CONF(ksm.sysfs_path)},
-        {SECTION_KSM, "ThresholdShare", parse_percent, .offset = CONF(ksm.threshold_share),
-         .max = 100, .why = WHY_PERCENT},
+        { SECTION_GUEST, "Shares", parse_uint32, .offset = RULE(shares), .given = RULE(shares_set),
+          .max = 50000, .why = "expected a whole number between 0 and 50000, e.g. 1000" },
+        { SECTION_KSM, "Enabled", parse_bool, .offset = CONF(ksm.enabled) },
+        { SECTION_KSM, "SysfsPath", parse_absolute_path, .offset = CONF(ksm.sysfs_path) },
+        { SECTION_KSM, "ThresholdShare", parse_percent, .offset = CONF(ksm.threshold_share),
+          .max = 100, .why = WHY_PERCENT },
         /* Guests may be committed beyond the host's memory. */
-        {SECTION_KSM, "CommittedShare", parse_percent, .offset = CONF(ksm.committed_share),
-         .max = 1000, .why = "expected a percentage of host memory such as 80% (up to 1000%)"},
+        { SECTION_KSM, "CommittedShare", parse_percent, .offset = CONF(ksm.committed_share),
+          .max = 1000, .why = "expected a percentage of host memory such as 80% (up to 1000%)" },
         /* ksmtuned writes KSM_NPAGES_DECAY=-50; PagesDecay= is the positive amount taken off. */
-        {SECTION_KSM, "PagesBoost", parse_uint32, .offset = CONF(ksm.pages_boost), .max = 100000,
-         .why = WHY_PAGES_0},
-        {SECTION_KSM, "PagesDecay", parse_uint32, .offset = CONF(ksm.pages_decay), .max = 100000,
-         .why = WHY_PAGES_0},
-        {SECTION_KSM, "PagesMin", parse_uint32, .offset = CONF(ksm.pages_min), .min = 1,
-         .max = 100000, .why = WHY_PAGES_1},
-        {SECTION_KSM, "PagesMax", parse_uint32, .offset = CONF(ksm.pages_max), .min = 1,
-         .max = 100000, .why = WHY_PAGES_1},
-        {SECTION_KSM, "SleepMsecPer16GiB", parse_uint32, .offset = CONF(ksm.sleep_msec_per_16gib),
-         .min = 1, .max = 60000, .why = "expected milliseconds between 1 and 60000, e.g. 10"},
+        { SECTION_KSM, "PagesBoost", parse_uint32, .offset = CONF(ksm.pages_boost), .max = 100000,
+          .why = WHY_PAGES_0 },
+        { SECTION_KSM, "PagesDecay", parse_uint32, .offset = CONF(ksm.pages_decay), .max = 100000,
+          .why = WHY_PAGES_0 },
+        { SECTION_KSM, "PagesMin", parse_uint32, .offset = CONF(ksm.pages_min), .min = 1,
+          .max = 100000, .why = WHY_PAGES_1 },
+        { SECTION_KSM, "PagesMax", parse_uint32, .offset = CONF(ksm.pages_max), .min = 1,
+          .max = 100000, .why = WHY_PAGES_1 },
+        { SECTION_KSM, "SleepMsecPer16GiB", parse_uint32, .offset = CONF(ksm.sleep_msec_per_16gib),
+          .min = 1, .max = 60000, .why = "expected milliseconds between 1 and 60000, e.g. 10" },
 };
 
 /* systemd passes StateDirectory= as $STATE_DIRECTORY; the FHS place otherwise. */
@@ -438,7 +440,6 @@ MemtideConfig *config_free(MemtideConfig *c)
         return NULL;
 }
 
-
 static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
@@ -473,7 +474,7 @@ static GuestRule *guest_rule_add(MemtideConfig *c, const char *match)
                 return NULL;
         c->guest_rules = rules;
         GuestRule *r = &rules[c->n_guest_rules];
-        *r = (GuestRule){.match = strdup(match), .manage = true};
+        *r = (GuestRule){ .match = strdup(match), .manage = true };
         if (!r->match)
                 return NULL;
         c->n_guest_rules++;
@@ -676,7 +677,7 @@ int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
                            GuestSettings *ret)
 {
-        *ret = (GuestSettings){.manage = true, .shares = POLICY_SHARES_DEFAULT};
+        *ret = (GuestSettings){ .manage = true, .shares = POLICY_SHARES_DEFAULT };
         for (size_t i = 0; i < c->n_guest_rules; i++) {
                 const GuestRule *r = &c->guest_rules[i];
                 bool hit = (name && fnmatch(r->match, name, 0) == 0) ||
