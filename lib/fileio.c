@@ -44,9 +44,12 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         _cleanup_close_ int fd = -1;
         int r;
 
-        if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+        /* A random name created with O_EXCL (mkostemp): whoever else can
+         * write to the directory can neither guess it nor plant a symlink
+         * that we would follow. */
+        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);

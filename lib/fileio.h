@@ -8,7 +8,10 @@
 /*
  * Writes data to path through a temporary file in the same directory:
  * write, fsync, rename, fsync the directory. Readers see the old file or the
- * new one, never a torn one. Returns 0 or -errno (the old file stays).
+ * new one, never a torn one. The temporary file has a random name and is
+ * created exclusively, so a symlink planted in the directory is never
+ * followed; a symlink at path is replaced. Returns 0 or -errno (the old
+ * file stays).
  */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
