@@ -131,6 +131,18 @@ static void print_field(const char *label, json_object *o, const char *key)
                 printf("%-22s %s\n", label, json_object_get_string(v));
 }
 
+static void print_overrides(json_object *daemon)
+{
+        json_object *o = NULL;
+        const char *problem = NULL;
+
+        if (!json_object_object_get_ex(daemon, "overrides", &o) || !o)
+                return;
+        print_field("Runtime overrides:", o, "count");
+        if (json_get_string(o, "problem", &problem) == 0)
+                printf("%-22s %s\n", "Overrides problem:", problem);
+}
+
 static void print_status(json_object *params)
 {
         json_object *d = NULL, *h = NULL;
@@ -146,6 +158,7 @@ static void print_status(json_object *params)
         print_field("Balloon commands:", d, "balloon_commands");
         print_field("Guests managed:", d, "guests_managed");
         print_field("Guests known:", d, "guests_known");
+        print_overrides(d);
         if (!h) {
                 printf("%-22s unavailable\n", "Host memory:");
                 return;

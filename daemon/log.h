@@ -32,6 +32,8 @@ void log_fields(int level, const LogFields *f, const char *fmt, ...)
                    &(LogFields){ .guest = (g)->name ? (g)->name : (g)->key, .uuid = (g)->uuid },   \
                    __VA_ARGS__)
 
+#define log_oom() log_error_errno(-ENOMEM, "Out of memory")
+
 /*
  * The errno idiom (systemd's): log with errno set from r (a negative errno),
  * so that "%m" in the format names the error, and return r:

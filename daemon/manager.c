@@ -338,6 +338,7 @@ Manager *manager_free(Manager *m)
         if (m->backend.ops && m->backend.ops->stop)
                 m->backend.ops->stop(&m->backend);
         overrides_clear(&m->overrides);
+        free(m->overrides_problem);
         sd_event_source_unref(m->cycle_timer);
         sd_event_source_unref(m->poll_timer);
         sd_event_unref(m->event);

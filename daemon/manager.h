@@ -41,6 +41,7 @@ typedef struct Manager {
         HostSample host;
         bool host_ok;
         Overrides overrides;
+        char *overrides_problem; /* why the overrides file was set aside, for status; NULL */
         PolicyState policy_state; /* the strategy's host-wide memory (cadence, MOM averages) */
         uint64_t start_usec;
         uint64_t cycles;

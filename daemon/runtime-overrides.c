@@ -22,13 +22,45 @@ static char *overrides_path(Manager *m)
         return p;
 }
 
+/*
+ * A file that cannot be read as overrides is moved aside, never ignored and
+ * then overwritten by the next `memtidectl set`: the operator's overrides
+ * stay on disk for a person to repair, and the daemon keeps working.
+ */
+static void set_aside(Manager *m, const char *path, int error)
+{
+        const char *why = error == -EINVAL ? "not a valid overrides file" : strerror(-error);
+        _cleanup_free_ char *aside = NULL, *problem = NULL;
+        int r;
+
+        if (asprintf(&aside, "%s.corrupt-%llu", path, (unsigned long long)manager_wall_sec()) < 0)
+                return (void)log_oom();
+        r = rename(path, aside) < 0 ? -errno : 0;
+        if (r < 0)
+                log_error_errno(r,
+                                "Runtime overrides in %s: %s, and moving it aside failed: %m; "
+                                "it will be replaced at the next change",
+                                path, why);
+        else
+                log_error("Runtime overrides in %s: %s; moved to %s, starting without overrides",
+                          path, why, aside);
+        if (asprintf(&problem, "%s: %s; %s %s", path, why,
+                     r < 0 ? "could not move it to" : "moved to", aside) < 0)
+                return (void)log_oom();
+        free(m->overrides_problem);
+        m->overrides_problem = TAKE_PTR(problem);
+}
+
 void runtime_overrides_load(Manager *m)
 {
         _cleanup_free_ char *path = overrides_path(m);
-        int r = path ? overrides_load(&m->overrides, path) : -ENOMEM;
+        int r;
+
+        if (!path)
+                return (void)log_oom();
+        r = overrides_load(&m->overrides, path);
         if (r < 0)
-                log_error("Ignoring runtime overrides in %s: %s", path ? path : "?",
-                          r == -EINVAL ? "not a valid overrides file" : strerror(-r));
+                set_aside(m, path, r);
         else if (m->overrides.n > 0)
                 log_info("Loaded %zu runtime override(s) from %s", m->overrides.n, path);
 }

@@ -204,6 +204,16 @@ static json_object *ksm_json(Manager *m)
         return o;
 }
 
+/* How many runtime overrides are in force, and what went wrong with their file. */
+static json_object *overrides_status_json(Manager *m)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "count", json_object_new_uint64(m->overrides.n));
+        json_object_object_add(o, "problem", string_or_null(m->overrides_problem));
+        return o;
+}
+
 json_object *status_json(Manager *m)
 {
         json_object *o = json_object_new_object(), *d = json_object_new_object();
@@ -229,6 +239,7 @@ json_object *status_json(Manager *m)
         json_object_object_add(d, "balloon_commands", json_object_new_uint64(m->balloon_commands));
         json_object_object_add(d, "guests_managed", json_object_new_uint64(ready));
         json_object_object_add(d, "guests_known", json_object_new_uint64(known));
+        json_object_object_add(d, "overrides", overrides_status_json(m));
         json_object_object_add(o, "daemon", d);
         json_object_object_add(o, "host", host_json(m));
         json_object_object_add(o, "ksm", ksm_json(m));
