@@ -8,7 +8,8 @@ libvirtd killed and restarted is reconnected within 10 s; libvirtd frozen
 (SIGSTOP) for 30 s leaves memtidectl status answering within 1 s and the
 backend reported unreachable, and SIGCONT recovers; a reload that changes
 StatsPeriod= sets the new period on the running domains at once, and one made
-while libvirtd is down sets it when memtided reconnects."""
+while libvirtd is down sets it when memtided reconnects; a reload that
+changes LibvirtURI= is restart-only, and status and the log say so."""
 
 import json
 import os
@@ -57,6 +58,25 @@ def check_lifecycle(daemon, lv, idle):
     lv.virsh("destroy", "lv-new")
     wait_for(lambda: not managed(daemon, "lv-new"), 3, "the destroyed guest to be dropped")
     new.kill()
+
+
+def check_uri_change_needs_restart(daemon, lv):
+    """LibvirtURI= takes effect at the next restart: after a reload that
+    changes it, status still names the URI in use and the log says so."""
+    with open(daemon.config) as f:
+        text = f.read()
+    other = "qemu:///session?socket=/nonexistent/libvirt-sock"
+    with open(daemon.config, "w") as f:
+        f.write(re.sub(r"(?m)^LibvirtURI=.*$", "LibvirtURI=" + other, text))
+    daemon.ctl("reload")
+    st = status(daemon)[0]["libvirt"]
+    assert st["uri"] == lv.uri and st["state"] == "connected", st
+    wait_for(lambda: "LibvirtURI= changed to %s: takes effect at the next restart" % other
+             in daemon.log_text(), 5, "the restart notice in the log")
+    with open(daemon.config, "w") as f:
+        f.write(text)
+    daemon.ctl("reload")
+    log("LibvirtURI= changed by a reload: status keeps the URI in use, the log says restart")
 
 
 def compat(daemon, name):
@@ -175,6 +195,7 @@ def main():
             check_restart(daemon, lv)
             check_freeze(daemon, lv)
             check_stats_period_reload(daemon, lv)
+            check_uri_change_needs_restart(daemon, lv)
             assert daemon.alive()
             daemon.stop()
             check_compat_passthrough(wd, lv)
