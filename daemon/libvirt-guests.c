@@ -26,6 +26,7 @@ typedef struct PendingQmp {
 /* The backend's state (Backend.data). */
 typedef struct LibvirtGuests {
         LibvirtBackend *backend;
+        char *uri; /* the one connected to: LibvirtURI= changes at a restart only */
         sd_event_source *source;
         bool connected;
         PendingQmp *pending; /* passthrough commands awaiting QMP_REPLY */
@@ -164,13 +165,12 @@ static void connection(Manager *m, const LibvirtResult *r)
         LibvirtGuests *l = m->backend.data;
 
         if (r->type == LIBVIRT_RESULT_CONNECTED) {
-                log_info("libvirt: connected to %s, %zu active guest(s)", m->config->libvirt_uri,
-                         r->n_guests);
+                log_info("libvirt: connected to %s, %zu active guest(s)", l->uri, r->n_guests);
                 l->connected = true;
         } else {
                 log_warning(
                         "libvirt: %s unreachable: %s; guests keep their balloons until it is back",
-                        m->config->libvirt_uri, r->error ? r->error : "connection lost");
+                        l->uri, r->error ? r->error : "connection lost");
                 l->connected = false;
         }
 }
@@ -300,7 +300,10 @@ static int start(Backend *b)
         if (!l)
                 return -ENOMEM;
         b->data = l;
-        c.uri = m->config->libvirt_uri;
+        l->uri = strdup(m->config->libvirt_uri);
+        if (!l->uri)
+                return -ENOMEM;
+        c.uri = l->uri;
         c.stats_period_sec = (unsigned)(m->config->stats_period_usec / USEC_PER_SEC);
         c.qmp_passthrough = m->config->libvirt_qmp_passthrough;
         r = libvirt_backend_new(&c, &l->backend);
@@ -321,6 +324,7 @@ static void stop(Backend *b)
         sd_event_source_disable_unref(l->source);
         libvirt_backend_free(l->backend);
         free(l->pending);
+        free(l->uri);
         free(l);
         b->data = NULL;
 }
@@ -365,7 +369,7 @@ static json_object *status_json(Backend *b)
 
         libvirt_backend_get_status(l->backend, &s);
         o = json_object_new_object();
-        json_object_object_add(o, "uri", json_object_new_string(b->manager->config->libvirt_uri));
+        json_object_object_add(o, "uri", json_object_new_string(l->uri));
         json_object_object_add(o, "state",
                                json_object_new_string(libvirt_conn_state_to_string(s.state)));
         json_object_object_add(o, "reachable", json_object_new_boolean(s.reachable));

@@ -24,6 +24,9 @@ static void apply_new_config(Manager *m, const MemtideConfig *old)
         if (strcmp(old->control_socket, c->control_socket) != 0)
                 log_warning("ControlSocket= changed to %s: takes effect at the next restart",
                             c->control_socket);
+        if (strcmp(old->libvirt_uri, c->libvirt_uri) != 0)
+                log_warning("LibvirtURI= changed to %s: takes effect at the next restart",
+                            c->libvirt_uri);
         for (size_t i = 0; i < m->n_guests; i++)
                 manager_refresh_settings(m, m->guests[i]);
         if (!period_changed || !m->backend.ops->set_stats_period)
