@@ -16,6 +16,8 @@
 #include "cleanup.h"
 #include "config.h"
 #include "control.h"
+#include "fileio.h"
+#include "instance-lock.h"
 #include "ksm-control.h"
 #include "log.h"
 #include "manager.h"
@@ -27,7 +29,6 @@
 #if HAVE_LIBVIRT
 #include "libvirt-guests.h"
 #endif
-
 
 typedef struct Args {
         const char *config_path;
@@ -154,17 +155,70 @@ static int add_signals(Manager *m)
         return sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);
 }
 
+/* Creates dir if needed, then locks path in it (instance-lock.h). */
+static int lock_in(const char *dir, const char *path, mode_t dir_mode, int *ret_fd)
+{
+        pid_t holder;
+        int r = mkdir_p(dir, dir_mode);
+
+        if (r >= 0)
+                r = instance_lock_take(path, &holder);
+        if (r == -EBUSY)
+                return log_error_errno(r,
+                                       "Another memtided (PID %d) holds %s: only one instance "
+                                       "may manage the same guests",
+                                       (int)holder, path);
+        if (r < 0)
+                return r;
+        *ret_fd = r;
+        return 0;
+}
+
+/*
+ * One instance per control socket and per state directory: both are locked
+ * before anything else, so a second memtided never removes the first one's
+ * socket or steers its guests. A state directory memtided may not write
+ * (read-only) is not locked, with a warning: its overrides cannot be saved
+ * either.
+ */
+static int lock_instance(const MemtideConfig *c, int fds[2])
+{
+        _cleanup_free_ char *socket_dir = strdup(c->control_socket), *socket_lock = NULL,
+                            *state_lock = NULL;
+        int r;
+
+        if (!socket_dir || asprintf(&socket_lock, "%s.lock", c->control_socket) < 0 ||
+            asprintf(&state_lock, "%s/memtided.lock", c->state_directory) < 0)
+                return log_oom();
+        *strrchr(socket_dir, '/') = '\0'; /* ControlSocket= is an absolute path */
+        r = lock_in(socket_dir[0] ? socket_dir : "/", socket_lock, 0755, &fds[0]);
+        if (r < 0)
+                return r == -EBUSY ? r : log_error_errno(r, "Failed to lock %s: %m", socket_lock);
+        r = lock_in(c->state_directory, state_lock, 0750, &fds[1]);
+        if (r == -EACCES || r == -EROFS || r == -EPERM)
+                log_warning_errno(r, "Not locking %s: %m", state_lock);
+        else if (r < 0)
+                return r == -EBUSY ? r : log_error_errno(r, "Failed to lock %s: %m", state_lock);
+        return 0;
+}
+
 /* Takes config. */
 static int run(MemtideConfig *config, const Args *args)
 {
         _cleanup_(config_freep) MemtideConfig *owned = config;
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(control_server_freep) ControlServer *control = NULL;
+        _cleanup_close_ int socket_lock = -1, state_lock = -1;
         const BackendOps *backend = pick_backend(config->backend);
-        int r;
+        int r, lock_fds[2] = { -1, -1 };
 
         if (!backend)
                 return -EINVAL;
+        r = lock_instance(owned, lock_fds);
+        socket_lock = lock_fds[0];
+        state_lock = lock_fds[1];
+        if (r < 0)
+                return r;
         r = manager_new(&m, owned, args->config_path, backend);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the manager: %m");
