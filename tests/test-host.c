@@ -41,6 +41,21 @@ static void test_swap_activity_and_process_rss(void)
         check(!h.swap_known);
 }
 
+/* The ZFS ARC is not in MemAvailable but shrinks to c_min under pressure:
+ * what it holds above c_min is available to guests. */
+static void test_zfs_arc_above_minimum_is_available(void)
+{
+        HostSample h;
+        uint64_t above_min = UINT64_C(32212254720) - UINT64_C(2105540608);
+
+        check(host_sample_read(FIXTURE_DIR "/proc/zfs", &h) == 0);
+        check_u64_eq(h.mem_available_bytes, UINT64_C(9437184) * 1024 + above_min);
+        check_u64_eq(h.mem_total_bytes, UINT64_C(65798216) * 1024);
+        /* Hosts without ZFS are read as before. */
+        check(host_sample_read(FIXTURE_DIR "/proc/psi", &h) == 0);
+        check_u64_eq(h.mem_available_bytes, UINT64_C(24211892) * 1024);
+}
+
 static void test_bad_input(void)
 {
         HostSample h = { 0 };
@@ -55,6 +70,7 @@ int main(void)
         RUN(test_meminfo_and_psi);
         RUN(test_psi_missing_is_unavailable);
         RUN(test_swap_activity_and_process_rss);
+        RUN(test_zfs_arc_above_minimum_is_available);
         RUN(test_bad_input);
         return 0;
 }
