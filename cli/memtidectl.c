@@ -13,14 +13,18 @@
 #include "cleanup.h"
 #include "config.h"
 #include "ctl-client.h"
-#include "ctl.h"
+#include "ctl-compat.h"
+#include "ctl-guest.h"
 #include "ctl-simulate.h"
+#include "ctl.h"
 #include "json-util.h"
 #include "memtide-config.h"
 #include "units.h"
 
 #define CTL_TIMEOUT_MS 5000
 
+static int verb_status(const CtlArgs *a, int argc, char **argv);
+static int verb_list(const CtlArgs *a, int argc, char **argv);
 static int verb_metrics(const CtlArgs *a, int argc, char **argv);
 static int verb_top(const CtlArgs *a, int argc, char **argv);
 
@@ -247,12 +251,12 @@ static int simple_verb(const CtlArgs *a, int argc, const char *method, void (*pr
         return 0;
 }
 
-int verb_status(const CtlArgs *a, int argc, char **argv)
+static int verb_status(const CtlArgs *a, int argc, char **argv)
 {
         return simple_verb(a, argc, "io.memtide.Manager.GetStatus", print_status);
 }
 
-int verb_list(const CtlArgs *a, int argc, char **argv)
+static int verb_list(const CtlArgs *a, int argc, char **argv)
 {
         return simple_verb(a, argc, "io.memtide.Manager.ListGuests", print_list);
 }

@@ -129,9 +129,15 @@ static void host_series(FILE *f, Manager *m)
         header(f, "memtide_host_memory_total_bytes", "gauge", "Host MemTotal.");
         fprintf(f, "memtide_host_memory_total_bytes %llu\n",
                 (unsigned long long)h->mem_total_bytes);
-        header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable.");
+        header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable, plus the ZFS ARC above its minimum.");
         fprintf(f, "memtide_host_memory_available_bytes %llu\n",
                 (unsigned long long)h->mem_available_bytes);
+        if (h->zfs_arc_known) {
+                header(f, "memtide_host_zfs_arc_reclaimable_bytes", "gauge",
+                       "ZFS ARC above its minimum, counted as available.");
+                fprintf(f, "memtide_host_zfs_arc_reclaimable_bytes %llu\n",
+                        (unsigned long long)h->zfs_arc_reclaimable_bytes);
+        }
         if (h->swap_known) {
                 header(f, "memtide_host_swap_in_pages_total", "counter",
                        "Host pages swapped in (pswpin).");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compat-format.h"
 #include "memtide-config.h"
 
 /* Stats and sizes are uint64; "unknown" is JSON null, never a sentinel number. */

@@ -17,13 +17,15 @@
 
 typedef struct HostSample {
         uint64_t mem_total_bytes;
-        uint64_t mem_available_bytes;
+        uint64_t mem_available_bytes; /* MemAvailable, plus the ZFS ARC above its minimum */
         uint64_t mem_free_bytes;
         uint64_t buffers_bytes;
         uint64_t cached_bytes;
         bool swap_known;       /* /proc/vmstat read */
         uint64_t swap_in_pages;  /* pswpin, cumulative */
         uint64_t swap_out_pages; /* pswpout, cumulative */
+        uint64_t zfs_arc_reclaimable_bytes; /* counted in mem_available_bytes; 0 without ZFS */
+        bool zfs_arc_known;                 /* arcstats read */
         bool psi_available;
         double psi_some_avg10; /* percent */
         double psi_full_avg10; /* percent */

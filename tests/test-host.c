@@ -4,6 +4,7 @@
 
 #include "host.h"
 #include "test-util.h"
+#include "zfs-arc.h"
 
 static void test_meminfo_and_psi(void)
 {
@@ -51,9 +52,28 @@ static void test_zfs_arc_above_minimum_is_available(void)
         check(host_sample_read(FIXTURE_DIR "/proc/zfs", &h) == 0);
         check_u64_eq(h.mem_available_bytes, UINT64_C(9437184) * 1024 + above_min);
         check_u64_eq(h.mem_total_bytes, UINT64_C(65798216) * 1024);
+        check(h.zfs_arc_known);
+        check_u64_eq(h.zfs_arc_reclaimable_bytes, above_min);
         /* Hosts without ZFS are read as before. */
         check(host_sample_read(FIXTURE_DIR "/proc/psi", &h) == 0);
         check_u64_eq(h.mem_available_bytes, UINT64_C(24211892) * 1024);
+        check(!h.zfs_arc_known);
+        check_u64_eq(h.zfs_arc_reclaimable_bytes, 0);
+}
+
+static void test_zfs_arc_parse(void)
+{
+        ZfsArc a;
+
+        check(zfs_arc_parse("name type data\nc_min 4 100\nsize 4 60\n", &a) == 0);
+        check_u64_eq(a.size_bytes, 60);
+        check_u64_eq(zfs_arc_reclaimable_bytes(&a), 0); /* below its minimum: nothing to give */
+        check(zfs_arc_parse("size 4 5000\nc_min 4 1000\n", &a) == 0);
+        check_u64_eq(zfs_arc_reclaimable_bytes(&a), 4000);
+        /* "size" must not match "compressed_size" or "size_x"; both rows are needed. */
+        check(zfs_arc_parse("compressed_size 4 7\nc_min 4 1\n", &a) == -EINVAL);
+        check(zfs_arc_parse("size 4 lots\nc_min 4 1\n", &a) == -EINVAL);
+        check(zfs_arc_parse("", &a) == -EINVAL);
 }
 
 static void test_bad_input(void)
@@ -71,6 +91,7 @@ int main(void)
         RUN(test_psi_missing_is_unavailable);
         RUN(test_swap_activity_and_process_rss);
         RUN(test_zfs_arc_above_minimum_is_available);
+        RUN(test_zfs_arc_parse);
         RUN(test_bad_input);
         return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "zfs-arc.h"
 
 typedef struct MeminfoField {
         const char *name;
@@ -71,6 +72,25 @@ static int read_small_file(const char *dir, const char *name, char *buf, size_t 
         return 0;
 }
 
+/* The ARC above its minimum counts as available (zfs-arc.h); no ZFS, no change. */
+static void add_zfs_arc(const char *proc_root, HostSample *s)
+{
+        char buf[32768];
+        ZfsArc arc;
+        uint64_t room;
+
+        if (read_small_file(proc_root, "spl/kstat/zfs/arcstats", buf, sizeof(buf)) < 0 ||
+            zfs_arc_parse(buf, &arc) < 0)
+                return;
+        s->zfs_arc_known = true;
+        s->zfs_arc_reclaimable_bytes = zfs_arc_reclaimable_bytes(&arc);
+        room = s->mem_total_bytes > s->mem_available_bytes
+                       ? s->mem_total_bytes - s->mem_available_bytes
+                       : 0;
+        s->mem_available_bytes += s->zfs_arc_reclaimable_bytes < room ? s->zfs_arc_reclaimable_bytes
+                                                                      : room;
+}
+
 int host_sample_read(const char *proc_root, HostSample *ret)
 {
         char buf[8192];
@@ -87,6 +107,7 @@ int host_sample_read(const char *proc_root, HostSample *ret)
         /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
         if (read_small_file(proc_root, "pressure/memory", buf, sizeof(buf)) == 0)
                 (void)host_parse_psi(buf, &s);
+        add_zfs_arc(proc_root, &s);
         *ret = s;
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Host memory figures from /proc/meminfo and /proc/pressure/memory. */
+/* Host memory figures from /proc/meminfo, /proc/pressure/memory and, on ZFS
+ * hosts, /proc/spl/kstat/zfs/arcstats. */
 #pragma once
 
 #include "model.h"
@@ -7,7 +8,8 @@
 /*
  * Reads proc_root/meminfo and proc_root/pressure/memory (proc_root is "/proc"
  * on a real host, a fixture directory in tests). PSI is optional: when its
- * file is missing psi_available is false. Returns 0 or -errno.
+ * file is missing psi_available is false. On a ZFS host the ARC above its
+ * minimum is added to mem_available_bytes (zfs-arc.h). Returns 0 or -errno.
  */
 int host_sample_read(const char *proc_root, HostSample *ret);
 
