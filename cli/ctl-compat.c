@@ -3,6 +3,8 @@
  * memtidectl compat: a live guest's balloon queue layout as the daemon sees
  * it, and an offline calculator for VMM and driver developers.
  */
+#include "ctl-compat.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,8 +13,9 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "compat-format.h"
+#include "compat-implementations.h"
 #include "compat.h"
-#include "ctl.h"
 #include "json-util.h"
 
 #define QEMU_ADVICE                                                                                \

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* memtidectl verbs about one guest and the daemon's config: show, set, reset, reload, explain. */
+#include "ctl-guest.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,7 +9,6 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "ctl.h"
 #include "json-util.h"
 #include "units.h"
 

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* memtidectl's verbs share these options and helpers. */
+/*
+ * What memtidectl's verbs are written against: the global options, the verb
+ * table's row, the exit codes, and the helpers that memtidectl.c (main)
+ * provides to the verbs. Each verb is declared in the header of the file that
+ * defines it (ctl-compat.h, ctl-guest.h, ctl-simulate.h).
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -14,6 +19,14 @@ typedef struct CtlArgs {
         bool json;
 } CtlArgs;
 
+/* A verb: argv[0] is the verb; run returns the process exit code. */
+typedef struct CtlVerb {
+        const char *name;
+        int (*run)(const CtlArgs *a, int argc, char **argv);
+} CtlVerb;
+
+/* ---- Defined in memtidectl.c ---- */
+
 /* Calls method on the daemon; prints the error and returns an exit code on failure. */
 int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_object **ret);
 
@@ -21,16 +34,3 @@ void ctl_print_json(json_object *o);
 
 /* A whole-string number within [lo, hi]; -EINVAL otherwise. */
 int ctl_parse_double(const char *s, double lo, double hi, double *ret);
-
-typedef struct CtlVerb {
-        const char *name;
-        int (*run)(const CtlArgs *a, int argc, char **argv);
-} CtlVerb;
-
-/* show, set, reset, reload, explain (ctl-guest.c); ends with an empty entry. */
-extern const CtlVerb guest_verbs[];
-
-/* Verbs: argv[0] is the verb; return the process exit code. */
-int verb_status(const CtlArgs *a, int argc, char **argv);
-int verb_list(const CtlArgs *a, int argc, char **argv);
-int verb_compat(const CtlArgs *a, int argc, char **argv);

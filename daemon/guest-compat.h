@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "compat.h"
+#include "compat-live.h"
 #include "virtio-status.h"
 
 typedef struct GuestCompat {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat-implementations.h"
+#include "compat-live.h"
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "compat-format.h"
+#include "compat-implementations.h"
+#include "compat-live.h"
 #include "compat.h"
 #include "test-util.h"
 

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "compat-implementations.h"
+#include "compat-live.h"
 #include "compat.h"
 #include "virtio-status.h"
 #include "test-util.h"

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "compat-format.h"
+#include "compat-implementations.h"
 #include "compat.h"
 
 /* Adds value under key, taking ownership of value even on failure. */

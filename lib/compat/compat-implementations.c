@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
+#include "compat-implementations.h"
 #include "compat.h"
 
 #define F(name) COMPAT_FEATURE(COMPAT_F_##name)

@@ -18,7 +18,10 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "compat-implementations.h"
+#include "compat-live.h"
 #include "compat.h"
+#include "virtio-status.h"
 
 static void set_reason(CompatInference *inf, const char *format, ...)
         __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
+#include "compat-implementations.h"
 #include "compat.h"
 
 #define NO_FEATURE (-1)

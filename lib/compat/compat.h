@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * virtio-balloon queue layouts: which virtqueue index each side of a
- * device/driver pair gives each logical queue, whether the two sides agree,
- * what breaks where they do not, the known implementations and their
- * numbering, and an inference from a live QEMU device (virtio-status.h) of
- * how its driver numbered the queues. Pure functions on plain structs; see
- * docs/compat.md for the problem and the sources.
+ * virtio-balloon queue layouts (compat.c): which virtqueue index each side of
+ * a device/driver pair gives each logical queue, whether the two sides agree,
+ * what breaks where they do not, and the parsers of the CLI's SIDE and MASK.
+ * Pure functions on plain structs; see docs/compat.md for the problem and the
+ * sources. The rest of the compat layer builds on these types:
+ *
+ *   compat-implementations.h  the known devices and drivers and their numbering
+ *   compat-format.h           a verdict as JSON or text, the implementations table
+ *   compat-live.h             inference from a live QEMU device (virtio-status.h)
+ *                             of how its driver numbered the queues, and whether
+ *                             free page reporting moves
  *
  * The spec lists the queues at fixed indexes (0 inflateq, 1 deflateq,
  * 2 statsq, 3 free_page_vq, 4 reporting_vq), each existing only if its
@@ -26,12 +31,7 @@
 #pragma once
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-
-#include <json-c/json.h>
-
-#include "virtio-status.h"
 
 #define COMPAT_F_MUST_TELL_HOST      0
 #define COMPAT_F_STATS_VQ            1
@@ -146,31 +146,6 @@ typedef struct CompatVerdict {
 int compat_compare(const CompatSide *device, const CompatSide *driver, uint64_t offered,
                    uint64_t negotiated, CompatVerdict *ret);
 
-/* ---- Known implementations ---------------------------------------------- */
-
-typedef struct CompatImplementation {
-        const char *name; /* CLI name: "qemu", "linux", "crosvm-2024", ... */
-        CompatRole role;
-        CompatConvention convention;
-        CompatVendor vendor;
-        /* Device: offered by default. Driver: accepted whenever offered. */
-        uint64_t features;
-        /* Device: offered when configured. Driver: accepted by some versions or setups. */
-        uint64_t features_optional;
-        /* Device: each queue's ring size at creation ("vring-num-default"); 0: unknown. */
-        uint16_t queue_sizes[_COMPAT_QUEUE_MAX];
-        const char *since; /* version or date this numbering started; NULL: from the start */
-        const char *until; /* version or date it ended; NULL: current */
-        const char *notes;
-        const char *source_url;
-} CompatImplementation;
-
-/* The i-th row of the table, NULL past the end. */
-const CompatImplementation *compat_implementation_get(size_t i);
-/* By name (case-insensitive), NULL when unknown. */
-const CompatImplementation *compat_implementation_lookup(const char *name);
-void compat_implementation_side(const CompatImplementation *impl, CompatSide *ret);
-
 /*
  * Parses a SIDE argument: a convention name ("fixed", "dense-offered",
  * "dense-negotiated") or the name of an implementation of that role. Returns
@@ -186,82 +161,3 @@ int compat_side_parse(const char *s, CompatRole role, CompatSide *ret, const cha
  * *ret_reason as above.
  */
 int compat_mask_parse(const char *s, uint64_t *ret, const char **ret_reason);
-
-/* ---- Renderers ------------------------------------------------------------ */
-
-/*
- * {"agree": bool, "device": {"name", "convention"}, "driver": {...},
- *  "offered_features": N, "negotiated_features": N,
- *  "queues": [{"name", "device_index", "driver_index", "consequence"}]}
- * with null for a missing index or consequence. Returns 0 or -ENOMEM.
- */
-int compat_verdict_to_json(const CompatVerdict *v, json_object **ret);
-
-/* The verdict as a text table followed by the consequences. Returns 0 or -ENOMEM. */
-int compat_verdict_format(const CompatVerdict *v, char **ret);
-
-/* The implementations table as text; with_notes adds notes and source under each row. */
-int compat_implementations_format(bool with_notes, char **ret);
-
-/* ---- Live detection (QEMU) ------------------------------------------------ */
-
-typedef enum CompatLiveVerdict {
-        COMPAT_LIVE_UNKNOWN,
-        COMPAT_LIVE_AGREE,
-        COMPAT_LIVE_DISAGREE,
-} CompatLiveVerdict;
-
-typedef struct CompatInference {
-        CompatLiveVerdict verdict;
-        /* Bit c set: driver convention c explains exactly the queues the driver set up. */
-        unsigned conventions;
-        /* Valid unless UNKNOWN: the comparison under the first such convention. */
-        CompatVerdict comparison;
-        char reason[COMPAT_TEXT_MAX]; /* one line, always set */
-} CompatInference;
-
-/*
- * Infers how the driver numbered the queues of a live device from what the
- * device offered, what was negotiated, num_vqs and which queues the driver
- * set up (status->queues[i].set_up, for every i below num_vqs), and says
- * whether that agrees with the device. The device's own layout is checked
- * first against num_vqs and, where `device` knows them, the queue sizes
- * ("vring-num-default", else "vring-num"); any mismatch, a driver that is not
- * DRIVER_OK, missing queue states, or a set of queues no convention explains
- * gives COMPAT_LIVE_UNKNOWN, as does a device that is not a balloon (id 5).
- * -EINVAL when `device` is not a device.
- */
-int compat_infer(const CompatImplementation *device, const VirtioStatus *status,
-                 CompatInference *ret);
-
-const char *compat_live_verdict_to_string(CompatLiveVerdict v);
-
-/*
- * Is free page reporting moving? Inputs: the reporting queue's used-idx at the
- * start and end of a window, the window's length, and how much memory the
- * guest freed during it that it has not reported yet (the caller's estimate,
- * e.g. the sum of the increases of the guest's MemFree between stats samples).
- *
- * Linux reports only free blocks of pageblock order (2 MiB on x86-64) and
- * waits 2 s after they appear (mm/page_reporting.c), so a short window or
- * little freed memory says nothing.
- */
-#define COMPAT_REPORTING_MIN_WINDOW_USEC (UINT64_C(10) * 1000000)
-#define COMPAT_REPORTING_MIN_FREED_BYTES (UINT64_C(64) << 20)
-
-typedef struct CompatReportingWindow {
-        uint16_t used_idx_start;
-        uint16_t used_idx_end;
-        uint64_t window_usec;
-        uint64_t freed_bytes;
-} CompatReportingWindow;
-
-typedef enum CompatReporting {
-        COMPAT_REPORTING_UNKNOWN, /* window shorter than COMPAT_REPORTING_MIN_WINDOW_USEC */
-        COMPAT_REPORTING_ACTIVE,  /* used-idx moved, in any window: reports get acknowledged */
-        COMPAT_REPORTING_IDLE,    /* no movement, but too little was freed to expect any */
-        COMPAT_REPORTING_STALLED, /* no movement over a long window in which enough was freed */
-} CompatReporting;
-
-CompatReporting compat_reporting_check(const CompatReportingWindow *w);
-const char *compat_reporting_to_string(CompatReporting r);

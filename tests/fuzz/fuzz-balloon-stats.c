@@ -21,7 +21,8 @@
 #include <string.h>
 
 #include "balloon-stats.h"
-#include "compat.h"
+#include "compat-implementations.h"
+#include "compat-live.h"
 #include "fuzz.h"
 #include "model.h"
 #include "policy.h"
