@@ -169,6 +169,8 @@ static void print_status(json_object *params)
         }
         print_field("Host memory:", h, "mem_total_bytes");
         print_field("Host available:", h, "mem_available_bytes");
+        if (json_get_u64(h, "zfs_arc_reclaimable_bytes", &(uint64_t){ 0 }) == 0)
+                print_field("  of it ZFS ARC:", h, "zfs_arc_reclaimable_bytes");
         print_field("PSI some avg10 (%):", h, "psi_some_avg10_percent");
 }
 

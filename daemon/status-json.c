@@ -177,6 +177,8 @@ static json_object *host_json(Manager *m)
         }
         add_u64(o, "mem_total_bytes", h->mem_total_bytes);
         add_u64(o, "mem_available_bytes", h->mem_available_bytes);
+        add_u64(o, "zfs_arc_reclaimable_bytes",
+                h->zfs_arc_known ? h->zfs_arc_reclaimable_bytes : STAT_UNKNOWN);
         add_u64(o, "mem_free_bytes", h->mem_free_bytes);
         add_u64(o, "swap_in_pages", h->swap_known ? h->swap_in_pages : STAT_UNKNOWN);
         add_u64(o, "swap_out_pages", h->swap_known ? h->swap_out_pages : STAT_UNKNOWN);
