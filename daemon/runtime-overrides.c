@@ -83,47 +83,55 @@ static void refresh_all(Manager *m)
                 manager_refresh_settings(m, m->guests[i]);
 }
 
-int runtime_override_set(Manager *m, const Override *patch)
+/* The overrides in force, less skip's (NULL: all of them), into next. */
+static int copy_overrides(const Overrides *from, const char *skip, Overrides *next)
 {
-        Overrides next = { 0 };
         int r = 0;
 
-        for (size_t i = 0; i < m->overrides.n && r >= 0; i++)
-                r = overrides_set(&next, &m->overrides.items[i]);
+        for (size_t i = 0; i < from->n && r >= 0; i++)
+                if (!skip || strcmp(from->items[i].guest, skip) != 0)
+                        r = overrides_set(next, &from->items[i]);
+        return r;
+}
+
+/* Saves next, then puts it in force; on failure (r < 0 on entry included)
+ * next is dropped and what was in force stays. */
+static int put_in_force(Manager *m, Overrides *next, int r)
+{
         if (r >= 0)
-                r = overrides_set(&next, patch);
-        if (r >= 0)
-                r = save_overrides(m, &next);
+                r = save_overrides(m, next);
         if (r < 0) {
-                overrides_clear(&next);
+                overrides_clear(next);
                 return r;
         }
         overrides_clear(&m->overrides);
-        m->overrides = next;
+        m->overrides = *next;
         refresh_all(m);
-        log_info("Runtime override for %s set", patch->guest);
         return 0;
+}
+
+int runtime_override_set(Manager *m, const Override *patch)
+{
+        Overrides next = { 0 };
+        int r = copy_overrides(&m->overrides, NULL, &next);
+
+        if (r >= 0)
+                r = overrides_set(&next, patch);
+        r = put_in_force(m, &next, r);
+        if (r >= 0)
+                log_info("Runtime override for %s set", patch->guest);
+        return r;
 }
 
 int runtime_override_reset(Manager *m, const char *guest)
 {
         Overrides next = { 0 };
-        int r = 0;
+        int r;
 
         if (!overrides_find(&m->overrides, guest, NULL))
                 return -ENOENT;
-        for (size_t i = 0; i < m->overrides.n && r >= 0; i++)
-                if (strcmp(m->overrides.items[i].guest, guest) != 0)
-                        r = overrides_set(&next, &m->overrides.items[i]);
+        r = put_in_force(m, &next, copy_overrides(&m->overrides, guest, &next));
         if (r >= 0)
-                r = save_overrides(m, &next);
-        if (r < 0) {
-                overrides_clear(&next);
-                return r;
-        }
-        overrides_clear(&m->overrides);
-        m->overrides = next;
-        refresh_all(m);
-        log_info("Runtime override for %s removed", guest);
-        return 0;
+                log_info("Runtime override for %s removed", guest);
+        return r;
 }
