@@ -9,6 +9,18 @@
 #include "test-util.h"
 #include "units.h"
 
+/* config_dump() into a string (caller frees). */
+static char *dump_text(const MemtideConfig *c)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        check(f);
+        check(config_dump(c, f) == 0);
+        check(fclose(f) == 0);
+        return buf;
+}
 
 static void test_defaults(void)
 {
@@ -207,6 +219,25 @@ static void test_units(void)
  * The shipped example lists every key at its default: uncommented, it must
  * parse, and every key of the parser's table must appear in it.
  */
+/* Every key the example lists before its sample [Guest:] section is at its
+ * default: the example, read as a config, is the defaults. */
+static void check_example_is_at_defaults(const char *text)
+{
+        _cleanup_(config_freep) MemtideConfig *example = NULL, *defaults = NULL;
+        _cleanup_free_ char *before_guests = NULL, *err = NULL, *want = NULL, *got = NULL;
+        const char *guests = strstr(text, "\n[Guest:");
+
+        check(guests);
+        before_guests = strndup(text, (size_t)(guests - text) + 1);
+        check(config_new(&example) == 0 && config_new(&defaults) == 0);
+        check(config_parse_text(example, before_guests, EXAMPLE_CONFIG, &err) == 0);
+        want = dump_text(defaults);
+        got = dump_text(example);
+        if (strcmp(want, got) != 0)
+                fprintf(stderr, "defaults:\n%s\nthe example:\n%s\n", want, got);
+        check_str(got, want);
+}
+
 static void test_example_config_is_complete(void)
 {
         _cleanup_(config_freep) MemtideConfig *c = NULL;
@@ -236,12 +267,43 @@ static void test_example_config_is_complete(void)
                 snprintf(needle, sizeof(needle), "\n%s=", config_key_name(i));
                 check_str_contains(text, needle);
         }
+        check_example_is_at_defaults(text);
+}
+
+/* What config_dump() writes reads back as the same config, guest rules included. */
+static void test_dump_round_trips(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL, *again = NULL;
+        _cleanup_free_ char *err = NULL, *first = NULL, *second = NULL;
+        const char *text = "[Daemon]\nBackend=libvirt\nQMPSockets=/a/*.qmp /b/*.qmp\n"
+                           "Interval=1500ms\nStatsPeriod=3s\nMetricsFile=/tmp/m.prom\n"
+                           "[Policy]\nStrategy=mom\nHeadroomMin=100M\nHeadroomShare=3%\n"
+                           "InflateStep=128M\nDeflateStep=30%\nVolatilityFactor=1.5\n"
+                           "HostReserve=7%\nIdleTax=75%\n"
+                           "[KSM]\nEnabled=yes\nPagesMax=2000\n"
+                           "[Guest:db-*]\nMinMemory=2G\nShares=2000\n"
+                           "[Guest:web-1]\nManage=no\nMaxMemory=1536M\n";
+
+        check(config_new(&c) == 0 && config_new(&again) == 0);
+        check(config_parse_text(c, text, "t.conf", &err) == 0);
+        first = dump_text(c);
+        check_str_contains(first, "Interval=1500ms\n");
+        check_str_contains(first, "StatsPeriod=3s\n");
+        check_str_contains(first, "Strategy=mom\n");
+        check_str_contains(first, "IdleTax=75%\n");
+        check_str_contains(first, "QMPSockets=/a/*.qmp /b/*.qmp\n");
+        check_str_contains(first, "[Guest:db-*]\nMinMemory=2G\nShares=2000\n");
+        check_str_contains(first, "[Guest:web-1]\nMaxMemory=1536M\nManage=no\n");
+        check(config_parse_text(again, first, "dump.conf", &err) == 0);
+        second = dump_text(again);
+        check_str(second, first);
 }
 
 int main(void)
 {
         RUN(test_defaults);
         RUN(test_example_config_is_complete);
+        RUN(test_dump_round_trips);
         RUN(test_all_keys_parse);
         RUN(test_ksm_keys_parse);
         RUN(test_errors_name_file_line_and_reason);

@@ -42,6 +42,7 @@ struct ConfigKey {
         const char *why;   /* reason given for a rejected value */
         size_t given;      /* [Guest:] keys: GuestRule's bool that records the key was set */
         int (*from_string)(const char *name); /* parse_enum: name -> value, < 0 if unknown */
+        const char *(*to_string)(int value);  /* parse_enum: value -> name, for config_dump() */
 };
 
 #define CONF(field) offsetof(MemtideConfig, field)
@@ -62,6 +63,16 @@ static const char *const backend_names[_BACKEND_KIND_MAX] = {
 const char *backend_kind_to_string(BackendKind k)
 {
         return k < _BACKEND_KIND_MAX ? backend_names[k] : NULL;
+}
+
+static const char *backend_name(int v)
+{
+        return backend_kind_to_string((BackendKind)v);
+}
+
+static const char *strategy_name(int v)
+{
+        return policy_strategy_to_string((PolicyStrategy)v);
 }
 
 static int backend_kind_from_string(const char *s)
@@ -291,7 +302,8 @@ static int parse_idle_tax(const char *v, void *field, const ConfigKey *k, const 
  * a line with {SECTION_..., "Key", */
 static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "Backend", parse_enum, .offset = CONF(backend),
-          .from_string = backend_kind_from_string, .why = "expected auto, libvirt or qmp" },
+          .from_string = backend_kind_from_string, .to_string = backend_name,
+          .why = "expected auto, libvirt or qmp" },
         { SECTION_DAEMON, "LibvirtURI", parse_string, .offset = CONF(libvirt_uri) },
         { SECTION_DAEMON, "LibvirtQMPPassthrough", parse_bool,
           .offset = CONF(libvirt_qmp_passthrough) },
@@ -305,7 +317,7 @@ static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory) },
         { SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file) },
         { SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
-          .from_string = policy_strategy_from_string,
+          .from_string = policy_strategy_from_string, .to_string = strategy_name,
           .why = "unknown strategy (known: adaptive, mom, proxmox)" },
         { SECTION_POLICY, "HeadroomMin", parse_bytes, .offset = CONF(policy.headroom_min_bytes),
           .why = "expected a size such as 64M" },
@@ -398,6 +410,170 @@ size_t config_key_count(void)
 const char *config_key_name(size_t i)
 {
         return i < ELEMENTSOF(config_keys) ? config_keys[i].key : NULL;
+}
+
+/* Formatters: each parser's value written back in a form it reads again. */
+
+typedef void (*value_formatter)(FILE *f, const void *field, const ConfigKey *k);
+
+typedef struct Unit {
+        const char *suffix;
+        uint64_t factor;
+} Unit;
+
+/* The largest unit that divides v exactly, so that the value reads back the same. */
+static void format_exact(FILE *f, uint64_t v, const Unit *units, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (v != 0 && v % units[i].factor == 0) {
+                        fprintf(f, "%llu%s", (unsigned long long)(v / units[i].factor),
+                                units[i].suffix);
+                        return;
+                }
+        fprintf(f, "%llu%s", (unsigned long long)v, units[n - 1].suffix);
+}
+
+static void format_bytes_exact(FILE *f, const void *field, const ConfigKey *k)
+{
+        static const Unit units[] = {
+                { "T", UINT64_C(1) << 40 },
+                { "G", UINT64_C(1) << 30 },
+                { "M", UINT64_C(1) << 20 },
+                { "K", UINT64_C(1) << 10 },
+                { "", 1 },
+        };
+        format_exact(f, *(const uint64_t *)field, units, ELEMENTSOF(units));
+}
+
+static void format_duration(FILE *f, const void *field, const ConfigKey *k)
+{
+        static const Unit units[] = {
+                { "h", 3600 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },
+                { "us", 1 },
+        };
+        format_exact(f, *(const uint64_t *)field, units, ELEMENTSOF(units));
+}
+
+static void format_enum(FILE *f, const void *field, const ConfigKey *k)
+{
+        const char *name = k->to_string(*(const int *)field);
+        fputs(name ? name : "", f);
+}
+
+static void format_bool(FILE *f, const void *field, const ConfigKey *k)
+{
+        fputs(*(const bool *)field ? "yes" : "no", f);
+}
+
+static void format_string(FILE *f, const void *field, const ConfigKey *k)
+{
+        const char *s = *(char *const *)field;
+        fputs(s ? s : "", f);
+}
+
+static void format_list(FILE *f, const void *field, const ConfigKey *k)
+{
+        char *const *list = *(char **const *)field;
+        for (size_t i = 0; list && list[i]; i++)
+                fprintf(f, "%s%s", i ? " " : "", list[i]);
+}
+
+static void format_uint32(FILE *f, const void *field, const ConfigKey *k)
+{
+        fprintf(f, "%u", *(const uint32_t *)field);
+}
+
+static void format_number(FILE *f, const void *field, const ConfigKey *k)
+{
+        fprintf(f, "%.15g", *(const double *)field);
+}
+
+static void format_percent(FILE *f, const void *field, const ConfigKey *k)
+{
+        fprintf(f, "%.15g%%", *(const double *)field * 100.0);
+}
+
+static void format_size_or_share(FILE *f, const void *field, const ConfigKey *k)
+{
+        const SizeOrShare *s = field;
+        if (s->share > 0)
+                format_percent(f, &s->share, k);
+        else
+                format_bytes_exact(f, &s->bytes, k);
+}
+
+static const struct {
+        value_parser parse;
+        value_formatter format;
+} formatters[] = {
+        { parse_enum, format_enum },
+        { parse_bool, format_bool },
+        { parse_string, format_string },
+        { parse_absolute_path, format_string },
+        { parse_optional_path, format_string },
+        { parse_glob_list, format_list },
+        { parse_uint32, format_uint32 },
+        { parse_number, format_number },
+        { parse_percent, format_percent },
+        { parse_bytes, format_bytes_exact },
+        { parse_duration, format_duration },
+        { parse_size_or_share, format_size_or_share },
+        { parse_stats_period, format_duration },
+        { parse_host_reserve, format_percent },
+        { parse_idle_tax, format_percent },
+};
+
+static value_formatter formatter_of(const ConfigKey *k)
+{
+        for (size_t i = 0; i < ELEMENTSOF(formatters); i++)
+                if (formatters[i].parse == k->parse)
+                        return formatters[i].format;
+        return NULL;
+}
+
+static void dump_key(FILE *f, const ConfigKey *k, const void *base)
+{
+        value_formatter format = formatter_of(k);
+
+        fprintf(f, "%s=", k->key);
+        if (format)
+                format(f, (const char *)base + k->offset, k);
+        fputc('\n', f);
+}
+
+static void dump_section(FILE *f, const char *title, Section section, const void *base)
+{
+        fprintf(f, "[%s]\n", title);
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (config_keys[i].section == section)
+                        dump_key(f, &config_keys[i], base);
+}
+
+/* A [Guest:] rule: only the keys it sets. */
+static void dump_rule(FILE *f, const GuestRule *rule)
+{
+        fprintf(f, "\n[Guest:%s]\n", rule->match);
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const ConfigKey *k = &config_keys[i];
+                if (k->section == SECTION_GUEST &&
+                    (!k->given || *(const bool *)((const char *)rule + k->given)))
+                        dump_key(f, k, rule);
+        }
+}
+
+int config_dump(const MemtideConfig *c, FILE *f)
+{
+        dump_section(f, "Daemon", SECTION_DAEMON, c);
+        fputc('\n', f);
+        dump_section(f, "Policy", SECTION_POLICY, c);
+        fputc('\n', f);
+        dump_section(f, "KSM", SECTION_KSM, c);
+        for (size_t i = 0; i < c->n_guest_rules; i++)
+                dump_rule(f, &c->guest_rules[i]);
+        return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
 
 int config_new(MemtideConfig **ret)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cleanup.h"
 #include "ksm.h"
@@ -17,7 +18,7 @@
 #include "memtide-config.h"
 
 /* The main file; may be absent, then defaults and its drop-ins apply. */
-#define CONFIG_DEFAULT_PATH MEMTIDE_SYSCONFDIR "/memtide/memtide.conf"
+#define CONFIG_DEFAULT_PATH           MEMTIDE_SYSCONFDIR "/memtide/memtide.conf"
 #define CONFIG_DEFAULT_CONTROL_SOCKET "/run/memtide/io.memtide.socket"
 
 typedef enum BackendKind {
@@ -28,7 +29,7 @@ typedef enum BackendKind {
 } BackendKind;
 
 typedef struct GuestRule {
-        char *match;          /* name glob or UUID, from [Guest:MATCH] */
+        char *match; /* name glob or UUID, from [Guest:MATCH] */
         bool min_set, max_set, manage_set;
         uint64_t min_bytes;
         uint64_t max_bytes;
@@ -41,7 +42,7 @@ typedef struct MemtideConfig {
         BackendKind backend;
         char *libvirt_uri;
         bool libvirt_qmp_passthrough; /* compat probing through libvirt; taints domains */
-        char **qmp_sockets; /* NULL-terminated globs */
+        char **qmp_sockets;           /* NULL-terminated globs */
         uint64_t interval_usec;
         uint64_t stats_period_usec;
         char *control_socket;
@@ -84,5 +85,12 @@ void config_guest_settings(const MemtideConfig *c, const char *name, const char 
 const char *backend_kind_to_string(BackendKind k);
 
 /* The keys the parser knows, for docs and tests. */
+/*
+ * Writes the config as a config file: [Daemon], [Policy], [KSM] with every
+ * key at its value, then each [Guest:] rule with the keys it sets. What it
+ * writes parses back into the same config. -EIO when writing fails.
+ */
+int config_dump(const MemtideConfig *c, FILE *f);
+
 size_t config_key_count(void);
 const char *config_key_name(size_t i);
