@@ -2,8 +2,10 @@
 /*
  * The varlink control socket. Clients are served on the main loop without
  * blocking: requests are read as they arrive, replies queued and written as
- * the socket allows. A malformed or oversized request gets an error reply
- * and the connection is closed after it; the number of clients is bounded.
+ * the socket allows. A client whose replies pile up unread is not read until
+ * it reads them (backpressure), so what it costs the daemon is bounded. A
+ * malformed or oversized request gets an error reply and the connection is
+ * closed after it; the number of clients is bounded.
  */
 #include "control.h"
 
@@ -48,6 +50,7 @@ struct ControlClient {
         VarlinkBuffer in;
         char *out;
         size_t out_len, out_off;
+        bool eof; /* the client shut its side: answer what it sent, then close */
         bool close_after_write;
         bool draining; /* error sent, write side shut: reading the rest away */
         size_t drained_bytes;
@@ -70,6 +73,7 @@ static void client_free(ControlClient *c)
         free(c);
 }
 
+/* Queues a reply (taken) behind those not yet written. */
 static int client_queue(ControlClient *c, json_object *reply)
 {
         _cleanup_free_ char *data = NULL;
@@ -79,13 +83,19 @@ static int client_queue(ControlClient *c, json_object *reply)
         json_object_put(reply);
         if (r < 0)
                 return r;
+        /* What is written is dropped first: the buffer holds what is queued, no more. */
+        if (c->out_off > 0) {
+                memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+                c->out_len -= c->out_off;
+                c->out_off = 0;
+        }
         char *out = realloc(c->out, c->out_len + len);
         if (!out)
                 return -ENOMEM;
         memcpy(out + c->out_len, data, len);
         c->out = out;
         c->out_len += len;
-        return sd_event_source_set_io_events(c->source, EPOLLIN | EPOLLOUT);
+        return 0;
 }
 
 static json_object *reply_new(json_object *params)
@@ -345,51 +355,107 @@ static bool peer_can_write(int fd)
         return false;
 }
 
+/* Replies not yet written: past CONTROL_MAX_QUEUED_BYTES the client's requests wait. */
+static size_t client_queued(const ControlClient *c)
+{
+        return c->out_len - c->out_off;
+}
+
+/* Done: it closed its side and every reply it asked for is written. */
+static bool client_finished(const ControlClient *c)
+{
+        return c->eof && !c->close_after_write && client_queued(c) == 0;
+}
+
+/*
+ * Read while its replies are being read, write while some are queued. A
+ * client that does not read its replies is not read either: its requests
+ * wait in the kernel's socket buffer, then in the client itself, never here.
+ */
+static int client_update_events(ControlClient *c)
+{
+        uint32_t events = 0;
+
+        if (c->draining ||
+            (!c->eof && !c->close_after_write && client_queued(c) < CONTROL_MAX_QUEUED_BYTES))
+                events |= EPOLLIN;
+        if (client_queued(c) > 0)
+                events |= EPOLLOUT;
+        return sd_event_source_set_io_events(c->source, events);
+}
+
+/* A malformed or oversized request: an error reply after those queued, then close. */
+static int client_refuse_request(ControlClient *c, int error)
+{
+        log_warning("control client sent a %s request, closing it",
+                    error == -EMSGSIZE ? "too large" : "malformed");
+        c->close_after_write = true;
+        varlink_buffer_clear(&c->in);
+        return client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
+}
+
+/*
+ * Answers the requests received while fewer than CONTROL_MAX_QUEUED_BYTES of
+ * replies wait to be read; the rest are answered as the client reads.
+ */
+static int client_process(ControlClient *c)
+{
+        json_object *call;
+        int r = 0;
+
+        while (!c->close_after_write && client_queued(c) < CONTROL_MAX_QUEUED_BYTES &&
+               (r = varlink_buffer_next(&c->in, &call)) > 0) {
+                r = client_queue(c, dispatch(c, call));
+                json_object_put(call);
+                if (r < 0)
+                        return r;
+        }
+        if (r == -EMSGSIZE || r == -EBADMSG)
+                r = client_refuse_request(c, r);
+        return r < 0 ? r : client_update_events(c);
+}
+
 static int client_read(ControlClient *c)
 {
         char buf[4096];
         ssize_t n = read(c->fd, buf, sizeof(buf));
-        json_object *call;
         int r;
 
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        if (n == 0)
-                return -ECONNRESET;
+        if (n == 0) {
+                /* Shut its side: the replies to what it sent are still written. */
+                c->eof = true;
+                return client_update_events(c);
+        }
         r = varlink_buffer_append(&c->in, buf, (size_t)n);
-        while (r >= 0 && (r = varlink_buffer_next(&c->in, &call)) > 0) {
-                r = client_queue(c, dispatch(c, call));
-                json_object_put(call);
-        }
-        if (r == -EMSGSIZE || r == -EBADMSG) {
-                log_warning("control client sent a %s request, closing it",
-                            r == -EMSGSIZE ? "too large" : "malformed");
-                c->close_after_write = true;
-                varlink_buffer_clear(&c->in);
-                r = client_queue(c,
-                                 varlink_error_new("org.varlink.service.InvalidParameter", NULL));
-                /* only write now: unread input must not wake the loop until then */
-                return r < 0 ? r : sd_event_source_set_io_events(c->source, EPOLLOUT);
-        }
-        return r;
+        if (r == -EMSGSIZE)
+                r = client_refuse_request(c, r);
+        if (r < 0)
+                return r;
+        return client_process(c);
 }
 
 static int client_write(ControlClient *c)
 {
-        while (c->out_off < c->out_len) {
-                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        while (client_queued(c) > 0) {
+                ssize_t n = send(c->fd, c->out + c->out_off, client_queued(c), MSG_NOSIGNAL);
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR ? 0 : -errno;
                 c->out_off += (size_t)n;
         }
+        free(c->out);
+        c->out = NULL;
         c->out_off = c->out_len = 0;
-        if (c->close_after_write) {
+        if (c->close_after_write && !c->draining) {
                 /* Closing with unread input would reset the connection and lose
                  * the error reply: shut the write side and read the rest away. */
                 (void)shutdown(c->fd, SHUT_WR);
                 c->draining = true;
+                return client_update_events(c);
         }
-        return sd_event_source_set_io_events(c->source, EPOLLIN);
+        /* Room again: the requests held back are answered, reading resumes. */
+        return client_process(c);
 }
 
 /* After an error reply: discard what the client still sends, up to a bound. */
@@ -409,15 +475,13 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         ControlClient *c = userdata;
         int r = 0;
 
-        if (revents & EPOLLIN && c->draining)
-                r = client_drain(c);
-        else if (revents & EPOLLIN && !c->close_after_write)
-                r = client_read(c);
+        if (revents & EPOLLIN)
+                r = c->draining ? client_drain(c) : client_read(c);
         if (r >= 0 && revents & EPOLLOUT)
                 r = client_write(c);
         if (r >= 0 && revents & (EPOLLHUP | EPOLLERR) && !(revents & EPOLLIN))
                 r = -ECONNRESET;
-        if (r < 0)
+        if (r < 0 || client_finished(c))
                 client_free(c);
         return 0;
 }
