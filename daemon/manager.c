@@ -116,6 +116,7 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .name = g->name,
                 .actual_bytes = g->actual_bytes,
                 .max_bytes = max,
+                .boot_bytes = g->max_bytes,
                 .min_bytes = g->settings.min_bytes,
                 .stats = g->stats,
                 .stats_actual_bytes = g->stats_actual_bytes,

@@ -34,7 +34,11 @@ typedef struct HostSample {
 typedef struct GuestSample {
         const char *name;           /* borrowed from the guest object */
         uint64_t actual_bytes;      /* memory the guest has now (QMP query-balloon actual) */
-        uint64_t max_bytes;         /* memory it booted with: the balloon's ceiling */
+        uint64_t max_bytes;         /* the ceiling: boot memory, or a lower MaxMemory= */
+        uint64_t boot_bytes;        /* memory it booted with; 0 = max_bytes */
+        /* MaxMemory= wins over the floor (MaxMemoryBelowFloor=yes): the
+         * guest may be squeezed below its use plus HeadroomMin=. */
+        bool max_below_floor;
         uint64_t min_bytes;         /* configured MinMemory=, 0 when unset */
         BalloonStats stats;
         uint64_t stats_actual_bytes; /* balloon size when stats were reported; 0 = unknown */
