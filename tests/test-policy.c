@@ -39,8 +39,8 @@ static GuestSample guest(uint64_t actual_mib, uint64_t used_mib, uint64_t t_sec)
 static Decision decide_on_host(const PolicyConfig *c, const HostSample *h, GuestSample *g,
                                PolicyGuestState *st)
 {
-        Snapshot snap = {.n_guests = 1, .guests = g, .host = *h};
-        PolicyState ps = {0};
+        Snapshot snap = { .n_guests = 1, .guests = g, .host = *h };
+        PolicyState ps = { 0 };
         Decision d;
         policy_decide(c, &snap, &ps, st, &d);
         return d;
@@ -48,14 +48,14 @@ static Decision decide_on_host(const PolicyConfig *c, const HostSample *h, Guest
 
 static Decision decide(const PolicyConfig *c, GuestSample *g, PolicyGuestState *st)
 {
-        HostSample none = {0};
+        HostSample none = { 0 };
         return decide_on_host(c, &none, g, st);
 }
 
 static void test_idle_guest_is_inflated_by_capped_steps(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(512, 50, 100);
         Decision d = decide(&c, &g, &st);
 
@@ -69,9 +69,9 @@ static void test_idle_guest_is_inflated_by_capped_steps(void)
 static void test_idle_guest_settles_near_its_floor(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         uint64_t actual = 512;
-        Decision d = {0};
+        Decision d = { 0 };
 
         for (uint64_t t = 1; t < 40; t++) {
                 GuestSample g = guest(actual, 50, t);
@@ -92,9 +92,9 @@ static void test_idle_guest_settles_near_its_floor(void)
 static void test_wobbling_idle_guest_still_settles_near_its_floor(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         uint64_t actual = 512, used = 50;
-        Decision d = {0};
+        Decision d = { 0 };
 
         for (uint64_t t = 1; t <= 60; t++) {
                 used = t < 10 ? 30 + 4 * t : 44 + t % 2; /* boot peak 66, then idle 44..45 MiB */
@@ -110,7 +110,7 @@ static void test_wobbling_idle_guest_still_settles_near_its_floor(void)
 static void test_no_inflation_on_stale_stats(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(512, 50, 100);
         g.stats_fresh = false;
         Decision d = decide(&c, &g, &st);
@@ -123,7 +123,7 @@ static void test_no_inflation_on_stale_stats(void)
 static void test_no_stats_yet_holds(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(512, 50, 0);
         balloon_stats_init(&g.stats);
         Decision d = decide(&c, &g, &st);
@@ -136,7 +136,7 @@ static void test_no_stats_yet_holds(void)
 static void test_floor_respects_min_memory(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(300, 50, 100);
         g.min_bytes = 280 * MIB;
         Decision d = decide(&c, &g, &st);
@@ -149,7 +149,7 @@ static void test_floor_respects_min_memory(void)
 static void test_distress_deflates_past_the_step_cap(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(120, 60, 100);
         Decision d = decide(&c, &g, &st);
         check(!d.distress);
@@ -168,7 +168,7 @@ static void test_distress_deflates_past_the_step_cap(void)
 static void test_oom_kill_is_distress(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(200, 60, 100);
         (void)decide(&c, &g, &st);
         g.stats.oom_kills = 1;
@@ -183,7 +183,7 @@ static void test_oom_kill_is_distress(void)
 static void test_band_hysteresis_holds(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         /* available ~80 MiB: above the 51 MiB floor headroom, under the 102 MiB high mark */
         GuestSample g = guest(180, 92, 100);
         Decision d = decide(&c, &g, &st);
@@ -195,7 +195,7 @@ static void test_band_hysteresis_holds(void)
 static void test_pending_inflation_blocks_more_inflation(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(400, 50, 100);
         g.command_pending = true;
         g.pending_target_bytes = 350 * MIB;
@@ -208,7 +208,7 @@ static void test_pending_inflation_blocks_more_inflation(void)
 static void test_pending_does_not_block_deflation(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(120, 100, 100);
         g.command_pending = true;
         g.pending_target_bytes = 110 * MIB;
@@ -222,7 +222,7 @@ static void test_pending_does_not_block_deflation(void)
 static void test_never_above_maximum(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(500, 480, 100);
         Decision d = decide(&c, &g, &st);
 
@@ -230,10 +230,123 @@ static void test_never_above_maximum(void)
         check_u64_eq(d.floor_bytes, 512 * MIB);
 }
 
+/* A 4 GiB guest holding `actual` bytes, 2 GiB of them in use (2 GiB + 8 MiB
+ * counted, as guest() does), its maximum lowered to `ceiling` (MaxMemory= or
+ * memtidectl set --max). Squeezed below its use, it has 4 MiB available. */
+static GuestSample lowered_guest(uint64_t actual, uint64_t ceiling, uint64_t t_sec)
+{
+        GuestSample g = guest(4096, 2048, t_sec);
+
+        g.actual_bytes = actual;
+        g.boot_bytes = 4096 * MIB;
+        g.max_bytes = ceiling;
+        g.stats.total_bytes = actual - 8 * MIB;
+        g.stats.available_bytes =
+                g.stats.total_bytes > 2052 * MIB ? g.stats.total_bytes - 2048 * MIB : 4 * MIB;
+        g.stats.free_bytes = g.stats.available_bytes;
+        return g;
+}
+
+/* Cycles with the balloon reaching each target until nothing more is sent;
+ * no cycle takes more than one inflate step (10 % of the boot memory). */
+static Decision settle_lowered(const PolicyConfig *c, uint64_t ceiling, bool forced,
+                               uint64_t *ret_actual)
+{
+        PolicyGuestState st = { 0 };
+        uint64_t step = size_or_share_bytes(&c->inflate_step, 4096 * MIB);
+        uint64_t actual = 4096 * MIB;
+        Decision d = { 0 };
+
+        for (uint64_t t = 1; t < 100; t++) {
+                GuestSample g = lowered_guest(actual, ceiling, 100 + t);
+                g.max_below_floor = forced;
+                d = decide(c, &g, &st);
+                check(d.target_bytes + step >= actual);
+                if (!d.change)
+                        break;
+                actual = d.target_bytes;
+        }
+        check(!d.change);
+        *ret_actual = actual;
+        return d;
+}
+
+/* memtidectl set GUEST --max 1M on a 4 GiB guest using 2 GiB once sent one
+ * `balloon 1048576`. A maximum below use is approached one inflate step per
+ * cycle and stops at the floor, use + HeadroomMin=, and the reason says so. */
+static void test_low_maximum_approached_by_steps_down_to_the_floor(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        uint64_t step = size_or_share_bytes(&c.inflate_step, 4096 * MIB);
+        GuestSample g = lowered_guest(4096 * MIB, 1 * MIB, 100);
+        uint64_t floor = guest_used_bytes(&g) + c.headroom_min_bytes;
+        Decision d = decide(&c, &g, &st);
+        uint64_t actual;
+
+        check(d.change);
+        check_u64_eq(d.target_bytes, 4096 * MIB - step);
+        check(d.floor_bytes >= floor);
+        check_str_contains(d.reason, "MaxMemoryBelowFloor=no");
+
+        d = settle_lowered(&c, 1 * MIB, false, &actual);
+        check(actual >= floor);
+        check(actual < floor + 4 * MIB);
+        check_str_contains(d.reason, "MaxMemoryBelowFloor=no");
+}
+
+/* MaxMemoryBelowFloor=yes lets the maximum win over the floor, still one
+ * inflate step per cycle, and every reason says it is in force. */
+static void test_max_memory_below_floor_is_forced_by_steps(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        uint64_t step = size_or_share_bytes(&c.inflate_step, 4096 * MIB);
+        GuestSample g = lowered_guest(4096 * MIB, 1024 * MIB, 100);
+        Decision d;
+        uint64_t actual;
+
+        g.max_below_floor = true;
+        d = decide(&c, &g, &st);
+        check(d.change);
+        check_u64_eq(d.target_bytes, 4096 * MIB - step);
+        check_str_contains(d.reason, "MaxMemoryBelowFloor=yes");
+
+        d = settle_lowered(&c, 1024 * MIB, true, &actual);
+        check_u64_eq(actual, 1024 * MIB);
+        check_u64_eq(d.floor_bytes, 1024 * MIB);
+        check_str_contains(d.reason, "MaxMemoryBelowFloor=yes");
+}
+
+/* A guest at a lowered maximum whose use grows past it still gets its floor,
+ * up to its boot memory and no further. */
+static void test_floor_above_a_lowered_maximum_stops_at_boot_memory(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = lowered_guest(2048 * MIB, 2048 * MIB, 100);
+        Decision d;
+
+        g.stats.available_bytes = 16 * MIB; /* 2032 MiB counted in use */
+        g.stats.free_bytes = 16 * MIB;
+        d = decide(&c, &g, &st);
+        check(d.change);
+        check(d.target_bytes >= guest_used_bytes(&g) + c.headroom_min_bytes);
+        check(d.target_bytes <= 4096 * MIB);
+
+        PolicyGuestState st2 = { 0 };
+        g = lowered_guest(4096 * MIB, 2048 * MIB, 100);
+        g.stats.available_bytes = 16 * MIB;
+        g.stats.free_bytes = 16 * MIB;
+        d = decide(&c, &g, &st2);
+        check_u64_eq(d.floor_bytes, 4096 * MIB);
+        check_u64_eq(d.target_bytes, 4096 * MIB);
+}
+
 static void test_unmanaged_guest_is_left_alone(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(512, 50, 100);
         g.manage = false;
         Decision d = decide(&c, &g, &st);
@@ -255,7 +368,7 @@ static void test_deflate_on_oom_total_counts_balloon_as_unused(void)
 static void test_early_cycle_when_memory_runs_short(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st = {0};
+        PolicyGuestState st = { 0 };
         GuestSample g = guest(120, 60, 100);
         check(!policy_wants_early_cycle(&c, &g, &st));
         (void)decide(&c, &g, &st);
@@ -272,7 +385,7 @@ static void test_early_cycle_when_memory_runs_short(void)
 static void test_page_reporting_changes_what_is_reclaimed(void)
 {
         PolicyConfig c = config();
-        PolicyGuestState st_plain = {0}, st_reporting = {0};
+        PolicyGuestState st_plain = { 0 }, st_reporting = { 0 };
         GuestSample plain = guest(260, 90, 100), reporting = guest(260, 90, 100);
         reporting.page_reporting_functional = true;
 
@@ -288,7 +401,7 @@ static void test_page_reporting_changes_what_is_reclaimed(void)
 
         /* far above its target, a reporting guest is still capped by the balloon */
         GuestSample big = guest(512, 50, 100);
-        PolicyGuestState st_big = {0};
+        PolicyGuestState st_big = { 0 };
         big.page_reporting_functional = true;
         Decision d_big = decide(&c, &big, &st_big);
         check(d_big.change && d_big.target_bytes < 512 * MIB);
@@ -299,20 +412,20 @@ static void test_page_reporting_changes_what_is_reclaimed(void)
 static void test_host_pressure_stops_inflation_not_distress_deflation(void)
 {
         PolicyConfig c = config();
-        HostSample stalling = {.mem_total_bytes = 64 * GIB,
-                               .mem_available_bytes = GIB,
-                               .psi_available = true,
-                               .psi_some_avg10 = 60,
-                               .psi_full_avg10 = 30};
+        HostSample stalling = { .mem_total_bytes = 64 * GIB,
+                                .mem_available_bytes = GIB,
+                                .psi_available = true,
+                                .psi_some_avg10 = 60,
+                                .psi_full_avg10 = 30 };
         HostSample calm = stalling;
-        PolicyGuestState st = {0}, st2 = {0};
+        PolicyGuestState st = { 0 }, st2 = { 0 };
         GuestSample idle = guest(512, 50, 100), short_of_memory = guest(120, 110, 100);
 
         calm.psi_full_avg10 = 1;
         Decision d = decide_on_host(&c, &calm, &idle, &st);
         check(d.change && d.target_bytes < 512 * MIB);
 
-        PolicyGuestState st3 = {0};
+        PolicyGuestState st3 = { 0 };
         d = decide_on_host(&c, &stalling, &idle, &st3);
         check(!d.change);
         check_u64_eq(d.target_bytes, 512 * MIB);
@@ -331,12 +444,12 @@ static void test_headroom_narrows_with_host_pressure(void)
 {
         PolicyConfig c;
         policy_config_init(&c);
-        HostSample roomy = {.mem_total_bytes = 64 * GIB, .mem_available_bytes = 40 * GIB};
+        HostSample roomy = { .mem_total_bytes = 64 * GIB, .mem_available_bytes = 40 * GIB };
         HostSample tight = roomy, half = roomy;
         tight.mem_available_bytes = (uint64_t)(0.04 * 64 * GIB);
         half.mem_available_bytes = (uint64_t)(0.125 * 64 * GIB); /* pressure 0.5 */
         uint64_t room = (uint64_t)(0.02 * 32 * GIB);
-        PolicyGuestState st = {0}, st2 = {0};
+        PolicyGuestState st = { 0 }, st2 = { 0 };
         GuestSample g = guest(6 * 1024, 4 * 1024, 100);
         g.max_bytes = 32 * GIB;
         uint64_t used = guest_used_bytes(&g);
@@ -362,8 +475,8 @@ static void test_headroom_narrows_with_host_pressure(void)
  * FloorNarrowing=no keeps HeadroomShare= at any pressure. */
 static void test_floor_narrowing_applies_to_every_strategy_and_can_be_off(void)
 {
-        HostSample tight = {.mem_total_bytes = 64 * GIB,
-                            .mem_available_bytes = (uint64_t)(0.04 * 64 * GIB)};
+        HostSample tight = { .mem_total_bytes = 64 * GIB,
+                             .mem_available_bytes = (uint64_t)(0.04 * 64 * GIB) };
         uint64_t room = (uint64_t)(0.02 * 32 * GIB);
 
         for (int k = 0; k < _POLICY_STRATEGY_MAX; k++) {
@@ -373,7 +486,7 @@ static void test_floor_narrowing_applies_to_every_strategy_and_can_be_off(void)
                 GuestSample g = guest(6 * 1024, 4 * 1024, 100);
                 g.max_bytes = 32 * GIB;
                 uint64_t used = guest_used_bytes(&g);
-                PolicyGuestState st = {0}, st2 = {0};
+                PolicyGuestState st = { 0 }, st2 = { 0 };
                 Decision d = decide_on_host(&c, &tight, &g, &st);
                 check_u64_eq(d.floor_bytes, used + 96 * MIB);
                 c.floor_narrowing = false;
@@ -383,13 +496,80 @@ static void test_floor_narrowing_applies_to_every_strategy_and_can_be_off(void)
         }
 }
 
+/*
+ * A maximum for a guest of boot memory `boot` holding `actual`: its boot
+ * memory, or one lowered below its use, below its size, or anywhere (as
+ * MaxMemory= or memtidectl set --max can), sometimes forced over the floor.
+ */
+static void random_maximum(unsigned *seed, GuestSample *g, uint64_t boot)
+{
+        uint64_t used = balloon_stats_reported(&g->stats) ? guest_used_bytes(g) : 0;
+
+        g->boot_bytes = boot;
+        switch (rand_r(seed) % 4) {
+        case 0:
+                g->max_bytes = (uint64_t)rand_r(seed) % (used < boot ? used + 1 : boot + 1);
+                break;
+        case 1:
+                g->max_bytes = (uint64_t)rand_r(seed) % (g->actual_bytes + 1);
+                break;
+        case 2:
+                g->max_bytes = (uint64_t)rand_r(seed) % (boot + 1);
+                break;
+        default:
+                g->max_bytes = boot;
+        }
+        g->max_below_floor = rand_r(seed) % 2;
+}
+
+static uint64_t boot_of(const GuestSample *g)
+{
+        return g->boot_bytes ? g->boot_bytes : g->max_bytes;
+}
+
+/* Most a cycle may take: a share of the maximum, or of the boot memory while
+ * the guest is above a lowered maximum. */
+static uint64_t inflate_step_of(const PolicyConfig *c, const GuestSample *g)
+{
+        uint64_t base = g->actual_bytes > g->max_bytes ? boot_of(g) : g->max_bytes;
+        return size_or_share_bytes(&c->inflate_step, base);
+}
+
+/* Above its maximum a guest never grows, unless to its floor (when the
+ * maximum does not win over it); never past its boot memory. */
+static void check_ceiling(const GuestSample *g, const Decision *d)
+{
+        check(d->target_bytes <= boot_of(g));
+        if (d->target_bytes > g->max_bytes)
+                check(d->target_bytes <= g->actual_bytes ||
+                      (!g->max_below_floor && d->target_bytes == d->floor_bytes));
+}
+
+/* The floor no host pressure can lower: MinMemory= up to the maximum; use +
+ * HeadroomMin= up to the boot memory, or up to the maximum when that wins
+ * over the floor (MaxMemoryBelowFloor=yes). */
+static uint64_t absolute_floor(const PolicyConfig *c, const GuestSample *g)
+{
+        uint64_t floor = g->min_bytes < g->max_bytes ? g->min_bytes : g->max_bytes;
+
+        if (balloon_stats_reported(&g->stats)) {
+                uint64_t safe = guest_used_bytes(g) + c->headroom_min_bytes;
+                uint64_t top = g->max_below_floor ? g->max_bytes : boot_of(g);
+                if (safe > top)
+                        safe = top;
+                if (safe > floor)
+                        floor = safe;
+        }
+        return floor;
+}
+
 static void test_random_snapshots_respect_guard_rails(void)
 {
         PolicyConfig c = config();
         unsigned seed = 12345;
 
         for (int i = 0; i < 200000; i++) {
-                PolicyGuestState st = {0};
+                PolicyGuestState st = { 0 };
                 uint64_t max = (uint64_t)(rand_r(&seed) % 65536 + 1) * MIB;
                 uint64_t actual = (uint64_t)rand_r(&seed) % (max + 1);
                 GuestSample g = guest(1, 0, 0);
@@ -404,31 +584,24 @@ static void test_random_snapshots_respect_guard_rails(void)
                 g.stats_fresh = rand_r(&seed) % 2;
                 g.command_pending = rand_r(&seed) % 4 == 0;
                 g.pending_target_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                random_maximum(&seed, &g, max);
                 Decision d = decide(&c, &g, &st);
 
-                check(d.target_bytes <= max);
-                check(d.target_bytes >= d.floor_bytes || d.floor_bytes > max);
+                check_ceiling(&g, &d);
+                check(d.target_bytes >= d.floor_bytes);
+                check(d.target_bytes >= absolute_floor(&c, &g));
                 if (!guest_stats_usable(&g))
                         check(d.target_bytes >= actual);
                 if (d.target_bytes < actual)
-                        check(actual - d.target_bytes <= size_or_share_bytes(&c.inflate_step, max));
+                        check(actual - d.target_bytes <= inflate_step_of(&c, &g));
                 if (d.target_bytes > actual && !d.distress && d.target_bytes > d.floor_bytes)
-                        check(d.target_bytes - actual <= size_or_share_bytes(&c.deflate_step, max));
+                        check(d.target_bytes - actual <=
+                              size_or_share_bytes(&c.deflate_step, g.max_bytes));
                 /* deterministic: the same input gives the same output */
-                PolicyGuestState st2 = {0};
+                PolicyGuestState st2 = { 0 };
                 Decision d2 = decide(&c, &g, &st2);
                 check(d2.target_bytes == d.target_bytes && d2.change == d.change);
         }
-}
-
-/* The floor no host pressure can lower: MinMemory=, use + HeadroomMin=. */
-static uint64_t absolute_floor(const PolicyConfig *c, const GuestSample *g)
-{
-        uint64_t floor = g->min_bytes;
-        if (balloon_stats_reported(&g->stats) &&
-            guest_used_bytes(g) + c->headroom_min_bytes > floor)
-                floor = guest_used_bytes(g) + c->headroom_min_bytes;
-        return floor < g->max_bytes ? floor : g->max_bytes;
 }
 
 /* The guard rails hold after every strategy: random hosts and groups of guests,
@@ -442,12 +615,12 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                 c.strategy = strategy;
                 for (int i = 0; i < 20000; i++) {
                         GuestSample g[4];
-                        PolicyGuestState st[4] = {0};
-                        PolicyState ps = {0};
+                        PolicyGuestState st[4] = { 0 };
+                        PolicyState ps = { 0 };
                         Decision d[4];
                         size_t n = (size_t)(rand_r(&seed) % 4 + 1);
                         uint64_t total = (uint64_t)(rand_r(&seed) % 65536 + 1) * MIB;
-                        Snapshot snap = {.n_guests = n, .guests = g};
+                        Snapshot snap = { .n_guests = n, .guests = g };
                         snap.host.mem_total_bytes = total;
                         snap.host.mem_available_bytes = (uint64_t)rand_r(&seed) % (total + 1);
                         snap.host.mem_free_bytes = snap.host.mem_available_bytes;
@@ -469,6 +642,7 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                                 g[k].stats_fresh = rand_r(&seed) % 3 != 0;
                                 g[k].command_pending = rand_r(&seed) % 4 == 0;
                                 g[k].pending_target_bytes = (uint64_t)rand_r(&seed) % (max + 1);
+                                random_maximum(&seed, &g[k], max);
                         }
                         for (uint64_t t = 0; t < 3; t++) {
                                 snap.now_usec = t * 5 * USEC_PER_SEC;
@@ -479,7 +653,7 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                                         uint64_t max = g[k].max_bytes, actual = g[k].actual_bytes;
                                         if (!d[k].change)
                                                 continue;
-                                        check(d[k].target_bytes <= max);
+                                        check_ceiling(&g[k], &d[k]);
                                         check(d[k].target_bytes >= d[k].floor_bytes);
                                         /* whatever the host's pressure: use + HeadroomMin= */
                                         check(d[k].target_bytes >= absolute_floor(&c, &g[k]));
@@ -487,7 +661,7 @@ static void test_random_snapshots_respect_guard_rails_every_strategy(void)
                                                 check(d[k].target_bytes >= actual);
                                         if (d[k].target_bytes < actual)
                                                 check(actual - d[k].target_bytes <=
-                                                      size_or_share_bytes(&c.inflate_step, max));
+                                                      inflate_step_of(&c, &g[k]));
                                         if (g[k].command_pending)
                                                 check(d[k].target_bytes >=
                                                               g[k].pending_target_bytes ||
@@ -516,6 +690,9 @@ int main(void)
         RUN(test_pending_inflation_blocks_more_inflation);
         RUN(test_pending_does_not_block_deflation);
         RUN(test_never_above_maximum);
+        RUN(test_low_maximum_approached_by_steps_down_to_the_floor);
+        RUN(test_max_memory_below_floor_is_forced_by_steps);
+        RUN(test_floor_above_a_lowered_maximum_stops_at_boot_memory);
         RUN(test_unmanaged_guest_is_left_alone);
         RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
         RUN(test_early_cycle_when_memory_runs_short);
