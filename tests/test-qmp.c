@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +69,7 @@ static void reply_clear(Reply *r)
         if (r->ret)
                 json_object_put(r->ret);
         free(r->error);
-        *r = (Reply){.f = r->f};
+        *r = (Reply){ .f = r->f };
 }
 
 static void on_reply(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -184,6 +186,26 @@ static void peer_send_len(Fixture *f, const char *data, size_t len)
         while (len > 0) {
                 ssize_t n = send(f->peer, data, len, MSG_NOSIGNAL);
 
+                check(n > 0);
+                data += n;
+                len -= (size_t)n;
+        }
+}
+
+/* Sends more than the socket holds: runs the loop while the client reads. */
+static void peer_send_big(Fixture *f, const char *data)
+{
+        size_t len = strlen(data);
+
+        while (len > 0) {
+                ssize_t n = send(f->peer, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0 && errno == EAGAIN) {
+                        check(sd_event_run(f->event, 10 * USEC_PER_MSEC) >= 0);
+                        continue;
+                }
+                if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+                        return; /* the client hung up */
                 check(n > 0);
                 data += n;
                 len -= (size_t)n;
@@ -328,7 +350,7 @@ static void test_handshake_calls_on_ready(void)
 static void test_replies_matched_by_id_out_of_order(void)
 {
         Fixture *f = fixture_new();
-        Reply r[3] = {{.f = f}, {.f = f}, {.f = f}};
+        Reply r[3] = { { .f = f }, { .f = f }, { .f = f } };
         uint64_t id[3];
 
         handshake(f);
@@ -365,7 +387,7 @@ static void test_events_interleaved_with_replies(void)
 {
         _cleanup_free_ char *shutdown = fixture_text("event-shutdown.json");
         Fixture *f = fixture_new();
-        Reply a = {.f = f}, b = {.f = f};
+        Reply a = { .f = f }, b = { .f = f };
         uint64_t ida, idb;
 
         handshake(f);
@@ -409,7 +431,7 @@ static void test_messages_split_byte_by_byte(void)
 {
         _cleanup_free_ char *greeting = fixture_text("greeting.json");
         Fixture *f = fixture_new();
-        Reply r = {.f = f};
+        Reply r = { .f = f };
         char text[512];
         uint64_t id;
 
@@ -439,7 +461,7 @@ static void test_messages_split_byte_by_byte(void)
 static void test_several_messages_in_one_write(void)
 {
         Fixture *f = fixture_new();
-        Reply r[3] = {{.f = f}, {.f = f}, {.f = f}};
+        Reply r[3] = { { .f = f }, { .f = f }, { .f = f } };
         uint64_t id[3];
         char text[1024];
 
@@ -475,7 +497,7 @@ static void test_several_messages_in_one_write(void)
 static void test_error_reply_gives_desc(void)
 {
         Fixture *f = fixture_new();
-        Reply bad = {.f = f}, nodesc = {.f = f}, good = {.f = f};
+        Reply bad = { .f = f }, nodesc = { .f = f }, good = { .f = f };
         uint64_t id;
 
         handshake(f);
@@ -509,7 +531,7 @@ static void test_error_reply_gives_desc(void)
 static void test_command_args_and_chaining(void)
 {
         Fixture *f = fixture_new();
-        Reply r = {.f = f, .send_next = true};
+        Reply r = { .f = f, .send_next = true };
         _cleanup_json_ json_object *args = NULL;
         json_object *a = json_object_new_object();
         const char *s;
@@ -547,7 +569,7 @@ static void test_command_args_and_chaining(void)
 static void check_closes(const char *text, const char *reason)
 {
         Fixture *f = fixture_new();
-        Reply a = {.f = f}, b = {.f = f};
+        Reply a = { .f = f }, b = { .f = f };
 
         handshake(f);
         check(qmp_client_command(f->client, "query-name", NULL, on_reply, &a) == 0);
@@ -640,56 +662,193 @@ static void test_capabilities_error_closes(void)
         fixture_free(f);
 }
 
-/* Streams one message past the limit without holding it, from the loop. */
+/* Streams one message past a limit without holding it, from the loop: head,
+ * then unit repeated until total bytes are sent or the client hangs up. */
 typedef struct Stream {
+        const char *head, *unit;
         size_t sent, total;
         bool stopped;
+        char filler[65536];
+        size_t filler_len;
 } Stream;
 
 static int on_peer_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        static const char head[] = "{\"return\": \"";
-        static char filler[65536];
         Stream *st = userdata;
+        size_t head_len = strlen(st->head);
         ssize_t n;
 
-        if (!filler[0])
-                memset(filler, 'a', sizeof(filler));
-        if (st->sent == 0) {
-                check(send(fd, head, strlen(head), MSG_NOSIGNAL) == (ssize_t)strlen(head));
-                st->sent = strlen(head);
+        if (st->filler_len == 0) {
+                size_t unit_len = strlen(st->unit);
+
+                while (st->filler_len + unit_len <= sizeof(st->filler)) {
+                        memcpy(st->filler + st->filler_len, st->unit, unit_len);
+                        st->filler_len += unit_len;
+                }
         }
-        n = send(fd, filler, sizeof(filler), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (st->sent == 0) {
+                check(send(fd, st->head, head_len, MSG_NOSIGNAL) == (ssize_t)head_len);
+                st->sent = head_len;
+        }
+        n = send(fd, st->filler, st->filler_len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
-        if (n <= 0 || st->sent + (size_t)n >= st->total) {
+        if (n > 0)
+                st->sent += (size_t)n;
+        if (n <= 0 || st->sent >= st->total) {
                 st->stopped = true;
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         }
-        st->sent += (size_t)n;
         return 0;
+}
+
+/* Bytes the client has not read yet. */
+static int peer_unread(Fixture *f)
+{
+        int n = 0;
+
+        check(ioctl(f->peer, SIOCOUTQ, &n) == 0);
+        return n;
+}
+
+/* Answers `command` with st (unterminated) and runs the loop until the client
+ * closed or read all of it; returns the reply the command got. */
+static void stream_reply(Fixture *f, const char *command, Stream *st, Reply *r)
+{
+        sd_event_source *source = NULL;
+
+        handshake(f);
+        check(qmp_client_command(f->client, command, NULL, on_reply, r) == 0);
+        (void)peer_expect(f, command, NULL);
+        check(sd_event_add_io(f->event, &source, f->peer, EPOLLOUT, on_peer_writable, st) >= 0);
+        run_until(f, f->closed == 1 || (st->stopped && peer_unread(f) == 0), 60000);
+        sd_event_source_disable_unref(source);
 }
 
 static void test_oversized_message_closes(void)
 {
         Fixture *f = fixture_new();
-        Stream st = {.total = QMP_MAX_MESSAGE_BYTES + (size_t)16 * 1024 * 1024};
-        sd_event_source *source = NULL;
-        Reply r = {.f = f};
+        Stream st = { .head = "{\"return\": \"",
+                      .unit = "a",
+                      .total = QMP_MAX_MESSAGE_BYTES + (size_t)16 * 1024 * 1024 };
+        Reply r = { .f = f };
 
-        handshake(f);
-        check(qmp_client_command(f->client, "query-qmp-schema", NULL, on_reply, &r) == 0);
-        (void)peer_expect(f, "query-qmp-schema", NULL);
-        check(sd_event_add_io(f->event, &source, f->peer, EPOLLOUT, on_peer_writable, &st) >= 0);
-        run_until(f, f->closed == 1, 30000);
-
+        stream_reply(f, "query-qmp-schema", &st, &r);
+        check(f->closed == 1);
         check_contains(f->closed_reason, "larger than");
         /* Cut off soon after the limit, long before the message would end. */
         check(st.sent > QMP_MAX_MESSAGE_BYTES);
         check(st.sent < QMP_MAX_MESSAGE_BYTES + (size_t)4 * 1024 * 1024);
         check(r.calls == 1 && r.ret == NULL);
         check_contains(r.error, "larger than");
-        sd_event_source_disable_unref(source);
+        reply_clear(&r);
+        fixture_free(f);
+}
+
+/*
+ * json-c builds the message as it parses, so the byte limit alone lets 256 KiB
+ * of "{}," cost it 70 MB (and 8 MiB cost 2 GB). A reply to an ordinary
+ * command (query-name's is 25 bytes) must be refused long before that.
+ */
+static void check_stream_refused(const char *head, const char *unit, const char *reason)
+{
+        Fixture *f = fixture_new();
+        Stream st = { .head = head, .unit = unit, .total = 256 * 1024 };
+        Reply r = { .f = f };
+
+        stream_reply(f, "query-name", &st, &r);
+        check(f->closed == 1);
+        check_contains(f->closed_reason, reason);
+        check(st.sent < st.total);
+        check(r.calls == 1 && r.ret == NULL);
+        check_contains(r.error, reason);
+        reply_clear(&r);
+        fixture_free(f);
+}
+
+static void test_many_elements_close(void)
+{
+        check_stream_refused("{\"return\": [{}", ",{}", "elements");
+        check_stream_refused("{\"return\": [0", ",0", "elements");
+        check_stream_refused("{\"return\": {\"a\": [[]", ", \"a\": [[]]", "elements");
+        /* An ordinary reply has no business being 256 KiB either. */
+        check_stream_refused("{\"return\": \"", "a", "larger than");
+}
+
+/* Nesting deeper than any reply memtided asks for is refused outright. */
+static void test_deep_nesting_closes(void)
+{
+        char text[256] = "{\"return\": ";
+        size_t len = strlen(text);
+
+        for (int i = 0; i < 20; i++)
+                text[len++] = '[';
+        for (int i = 0; i < 20; i++)
+                text[len++] = ']';
+        snprintf(text + len, sizeof(text) - len, ", \"id\": 2}\r\n");
+        check_closes(text, "nesting too deep");
+}
+
+/* Appends s to the growing buffer *b of *len bytes. */
+static void append(char **b, size_t *len, size_t *size, const char *s)
+{
+        size_t n = strlen(s);
+
+        while (*len + n + 1 > *size) {
+                *size = *size ? *size * 2 : 4096;
+                *b = realloc(*b, *size);
+                check(*b);
+        }
+        memcpy(*b + *len, s, n + 1);
+        *len += n;
+}
+
+/* A schema shaped like QEMU's (QEMU 7.2's is 207 KB, 4364 objects), n entries long. */
+static char *schema_reply(uint64_t id, unsigned n)
+{
+        char *b = NULL, entry[256];
+        size_t len = 0, size = 0;
+
+        append(&b, &len, &size, "{\"return\": [");
+        for (unsigned i = 0; i < n; i++) {
+                snprintf(entry, sizeof(entry),
+                         "%s{\"name\": \"%u\", \"meta-type\": \"object\", \"members\": "
+                         "[{\"name\": \"a\", \"type\": \"str\"}, {\"name\": \"b\", \"type\": "
+                         "\"int\"}]}",
+                         i ? ", " : "", i);
+                append(&b, &len, &size, entry);
+        }
+        snprintf(entry, sizeof(entry), "], \"id\": %" PRIu64 "}\r\n", id);
+        append(&b, &len, &size, entry);
+        return b;
+}
+
+/* The few large replies memtided needs still get through, to their command only. */
+static void test_large_reply_only_for_schema(void)
+{
+        Fixture *f = fixture_new();
+        Reply r = { .f = f };
+        char *text;
+        uint64_t id;
+
+        handshake(f);
+        check(qmp_client_command(f->client, "query-qmp-schema", NULL, on_reply, &r) == 0);
+        id = peer_expect(f, "query-qmp-schema", NULL);
+        text = schema_reply(id, 2000);
+        peer_send_big(f, text);
+        free(text);
+        run_until(f, r.calls == 1 || f->closed, 10000);
+        check(f->closed == 0);
+        check(json_object_array_length(r.ret) == 2000);
+        reply_clear(&r);
+
+        check(qmp_client_command(f->client, "query-name", NULL, on_reply, &r) == 0);
+        id = peer_expect(f, "query-name", NULL);
+        text = schema_reply(id, 2000);
+        peer_send_big(f, text);
+        free(text);
+        run_until(f, f->closed == 1, 10000);
+        check_contains(f->closed_reason, "elements");
         reply_clear(&r);
         fixture_free(f);
 }
@@ -699,7 +858,7 @@ static void test_oversized_message_closes(void)
 static void test_free_inside_on_closed(void)
 {
         Fixture *f = fixture_new();
-        Reply r = {.f = f};
+        Reply r = { .f = f };
 
         handshake(f);
         f->free_on_closed = true;
@@ -717,7 +876,7 @@ static void test_free_inside_on_closed(void)
 static void test_free_inside_reply_callback(void)
 {
         Fixture *f = fixture_new();
-        Reply a = {.f = f, .free_client = true}, b = {.f = f};
+        Reply a = { .f = f, .free_client = true }, b = { .f = f };
         uint64_t ida, idb;
         char text[512];
 
@@ -745,7 +904,7 @@ static void test_free_inside_reply_callback(void)
 static void test_free_inside_on_event(void)
 {
         Fixture *f = fixture_new();
-        Reply r = {.f = f};
+        Reply r = { .f = f };
         uint64_t id;
         char text[256];
 
@@ -770,7 +929,7 @@ static void test_free_inside_on_event(void)
 static void test_free_inside_failed_command(void)
 {
         Fixture *f = fixture_new();
-        Reply a = {.f = f, .free_client = true}, b = {.f = f};
+        Reply a = { .f = f, .free_client = true }, b = { .f = f };
 
         handshake(f);
         check(qmp_client_command(f->client, "query-name", NULL, on_reply, &a) == 0);
@@ -886,7 +1045,7 @@ static void test_output_backlog_is_bounded(void)
 
 static int listen_unix(const char *path, int backlog)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
 
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -934,7 +1093,7 @@ static void test_connect_errors_fail_cleanly(void)
 static void test_connect_by_path_retries_full_backlog(void)
 {
         char dir[] = "/tmp/memtide-test-qmp-XXXXXX", path[96];
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         Fixture *f = calloc(1, sizeof(*f));
         int listener, filler, accepted;
 
@@ -1039,7 +1198,7 @@ static int test_real_qemu(void)
         _cleanup_free_ char *qemu = find_qemu();
         char dir[] = "/tmp/memtide-test-qmp-XXXXXX", path[96];
         Fixture *f = NULL;
-        Reply r = {0}, stopped = {0};
+        Reply r = { 0 }, stopped = { 0 };
         BalloonStats stats;
         uint64_t v;
         const char *s;
@@ -1079,6 +1238,13 @@ static int test_real_qemu(void)
         check(r.error == NULL);
         check(json_get_string(r.ret, "name", &s) == 0);
         check_streq(s, "memtide-test");
+
+        /* The largest reply memtided asks for (qmp-compat.c) fits its budget. */
+        call(f, &r, "query-qmp-schema", NULL);
+        check(r.error == NULL);
+        check(json_object_array_length(r.ret) > 1000);
+        printf("real QEMU query-qmp-schema: %zu entries, %zu bytes\n",
+               json_object_array_length(r.ret), strlen(ret_string(&r)));
 
         call(f, &r, "query-balloon", NULL);
         check(json_get_u64(r.ret, "actual", &v) == 0);
@@ -1140,7 +1306,7 @@ int main(void)
                 const char *name;
                 void (*fn)(void);
         } tests[] = {
-#define T(fn) {#fn, fn}
+#define T(fn) { #fn, fn }
                 T(test_handshake_calls_on_ready),
                 T(test_replies_matched_by_id_out_of_order),
                 T(test_events_interleaved_with_replies),
@@ -1155,6 +1321,9 @@ int main(void)
                 T(test_first_message_must_be_greeting),
                 T(test_capabilities_error_closes),
                 T(test_oversized_message_closes),
+                T(test_many_elements_close),
+                T(test_deep_nesting_closes),
+                T(test_large_reply_only_for_schema),
                 T(test_free_inside_on_closed),
                 T(test_free_inside_reply_callback),
                 T(test_free_inside_on_event),
