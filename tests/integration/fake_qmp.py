@@ -4,8 +4,9 @@ Stdlib only.
 
 FakeQmp: a misbehaving QMP server on a Unix socket, served by Python threads,
 for memtided to find through QMPSockets= beside real guests. Each connection
-runs one behaviour (garbage, half, huge, nogreeting, mute); the server keeps
-accepting, so memtided's reconnections meet the same fault again.
+runs one behaviour (garbage, half, huge, objects, numbers, nogreeting, mute);
+the server keeps accepting, so memtided's reconnections meet the same fault
+again.
 
 StatusProbe: a thread that runs `memtidectl status` over and over and keeps
 the slowest answer and any failure, to show the control socket never blocks
@@ -26,8 +27,11 @@ from harness import log
 GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, '
             b'"package": "fake"}, "capabilities": ["oob"]}}\r\n')
 
-BEHAVIOURS = ("garbage", "half", "huge", "nogreeting", "mute")
+BEHAVIOURS = ("garbage", "half", "huge", "objects", "numbers", "nogreeting", "mute")
 HUGE_BYTES = 100 << 20
+# What memtide's byte cap was when a byte cap was all there was: json-c builds
+# what it parses, so 8 MiB of "{}," took memtided to 2.18 GB and "0," to 310 MB.
+ELEMENTS_BYTES = 8 << 20
 
 
 class FakeQmp:
@@ -38,6 +42,9 @@ class FakeQmp:
     huge        greeting, answers qmp_capabilities with a 100 MiB message,
                 streamed in 64 KiB chunks (never held in memory) until the
                 peer hangs up
+    objects     greeting, answers qmp_capabilities with an unterminated
+                [{},{},... of 8 MiB, streamed the same way
+    numbers     the same with [0,0,...
     nogreeting  accepts and says nothing
     mute        greeting, answers qmp_capabilities, then never answers again
 
@@ -174,15 +181,28 @@ class FakeQmp:
         self._send(conn, idx, b'{"return": {}, "i')
         self._wait_closed(conn)
 
-    def _serve_huge(self, conn, idx):
+    def _stream_reply(self, conn, idx, head, unit, total):
+        """Answers qmp_capabilities with head, then unit repeated in 64 KiB
+        chunks until total bytes are sent or the peer hangs up."""
         self._send(conn, idx, GREETING)
         msg, _ = self._read_command(conn, b"", 10)
-        chunk = b"a" * 65536
-        self._send(conn, idx, b'{"id": %d, "return": "' % (msg or {}).get("id", 0))
+        chunk = unit * (65536 // len(unit))
+        self._send(conn, idx, b'{"id": %d, "return": ' % (msg or {}).get("id", 0) + head)
         conn.settimeout(30)
-        while self.sent[idx] < HUGE_BYTES and not self._stop.is_set():
+        while self.sent[idx] + len(chunk) <= total and not self._stop.is_set():
             self._send(conn, idx, chunk)
+
+    def _serve_huge(self, conn, idx):
+        self._stream_reply(conn, idx, b'"', b"a", HUGE_BYTES)
         self._send(conn, idx, b'"}\r\n')
+        self._wait_closed(conn)
+
+    def _serve_objects(self, conn, idx):
+        self._stream_reply(conn, idx, b"[{}", b",{}", ELEMENTS_BYTES)
+        self._wait_closed(conn)
+
+    def _serve_numbers(self, conn, idx):
+        self._stream_reply(conn, idx, b"[0", b",0", ELEMENTS_BYTES)
         self._wait_closed(conn)
 
     def _serve_nogreeting(self, conn, idx):

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Fault injection, QMP side: five fake QMP servers (tests/integration/
+"""Fault injection, QMP side: seven fake QMP servers (tests/integration/
 fake_qmp.py) listed in QMPSockets= beside one real guest. One sends garbage
 after the greeting, one half a message and then stalls, one a 100 MiB
-message (streamed), one never greets, one negotiates and then never answers.
-Each fake must be dropped (never listed as a managed guest) with a log line
-that names it and the reason; memtided's memory stays bounded (the peak RSS
-after the 100 MiB message, QMP_MAX_MESSAGE_BYTES being 8 MiB); memtidectl
-status answers within 1 s throughout; and the real guest beside them is
-squeezed as usual."""
+message (streamed), two an unterminated 8 MiB message of small elements
+([{},{},... and [0,0,...: json-c builds what it parses, so bytes alone do
+not bound what a message costs), one never greets, one negotiates and then
+never answers. Each fake must be dropped (never listed as a managed guest)
+with a log line that names it and the reason; memtided's memory stays
+bounded (its peak RSS under all of them at once); memtidectl status answers
+within 1 s throughout; and the real guest beside them is squeezed as
+usual."""
 
 import os
 import sys
@@ -25,7 +27,9 @@ ANSWER_TIMEOUT = 20
 EXPECTED = {
     "garbage": "protocol error: invalid JSON",
     "half": "QEMU monitor did not answer for 20 s",
-    "huge": "protocol error: message larger than 8388608 bytes",
+    "huge": "protocol error: message larger than 65536 bytes",
+    "objects": "protocol error: message has more than 4096 elements",
+    "numbers": "protocol error: message has more than 4096 elements",
     "nogreeting": "QEMU monitor did not answer for 20 s",
     "mute": "QEMU monitor did not answer for 20 s",
 }
@@ -86,8 +90,10 @@ def main():
             text = daemon.log_text()
             missing = [b for b, why in EXPECTED.items()
                        if "guest fake-%s: connection dropped: %s" % (b, why) not in text]
-            raise AssertionError("no drop line with the expected reason for %s; drop lines:\n%s" % (
-                missing, "\n".join(ln for ln in text.splitlines() if "dropped" in ln)))
+            raise AssertionError(
+                "no drop line with the expected reason for %s (memtided RSS now %d KiB, peak "
+                "%d KiB); drop lines:\n%s" % ((missing,) + rss_kib(daemon.proc.pid) + (
+                    "\n".join(ln for ln in text.splitlines() if "dropped" in ln),)))
         log("all fakes dropped after %.1f s" % (time.monotonic() - t0))
         for line in daemon.log_text().splitlines():
             if "fake-" in line and ("dropped" in line or "found QMP socket" in line):
@@ -110,10 +116,12 @@ def main():
             assert ANSWER_TIMEOUT - 1 <= c <= ANSWER_TIMEOUT + 5, \
                 "%s: dropped after %.1f s, expected ~%d s" % (b, c, ANSWER_TIMEOUT)
         assert fakes["garbage"].closed_after[0] < 5, fakes["garbage"].closed_after
-        # memtided stopped reading the huge message soon after 8 MiB: what it
-        # took is bounded by the limit plus the socket buffers.
-        assert fakes["huge"].sent[0] < 24 * MIB, "memtided read %d bytes of the huge message" % \
-            fakes["huge"].sent[0]
+        # memtided stopped reading each oversized message soon after its
+        # limit (64 KiB, 4096 elements): what the fake got out is bounded by
+        # that plus the socket buffers, far below what it had to send.
+        for b in ("huge", "objects", "numbers"):
+            assert fakes[b].sent[0] < 2 * MIB, "memtided read %d bytes of the %s message" % (
+                fakes[b].sent[0], b)
         assert "mute" in [f.behaviour for f in fakes.values()] and \
             "query-name" in fakes["mute"].commands, fakes["mute"].commands
         assert not listed_fakes, "fakes listed as managed guests: %s" % sorted(listed_fakes)
