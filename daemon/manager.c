@@ -117,6 +117,7 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .actual_bytes = g->actual_bytes,
                 .max_bytes = max,
                 .boot_bytes = g->max_bytes,
+                .max_below_floor = g->settings.max_below_floor,
                 .min_bytes = g->settings.min_bytes,
                 .stats = g->stats,
                 .stats_actual_bytes = g->stats_actual_bytes,

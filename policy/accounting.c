@@ -74,17 +74,59 @@ uint64_t guest_ceiling_bytes(const GuestSample *g)
         return g->max_bytes;
 }
 
+uint64_t guest_boot_bytes(const GuestSample *g)
+{
+        return g->boot_bytes ? g->boot_bytes : g->max_bytes;
+}
+
+/* A guest-reported size near 2^64 must not wrap a sum into a small floor. */
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Use plus HeadroomMin=: no host pressure takes the floor below it. */
+static uint64_t use_with_min_headroom(const PolicyConfig *config, const GuestSample *g)
+{
+        return add_saturating(guest_used_bytes(g), config->headroom_min_bytes);
+}
+
+bool guest_max_under_use(const PolicyConfig *config, const GuestSample *g)
+{
+        uint64_t ceiling = guest_ceiling_bytes(g);
+
+        return balloon_stats_reported(&g->stats) && ceiling < guest_boot_bytes(g) &&
+               ceiling < use_with_min_headroom(config, g);
+}
+
+/*
+ * The most the guard rails give a guest: its maximum, except that a maximum
+ * under its use plus HeadroomMin= (MaxMemory=, memtidectl set --max) gives
+ * way to that, up to the boot memory, unless MaxMemoryBelowFloor=yes: a
+ * squeezed guest swaps or kills its tasks, so only the operator may ask for it.
+ */
+uint64_t guest_top_bytes(const PolicyConfig *config, const GuestSample *g)
+{
+        uint64_t boot = guest_boot_bytes(g), safe;
+
+        if (g->max_below_floor || !guest_max_under_use(config, g))
+                return guest_ceiling_bytes(g);
+        safe = use_with_min_headroom(config, g);
+        return safe < boot ? safe : boot;
+}
+
 /* Never below the configured minimum, nor below use plus the headroom the
- * host's pressure allows. */
+ * host's pressure allows; never above what the guard rails give (the top). */
 uint64_t guest_floor_bytes(const PolicyConfig *config, const HostSample *host, const GuestSample *g)
 {
         uint64_t floor = g->min_bytes;
         if (balloon_stats_reported(&g->stats)) {
                 double pressure = host_pressure(config, host);
-                uint64_t need = guest_used_bytes(g) + guest_headroom_bytes(config, g, pressure);
+                uint64_t need = add_saturating(guest_used_bytes(g),
+                                               guest_headroom_bytes(config, g, pressure));
                 if (need > floor)
                         floor = need;
         }
-        uint64_t ceiling = guest_ceiling_bytes(g);
-        return floor < ceiling ? floor : ceiling;
+        uint64_t top = guest_top_bytes(config, g);
+        return floor < top ? floor : top;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Guard rails, applied after every strategy whatever it proposed: ceiling,
- * floor, no inflation without fresh stats, no further inflation while a
- * command is in flight, and step caps (inflate slower than deflate; distress
- * deflation is not capped).
+ * Guard rails, applied after every strategy whatever it proposed: step caps
+ * (inflate slower than deflate; distress deflation is not capped), ceiling
+ * (approached by inflate steps from above), floor (which a maximum under use
+ * + HeadroomMin= does not lower unless MaxMemoryBelowFloor=yes), no
+ * inflation without fresh stats, no further inflation while a command is in
+ * flight.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,12 +38,25 @@ static void say_hold(Decision *d, uint64_t size)
                  was);
 }
 
+/*
+ * A share of the guest's maximum; while the guest is above a lowered
+ * maximum, of its boot memory: a share of a small maximum would be a step
+ * too small to send, and the guest would never come down.
+ */
+static uint64_t inflate_step_bytes(const PolicyConfig *config, const GuestSample *g)
+{
+        uint64_t ceiling = guest_ceiling_bytes(g);
+        uint64_t base = g->actual_bytes > ceiling ? guest_boot_bytes(g) : ceiling;
+
+        return size_or_share_bytes(&config->inflate_step, base);
+}
+
 static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, Decision *d)
 {
         uint64_t cur = g->actual_bytes;
 
         if (d->target_bytes < cur) {
-                uint64_t step = size_or_share_bytes(&config->inflate_step, g->max_bytes);
+                uint64_t step = inflate_step_bytes(config, g);
                 if (cur - d->target_bytes > step) {
                         d->target_bytes = cur - step;
                         append(d, "inflate step capped at", step);
@@ -53,6 +68,40 @@ static void apply_step_caps(const PolicyConfig *config, const GuestSample *g, De
                         append(d, "deflate step capped at", step);
                 }
         }
+}
+
+/*
+ * The maximum, reached from above one inflate step per cycle: a maximum
+ * lowered below the guest's size (MaxMemory=, memtidectl set --max) is a
+ * squeeze like any other. A size beyond the boot memory is not believed.
+ */
+static void apply_ceiling(const PolicyConfig *config, const GuestSample *g, Decision *d)
+{
+        uint64_t ceiling = guest_ceiling_bytes(g), boot = guest_boot_bytes(g);
+        uint64_t from = g->actual_bytes < boot ? g->actual_bytes : boot;
+        uint64_t step = inflate_step_bytes(config, g);
+
+        if (d->target_bytes <= ceiling)
+                return;
+        d->target_bytes = from > ceiling && from - ceiling > step ? from - step : ceiling;
+        if (!guest_max_under_use(config, g))
+                append(d, "limited to maximum", ceiling);
+}
+
+/* A maximum under use + HeadroomMin=: say whether the floor or the maximum wins. */
+static void explain_max_under_use(const PolicyConfig *config, const GuestSample *g, Decision *d)
+{
+        char b[32];
+        size_t len;
+
+        if (d->quiet || !guest_max_under_use(config, g))
+                return;
+        len = strlen(d->reason);
+        format_bytes(b, sizeof(b), guest_ceiling_bytes(g));
+        snprintf(d->reason + len, sizeof(d->reason) - len,
+                 "; maximum %s under use + HeadroomMin=: %s", b,
+                 g->max_below_floor ? "squeezed below the floor (MaxMemoryBelowFloor=yes)"
+                                    : "floor kept (MaxMemoryBelowFloor=no)");
 }
 
 /*
@@ -100,18 +149,14 @@ static bool hold_unsafe_inflation(const GuestSample *g, Decision *d)
 void guard_rails_apply(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
                        Decision *d)
 {
-        uint64_t ceiling = guest_ceiling_bytes(g);
-
         d->floor_bytes = guest_floor_bytes(config, host, g);
         apply_step_caps(config, g, d);
-        if (d->target_bytes > ceiling) {
-                d->target_bytes = ceiling;
-                append(d, "limited to maximum", ceiling);
-        }
+        apply_ceiling(config, g, d);
         if (d->target_bytes < d->floor_bytes) {
                 d->target_bytes = d->floor_bytes;
                 append(d, "raised to floor", d->floor_bytes);
         }
+        explain_max_under_use(config, g, d);
         /* Last, so that no rule above can turn a hold into an inflation. */
         hold_under_host_pressure(config, host, g, d);
         bool waiting = hold_unsafe_inflation(g, d);

@@ -371,6 +371,8 @@ static const ConfigKey config_keys[] = {
           .given = RULE(min_set), .why = WHY_GUEST_SIZE },
         { SECTION_GUEST, "MaxMemory", parse_bytes, .offset = RULE(max_bytes),
           .given = RULE(max_set), .why = WHY_GUEST_SIZE },
+        { SECTION_GUEST, "MaxMemoryBelowFloor", parse_bool, .offset = RULE(max_below_floor),
+          .given = RULE(max_below_floor_set) },
         { SECTION_GUEST, "Manage", parse_bool, .offset = RULE(manage), .given = RULE(manage_set) },
         /* Proxmox's shares: 0 leaves the guest out of auto-ballooning. */
         { SECTION_GUEST, "Shares", parse_uint32, .offset = RULE(shares), .given = RULE(shares_set),
@@ -864,6 +866,8 @@ void config_guest_settings(const MemtideConfig *c, const char *name, const char 
                         ret->min_bytes = r->min_bytes;
                 if (r->max_set)
                         ret->max_bytes = r->max_bytes;
+                if (r->max_below_floor_set)
+                        ret->max_below_floor = r->max_below_floor;
                 if (r->manage_set)
                         ret->manage = r->manage;
                 if (r->shares_set)

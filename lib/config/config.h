@@ -33,6 +33,8 @@ typedef struct GuestRule {
         bool min_set, max_set, manage_set;
         uint64_t min_bytes;
         uint64_t max_bytes;
+        bool max_below_floor_set;
+        bool max_below_floor; /* MaxMemoryBelowFloor= */
         bool manage;
         bool shares_set;
         uint32_t shares;
@@ -75,6 +77,8 @@ int config_parse_text(MemtideConfig *c, const char *text, const char *filename, 
 typedef struct GuestSettings {
         uint64_t min_bytes; /* 0 when unset */
         uint64_t max_bytes; /* 0 when unset */
+        /* MaxMemory= wins over the floor (use + HeadroomMin=): an explicit squeeze. */
+        bool max_below_floor;
         bool manage;
         uint32_t shares; /* Shares=, POLICY_SHARES_DEFAULT when unset */
 } GuestSettings;
