@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "arrival.h"
+
 /* Stats are stamped in seconds; the policy reads 0 as "never reported". */
 #define STATS_EPOCH_SEC 1000000.0
 /* Less than a page missing is floating-point residue of the interpolation,
@@ -109,6 +111,14 @@ static void grow_cache(SimGuest *g, const TraceVm *vm, const SimParams *p, doubl
         g->cache += grow;
 }
 
+/* As in the daemon: the balloon got there (by the shared rule, on the whole
+ * bytes the daemon would be shown), or the command timed out. */
+static bool command_done(const SimGuest *g, const SimParams *p, double t)
+{
+        return balloon_arrived((uint64_t)g->actual, (uint64_t)g->target) ||
+               t - g->command_sent_sec > p->command_timeout_usec / 1e6;
+}
+
 unsigned sim_guest_step(SimGuest *g, const TraceVm *vm, const SimParams *p, double t, double dt)
 {
         unsigned oom = 0;
@@ -133,8 +143,7 @@ unsigned sim_guest_step(SimGuest *g, const TraceVm *vm, const SimParams *p, doub
                 g->oom_armed = false;
         } else
                 g->oom_armed = true;
-        if (g->pending &&
-            (g->actual == g->target || t - g->command_sent_sec > p->command_timeout_usec / 1e6))
+        if (g->pending && command_done(g, p, t))
                 g->pending = false;
         return oom;
 }
