@@ -1033,8 +1033,7 @@ static void test_output_backlog_is_bounded(void)
                 n++;
         }
         check(r == -ENOBUFS);
-        check(n == (int)(QMP_MAX_MESSAGE_BYTES / len) - 1 ||
-              n == (int)(QMP_MAX_MESSAGE_BYTES / len));
+        check(n == (int)(QMP_MAX_OUTPUT_BYTES / len) - 1 || n == (int)(QMP_MAX_OUTPUT_BYTES / len));
         check(qmp_client_pending(f->client) == (size_t)n);
         check(qmp_client_is_ready(f->client));
         free(big);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * QMP client: one non-blocking Unix stream socket on sd-event, an incremental
- * json_tokener for the input stream, a byte queue for output and a FIFO of
- * commands awaiting replies. Nothing here blocks and nothing logs: failures
- * come back as -errno or as the reason given to on_closed.
+ * json_tokener for the input stream (behind a pre-scan that holds each
+ * message to its budget before json-c builds it), a byte queue for output and
+ * a FIFO of commands awaiting replies. Nothing here blocks and nothing logs:
+ * failures come back as -errno or as the reason given to on_closed.
  *
  * Lifetime: the owner may call qmp_client_free() from inside any callback.
  * Every path that calls out holds a reference, and `freed` tells it to stop
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,9 +36,7 @@
  * would report it writable at once), so the connect is retried on a timer. */
 #define QMP_CONNECT_RETRY_USEC (100u * 1000u)
 #define QMP_CONNECT_RETRIES    50u
-/* QEMU's replies nest a few levels (query-qmp-schema is the deepest). */
-#define QMP_JSON_DEPTH 64
-#define QMP_REASON_MAX 256
+#define QMP_REASON_MAX         256
 
 typedef enum QmpState {
         QMP_CONNECTING,  /* connect() in progress or waiting to be retried */
@@ -49,9 +49,32 @@ typedef enum QmpState {
 typedef struct QmpPending {
         struct QmpPending *next;
         uint64_t id;
+        bool large_reply; /* the reply may need the large budget */
         qmp_reply_fn cb;
         void *userdata;
 } QmpPending;
+
+/* What a message may cost (qmp.h). */
+typedef struct QmpBudget {
+        size_t bytes, elements;
+} QmpBudget;
+
+static const QmpBudget small_budget = { QMP_SMALL_MESSAGE_BYTES, QMP_SMALL_MESSAGE_ELEMENTS };
+static const QmpBudget large_budget = { QMP_MAX_MESSAGE_BYTES, QMP_MAX_MESSAGE_ELEMENTS };
+
+/* The message in progress as the pre-scan sees it, ahead of json-c. */
+typedef struct QmpScan {
+        const QmpBudget *budget; /* NULL between messages */
+        size_t bytes, elements;
+        unsigned depth;
+        bool in_string, escaped;
+} QmpScan;
+
+typedef enum QmpOverBudget {
+        QMP_WITHIN_BUDGET,
+        QMP_TOO_MANY_BYTES,
+        QMP_TOO_MANY_ELEMENTS,
+} QmpOverBudget;
 
 struct QmpClient {
         unsigned n_ref;
@@ -70,8 +93,8 @@ struct QmpClient {
         QmpCallbacks callbacks;
         void *userdata;
 
-        json_tokener *tokener;
-        size_t message_bytes; /* fed to the tokener for the message in progress */
+        json_tokener *tokener; /* NULL once closed: what it held is freed */
+        QmpScan scan;
         char input[QMP_READ_CHUNK];
 
         char *output; /* queued bytes are output[output_start..output_end) */
@@ -81,6 +104,7 @@ struct QmpClient {
          * nearly always at the head and a list is enough. */
         QmpPending *pending_head, *pending_tail;
         size_t n_pending;
+        size_t n_large_pending; /* of which may have a large reply */
         uint64_t next_id;
 };
 
@@ -104,6 +128,7 @@ static void qmp_pending_free_all(QmpClient *c)
         }
         c->pending_tail = NULL;
         c->n_pending = 0;
+        c->n_large_pending = 0;
 }
 
 /* Unlinks the entry for id; the caller frees it. */
@@ -121,6 +146,7 @@ static QmpPending *qmp_pending_take(QmpClient *c, uint64_t id)
                 if (c->pending_tail == p)
                         c->pending_tail = prev;
                 c->n_pending--;
+                c->n_large_pending -= p->large_reply;
                 p->next = NULL;
                 return p;
         }
@@ -183,7 +209,7 @@ static int qmp_client_alloc(QmpClient **ret, sd_event *event, const QmpCallbacks
         if (callbacks)
                 c->callbacks = *callbacks;
 
-        c->tokener = json_tokener_new_ex(QMP_JSON_DEPTH);
+        c->tokener = json_tokener_new_ex(QMP_MAX_DEPTH);
         if (!c->tokener) {
                 qmp_client_destroy(c);
                 return -ENOMEM;
@@ -208,6 +234,22 @@ static int qmp_client_set_events(QmpClient *c)
         return sd_event_source_set_io_events(c->io, events);
 }
 
+/* Frees what json-c built of the message in progress. glibc keeps freed
+ * heap for reuse; after a message larger than an ordinary one, that would
+ * leave up to the large budget resident for good, so it goes back. */
+static void qmp_client_drop_input(QmpClient *c)
+{
+        bool was_large = c->scan.bytes > QMP_SMALL_MESSAGE_BYTES ||
+                         c->scan.elements > QMP_SMALL_MESSAGE_ELEMENTS;
+
+        if (c->tokener)
+                json_tokener_free(c->tokener);
+        c->tokener = NULL;
+        c->scan = (QmpScan){ 0 };
+        if (was_large)
+                (void)malloc_trim(0);
+}
+
 /*
  * The only place that reports a dead connection. Outstanding commands are
  * failed first and on_closed comes last, so an owner that frees the client
@@ -225,6 +267,7 @@ static void qmp_client_close(QmpClient *c, const char *format, ...)
                 return;
         c->state = QMP_CLOSED;
         qmp_client_disconnect(c);
+        qmp_client_drop_input(c);
         ref = qmp_client_ref(c);
 
         va_start(ap, format);
@@ -316,6 +359,18 @@ static void qmp_pending_append(QmpClient *c, QmpPending *p)
                 c->pending_head = p;
         c->pending_tail = p;
         c->n_pending++;
+        c->n_large_pending += p->large_reply;
+}
+
+/* Commands whose replies may outgrow the small budget (qmp.h). */
+static bool qmp_reply_may_be_large(const char *command)
+{
+        static const char *const commands[] = { "query-qmp-schema", "qom-list", "x-query-virtio" };
+
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(command, commands[i]) == 0)
+                        return true;
+        return false;
 }
 
 /* Serializes and queues one command; the caller checks the state. */
@@ -342,8 +397,7 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
                 return -ENOMEM;
         len = strlen(text);
 
-        /* A peer that stops reading must not make us buffer without bound. */
-        if (c->output_end - c->output_start + len + 1 > QMP_MAX_MESSAGE_BYTES)
+        if (c->output_end - c->output_start + len + 1 > QMP_MAX_OUTPUT_BYTES)
                 return -ENOBUFS;
 
         /* Ask for EPOLLOUT before queuing, so a failure leaves nothing behind. */
@@ -362,7 +416,10 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
                 return r;
         }
 
-        *p = (QmpPending){.id = c->next_id++, .cb = cb, .userdata = userdata};
+        *p = (QmpPending){ .id = c->next_id++,
+                           .large_reply = qmp_reply_may_be_large(command),
+                           .cb = cb,
+                           .userdata = userdata };
         qmp_pending_append(c, TAKE_PTR(p));
         return 0;
 }
@@ -493,51 +550,126 @@ static bool is_json_space(char ch)
         return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-/* Feeds bytes to the tokener and dispatches each complete message. */
+/* json-c's heap for each structural character, in units of about 100 bytes
+ * (json-c 0.16: "0," 72 bytes, "[]," 156, "{}," 800 for its hash table). */
+static unsigned qmp_element_cost(char ch)
+{
+        switch (ch) {
+        case '{':
+                return 8;
+        case '[':
+        case ',':
+        case ':':
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* Follows strings and nesting; true when ch closes the top-level value. */
+static bool qmp_scan_char(QmpScan *s, char ch)
+{
+        if (s->in_string) {
+                if (s->escaped)
+                        s->escaped = false;
+                else if (ch == '\\')
+                        s->escaped = true;
+                else if (ch == '"')
+                        s->in_string = false;
+                return false;
+        }
+        if (ch == '"')
+                s->in_string = true;
+        else if (ch == '{' || ch == '[')
+                s->depth++;
+        else if ((ch == '}' || ch == ']') && s->depth > 0)
+                return --s->depth == 0;
+        return false;
+}
+
+/*
+ * Counts the next bytes of the message in progress against its budget and
+ * returns how many may go to json-c: up to the message's end or the buffer's.
+ * Stops short at the first byte over budget and says which limit it broke.
+ */
+static size_t qmp_scan(QmpScan *s, const char *buf, size_t n, QmpOverBudget *over)
+{
+        for (size_t i = 0; i < n; i++) {
+                unsigned cost = s->in_string ? 0 : qmp_element_cost(buf[i]);
+
+                if (s->bytes + 1 > s->budget->bytes) {
+                        *over = QMP_TOO_MANY_BYTES;
+                        return i;
+                }
+                if (s->elements + cost > s->budget->elements) {
+                        *over = QMP_TOO_MANY_ELEMENTS;
+                        return i;
+                }
+                s->bytes++;
+                s->elements += cost;
+                if (qmp_scan_char(s, buf[i]))
+                        return i + 1;
+        }
+        return n;
+}
+
+static void qmp_client_close_over_budget(QmpClient *c, QmpOverBudget over)
+{
+        if (over == QMP_TOO_MANY_BYTES)
+                qmp_client_close(c, "protocol error: message larger than %zu bytes",
+                                 c->scan.budget->bytes);
+        else
+                qmp_client_close(c, "protocol error: message has more than %zu elements",
+                                 c->scan.budget->elements);
+}
+
+/* Feeds len bytes to json-c and dispatches the message if they complete it.
+ * Returns the bytes json-c used. */
+static size_t qmp_client_parse(QmpClient *c, const char *buf, size_t len)
+{
+        _cleanup_json_ json_object *message = NULL;
+        enum json_tokener_error jerr;
+
+        message = json_tokener_parse_ex(c->tokener, buf, (int)len);
+        jerr = json_tokener_get_error(c->tokener);
+        if (jerr == json_tokener_continue)
+                return len;
+        if (jerr != json_tokener_success) {
+                qmp_client_close(c, "protocol error: invalid JSON: %s",
+                                 json_tokener_error_desc(jerr));
+                return len;
+        }
+        len = json_tokener_get_parse_end(c->tokener);
+        c->scan.budget = NULL; /* the next message starts here */
+        /* A bare "null" parses successfully into a NULL object. */
+        qmp_client_dispatch(c, message);
+        return len;
+}
+
+/* Feeds bytes to json-c, each message only as far as its budget allows. */
 static void qmp_client_feed(QmpClient *c, const char *buf, size_t n)
 {
         size_t off = 0;
 
         while (off < n && c->state != QMP_CLOSED && !c->freed) {
-                _cleanup_json_ json_object *message = NULL;
-                enum json_tokener_error jerr;
-                size_t used;
+                QmpOverBudget over = QMP_WITHIN_BUDGET;
+                size_t len;
 
-                /* QEMU ends each message with "\r\n"; skipping whitespace
-                 * between messages keeps message_bytes a message's size. */
-                if (c->message_bytes == 0) {
+                if (!c->scan.budget) {
+                        /* QEMU ends each message with "\r\n": no part of the next. */
                         while (off < n && is_json_space(buf[off]))
                                 off++;
                         if (off == n)
                                 break;
+                        c->scan = (QmpScan){ .budget = c->n_large_pending > 0 ? &large_budget
+                                                                              : &small_budget };
                 }
-
-                message = json_tokener_parse_ex(c->tokener, buf + off, (int)(n - off));
-                jerr = json_tokener_get_error(c->tokener);
-                if (jerr == json_tokener_continue) {
-                        c->message_bytes += n - off;
-                        if (c->message_bytes > QMP_MAX_MESSAGE_BYTES)
-                                qmp_client_close(c, "protocol error: message larger than %u bytes",
-                                                 QMP_MAX_MESSAGE_BYTES);
+                len = qmp_scan(&c->scan, buf + off, n - off, &over);
+                if (over != QMP_WITHIN_BUDGET) {
+                        qmp_client_close_over_budget(c, over);
                         return;
                 }
-                if (jerr != json_tokener_success) {
-                        qmp_client_close(c, "protocol error: invalid JSON: %s",
-                                         json_tokener_error_desc(jerr));
-                        return;
-                }
-
-                used = json_tokener_get_parse_end(c->tokener);
-                off += used;
-                c->message_bytes += used;
-                if (c->message_bytes > QMP_MAX_MESSAGE_BYTES) {
-                        qmp_client_close(c, "protocol error: message larger than %u bytes",
-                                         QMP_MAX_MESSAGE_BYTES);
-                        return;
-                }
-                c->message_bytes = 0;
-                /* A bare "null" parses successfully into a NULL object. */
-                qmp_client_dispatch(c, message);
+                off += qmp_client_parse(c, buf + off, len);
         }
 }
 

@@ -5,7 +5,8 @@
  * id and hands events to the owner. The stream is parsed incrementally, so a
  * message may arrive split or several may arrive at once. Any protocol error
  * (garbage, oversized message, EOF) closes this client only and reports it
- * through on_closed; other clients are untouched.
+ * through on_closed; other clients are untouched. What one message may cost
+ * is bounded (see QMP_SMALL_MESSAGE_BYTES).
  */
 #pragma once
 
@@ -38,8 +39,31 @@ typedef struct QmpCallbacks {
         void (*on_closed)(QmpClient *c, const char *reason, void *userdata);
 } QmpCallbacks;
 
-/* Largest single message accepted; a peer that sends more is cut off. */
-#define QMP_MAX_MESSAGE_BYTES (8u * 1024u * 1024u)
+/*
+ * What one message may cost, counted ahead of json-c as the bytes stream in
+ * (json-c builds objects as it parses, so a byte cap alone let 8 MiB of
+ * "[{},{},..." cost 2 GB): its bytes, and its elements, which estimate
+ * json-c's heap in units of about 100 bytes: one per '[', ',' and ':' outside
+ * strings, eight per '{' (each object gets a hash table). A peer that sends
+ * a message over budget is cut off, as is one nesting deeper than
+ * QMP_MAX_DEPTH.
+ *
+ * Every message gets the small budget, except while a command whose reply
+ * may be large is pending (query-qmp-schema; qom-list and x-query-virtio,
+ * whose replies grow with the machine's devices). Measured on QEMU 7.2: its
+ * schema is 207 KB, 56,745 elements and 7 levels deep; the largest reply to
+ * any other command memtided sends (x-query-virtio-status) 1.7 KB and 124
+ * elements. So an ordinary message costs json-c at most about 400 KB, a
+ * large one about 25 MB.
+ */
+#define QMP_SMALL_MESSAGE_BYTES    (64u * 1024u)
+#define QMP_SMALL_MESSAGE_ELEMENTS 4096u
+#define QMP_MAX_MESSAGE_BYTES      (1024u * 1024u)
+#define QMP_MAX_MESSAGE_ELEMENTS   (256u * 1024u)
+#define QMP_MAX_DEPTH              16
+/* Bytes of commands queued and not yet written: a peer that stops reading
+ * must not make us buffer without bound. */
+#define QMP_MAX_OUTPUT_BYTES (8u * 1024u * 1024u)
 
 /* Connects (non-blocking) to a Unix socket path. */
 int qmp_client_new(QmpClient **ret, sd_event *event, const char *socket_path,
