@@ -376,6 +376,44 @@ static void test_early_cycle_when_memory_runs_short(void)
         check(policy_wants_early_cycle(&c, &g, &st));
 }
 
+/*
+ * A guest that nothing more can be given to brings no cycle forward, however
+ * short it reports itself: at its maximum, or with a deflation to it on its
+ * way. Once, a guest at its maximum reporting low memory had a cycle at
+ * every stats report.
+ */
+static void test_no_early_cycle_with_nothing_more_to_give(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 490, 100); /* 14 MiB available, at 512 MiB */
+
+        check(!policy_wants_early_cycle(&c, &g, &st));
+        (void)decide(&c, &g, &st);
+        g = guest(512, 500, 101); /* shorter still */
+        check(!policy_wants_early_cycle(&c, &g, &st));
+
+        /* on its way to the maximum: the next report will tell */
+        g = guest(400, 390, 101);
+        g.command_pending = true;
+        g.pending_target_bytes = 512 * MIB;
+        check(!policy_wants_early_cycle(&c, &g, &st));
+        /* an inflation in flight is no help: the cycle must stop it */
+        g.pending_target_bytes = 350 * MIB;
+        check(policy_wants_early_cycle(&c, &g, &st));
+        g.command_pending = false;
+        check(policy_wants_early_cycle(&c, &g, &st));
+
+        /* at a lowered maximum under its use the floor still gives more... */
+        PolicyGuestState st2 = { 0 };
+        g = lowered_guest(2048 * MIB, 2048 * MIB, 100);
+        g.stats.available_bytes = g.stats.free_bytes = 16 * MIB;
+        check(policy_wants_early_cycle(&c, &g, &st2));
+        /* ...unless the maximum wins over the floor */
+        g.max_below_floor = true;
+        check(!policy_wants_early_cycle(&c, &g, &st2));
+}
+
 /* Guard-rail invariants over random snapshots, the same seed every run. */
 /*
  * Two guests alike but for page reporting: with it, free memory is already
@@ -696,6 +734,7 @@ int main(void)
         RUN(test_unmanaged_guest_is_left_alone);
         RUN(test_deflate_on_oom_total_counts_balloon_as_unused);
         RUN(test_early_cycle_when_memory_runs_short);
+        RUN(test_no_early_cycle_with_nothing_more_to_give);
         RUN(test_page_reporting_changes_what_is_reclaimed);
         RUN(test_host_pressure_stops_inflation_not_distress_deflation);
         RUN(test_headroom_narrows_with_host_pressure);

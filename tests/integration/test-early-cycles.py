@@ -190,7 +190,7 @@ def run(wd, name, stats_period, fake_args, check):
         time.sleep(2)  # past the first decisions
         n, reports = count_cycles(daemon, fake, WINDOW_S)
         g = daemon.guests()[name]
-        log("%s: %d cycles, %d stats reports in %d s (Interval=%ds, StatsPeriod=%ds); "
+        log("%s: %d cycles, %d stats polls answered in %d s (Interval=%ds, StatsPeriod=%ds); "
             "actual %d MiB of %d, %s" % (name, n, reports, WINDOW_S, INTERVAL_S, stats_period,
                                          g["actual_bytes"] // MIB, fake.boot // MIB,
                                          g["reason"]))
