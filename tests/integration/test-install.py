@@ -6,9 +6,17 @@ place; `systemd-analyze verify` passes and `systemd-analyze security` scores
 the unit at most 2.0; memtided started from the installed unit's ExecStart
 (plus --config naming a file in the destdir) sends READY=1, reloads a good config
 (RELOADING=1 then READY=1) and refuses a bad one with file:line while the old
-one stays in force; the installed man pages render without warnings."""
+one stays in force; the installed man pages render without warnings.
+
+The install layout: a default `meson setup` (the project's default_options,
+read from the source tree) puts the config in /etc/memtide, where memtided(8),
+memtide.conf(5) and the README say it is; the installed memtided reads
+SYSCONFDIR/memtide/memtide.conf of its build by default; memtided(8) names the
+unit's ExecStart exactly; `--check-config` without --config says whether the
+default file is there or the defaults are in force."""
 
 import glob
+import json
 import os
 import re
 import shlex
@@ -21,6 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_test, build_dir, log, skip, wait_for  # noqa: E402
+
+SOURCE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 GOOD = "[Daemon]\nInterval=1s\nQMPSockets={d}/qmp/*.qmp\nControlSocket={d}/ctl.sock\n" \
        "StateDirectory={d}/state\n"
@@ -118,6 +128,64 @@ def check_daemon(dest, exec_start, work):
     assert proc.returncode == 0, "memtided exited %s" % proc.returncode
 
 
+def layout(buildoptions):
+    """prefix, sbindir, sysconfdir from meson's build options, absolute."""
+    opts = {o["name"]: o["value"] for o in buildoptions}
+    prefix = opts["prefix"]
+    return {"prefix": prefix, "sbindir": os.path.join(prefix, opts["sbindir"]),
+            "sysconfdir": os.path.join(prefix, opts["sysconfdir"])}
+
+
+def introspect(target):
+    r = subprocess.run(["meson", "introspect", "--buildoptions", target], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    return layout(json.loads(r.stdout))
+
+
+def render_man(page):
+    r = subprocess.run(["man", "--nh", "--nj", "-l", page], capture_output=True, text=True,
+                       env=dict(os.environ, MANWIDTH="200", LC_ALL="C.UTF-8"))
+    assert r.returncode == 0, r.stderr
+    return " ".join(r.stdout.split())
+
+
+def check_default_layout(dest, exec_start):
+    """What a default `meson setup` installs is where the documents say."""
+    default = introspect(os.path.join(SOURCE_ROOT, "meson.build"))
+    log("default meson setup: prefix %s, sbindir %s, sysconfdir %s" % (
+        default["prefix"], default["sbindir"], default["sysconfdir"]))
+    assert default["sysconfdir"] == "/etc", \
+        "a default meson setup reads %s/memtide/memtide.conf, every document says " \
+        "/etc/memtide/memtide.conf" % default["sysconfdir"]
+    built = introspect(build_dir())
+    assert shlex.split(exec_start)[0] == os.path.join(built["sbindir"], "memtided"), exec_start
+    if not shutil.which("scdoc"):
+        log("scdoc missing: memtided(8) not checked against the unit")
+        return
+    text = render_man(find_one(dest, "**/man8/memtided.8"))
+    want = "ExecStart=%s/memtided" % default["sbindir"]
+    assert want in text, "memtided(8) does not say the unit runs %s" % want
+    assert "/etc/memtide/memtide.conf" in text
+
+
+def check_config_default(dest):
+    """--check-config without --config names the default file of this build,
+    and says when it is absent that the defaults are in force."""
+    memtided = find_one(dest, "**/sbin/memtided")
+    path = os.path.join(introspect(build_dir())["sysconfdir"], "memtide", "memtide.conf")
+    r = subprocess.run([memtided, "--help"], capture_output=True, text=True)
+    assert "(default %s," % path in r.stdout, r.stdout
+    r = subprocess.run([memtided, "--check-config"], capture_output=True, text=True)
+    out = r.stdout.strip()
+    log("memtided --check-config: %s" % out)
+    if os.path.exists(path):
+        assert r.returncode == 0 and out == "%s: OK" % path, out + r.stderr
+    else:
+        assert r.returncode == 0 and out == "%s: not present, defaults in force: OK" % path, \
+            out + r.stderr
+
+
 def check_man(dest):
     pages = glob.glob(os.path.join(dest, "**/man/man*/*"), recursive=True)
     if not shutil.which("scdoc"):
@@ -142,6 +210,8 @@ def main():
         find_one(dest, pattern)
     unit = find_one(dest, "**/system/memtided.service")
     exec_start = check_unit(dest, unit)
+    check_default_layout(dest, exec_start)
+    check_config_default(dest)
     check_daemon(dest, exec_start, work)
     check_man(dest)
     print("PASS")
