@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -202,6 +203,15 @@ static int lock_instance(const MemtideConfig *c, int fds[2])
         return 0;
 }
 
+/* --check-config's verdict; the default file may be absent, and then says so. */
+static void print_check_ok(const Args *args)
+{
+        if (!args->config_given && access(args->config_path, F_OK) < 0 && errno == ENOENT)
+                printf("%s: not present, defaults in force: OK\n", args->config_path);
+        else
+                printf("%s: OK\n", args->config_path);
+}
+
 /* Takes config. */
 static int run(MemtideConfig *config, const Args *args)
 {
@@ -266,7 +276,7 @@ int main(int argc, char **argv)
         if (args.check_only) {
                 if (!pick_backend(config->backend))
                         return 1;
-                printf("%s: OK\n", args.config_path);
+                print_check_ok(&args);
                 return 0;
         }
         /* A write to a closed control client must not kill the daemon. */
