@@ -1040,6 +1040,36 @@ static void test_output_backlog_is_bounded(void)
         fixture_free(f);
 }
 
+/* A peer that reads commands and answers none must not make the client
+ * keep all of them: past a bound, new commands are refused. */
+static void test_unanswered_commands_are_bounded(void)
+{
+        Fixture *f = fixture_new();
+        size_t n = 0;
+        uint64_t id;
+        int r = 0;
+
+        handshake(f);
+        while (n < 1000) {
+                r = qmp_client_command(f->client, "query-status", NULL, NULL, NULL);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        check(r == -ENOBUFS);
+        check(qmp_client_pending(f->client) == n);
+        check(qmp_client_is_ready(f->client));
+
+        /* An answer makes room for one more. */
+        id = peer_expect(f, "query-status", NULL);
+        peer_sendf(f, "{\"return\": {}, \"id\": %" PRIu64 "}\r\n", id);
+        run_until(f, qmp_client_pending(f->client) == n - 1, 5000);
+        check(qmp_client_command(f->client, "query-status", NULL, NULL, NULL) == 0);
+        check(qmp_client_command(f->client, "query-status", NULL, NULL, NULL) == -ENOBUFS);
+        check(f->closed == 0);
+        fixture_free(f);
+}
+
 /* ---- connecting by path ---- */
 
 static int listen_unix(const char *path, int backlog)
@@ -1330,6 +1360,7 @@ int main(void)
                 T(test_free_inside_on_ready),
                 T(test_output_waits_for_writable_socket),
                 T(test_output_backlog_is_bounded),
+                T(test_unanswered_commands_are_bounded),
                 T(test_connect_errors_fail_cleanly),
                 T(test_connect_by_path_retries_full_backlog),
 #undef T

@@ -4,9 +4,9 @@ Stdlib only.
 
 FakeQmp: a misbehaving QMP server on a Unix socket, served by Python threads,
 for memtided to find through QMPSockets= beside real guests. Each connection
-runs one behaviour (garbage, half, huge, objects, numbers, nogreeting, mute);
-the server keeps accepting, so memtided's reconnections meet the same fault
-again.
+runs one behaviour (garbage, half, huge, objects, numbers, nogreeting, mute,
+statsonly); the server keeps accepting, so memtided's reconnections meet the
+same fault again.
 
 StatusProbe: a thread that runs `memtidectl status` over and over and keeps
 the slowest answer and any failure, to show the control socket never blocks
@@ -27,11 +27,31 @@ from harness import log
 GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, '
             b'"package": "fake"}, "capabilities": ["oob"]}}\r\n')
 
-BEHAVIOURS = ("garbage", "half", "huge", "objects", "numbers", "nogreeting", "mute")
+BEHAVIOURS = ("garbage", "half", "huge", "objects", "numbers", "nogreeting", "mute",
+              "statsonly")
 HUGE_BYTES = 100 << 20
 # What memtide's byte cap was when a byte cap was all there was: json-c builds
 # what it parses, so 8 MiB of "{}," took memtided to 2.18 GB and "0," to 310 MB.
 ELEMENTS_BYTES = 8 << 20
+# What statsonly answers while memtided sets the guest up (daemon/qmp-guest.c),
+# as QEMU 7.2 does: a 512 MiB guest with its balloon at /machine/peripheral.
+STATSONLY_SETUP = {
+    "qmp_capabilities": {},
+    "query-status": {"running": True, "singlestep": False, "status": "running"},
+    "query-name": {},
+    "query-uuid": {"UUID": "00000000-0000-0000-0000-000000000000"},
+    "qom-list": [{"name": "type", "type": "string"},
+                 {"name": "balloon0", "type": "child<virtio-balloon-pci>"}],
+    "query-memory-size-summary": {"base-memory": 512 << 20},
+    "qom-set": {},
+    "query-balloon": {"actual": 512 << 20},
+}
+# A guest-stats reply with nothing reported yet (no guest driver): the guest
+# is managed but never ballooned.
+UNREPORTED_STATS = {"stats": {k: (1 << 64) - 1 for k in (
+    "stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-faults",
+    "stat-free-memory", "stat-total-memory", "stat-available-memory", "stat-disk-caches",
+    "stat-htlb-pgalloc", "stat-htlb-pgfail")}, "last-update": 0}
 
 
 class FakeQmp:
@@ -47,9 +67,12 @@ class FakeQmp:
     numbers     the same with [0,0,...
     nogreeting  accepts and says nothing
     mute        greeting, answers qmp_capabilities, then never answers again
+    statsonly   plays QEMU through memtided's set-up (each command answered
+                once), then answers only stats polls (qom-get guest-stats)
 
     Per connection, .connections counts accepts, .sent[i] the bytes sent,
     .closed_after[i] the seconds until the peer hung up (None: still open),
+    .unanswered[i] the commands left unanswered, by name (statsonly);
     .commands the command names received."""
 
     def __init__(self, path, behaviour):
@@ -61,6 +84,7 @@ class FakeQmp:
         self.sent = []
         self.closed_after = []
         self.commands = []
+        self.unanswered = []
         self.errors = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -109,6 +133,7 @@ class FakeQmp:
                 self.connections += 1
                 self.sent.append(0)
                 self.closed_after.append(None)
+                self.unanswered.append({})
                 self._conns.append(conn)
             threading.Thread(target=self._serve, args=(conn, idx), daemon=True).start()
 
@@ -204,6 +229,26 @@ class FakeQmp:
     def _serve_numbers(self, conn, idx):
         self._stream_reply(conn, idx, b"[0", b",0", ELEMENTS_BYTES)
         self._wait_closed(conn)
+
+    def _serve_statsonly(self, conn, idx):
+        self._send(conn, idx, GREETING)
+        setup = dict(STATSONLY_SETUP)
+        buf = b""
+        while not self._stop.is_set():
+            msg, buf = self._read_command(conn, buf, 0.2)
+            if msg is None:
+                continue
+            name = msg.get("execute")
+            if name == "qom-get" and msg.get("arguments", {}).get("property") == "guest-stats":
+                ret = UNREPORTED_STATS
+            elif name in setup:
+                ret = setup.pop(name)
+            else:
+                self.unanswered[idx][name] = self.unanswered[idx].get(name, 0) + 1
+                continue
+            self._send(conn, idx, json.dumps({"return": ret, "id": msg.get("id")}).encode() +
+                       b"\r\n")
+        raise ConnectionResetError("stopping")
 
     def _serve_nogreeting(self, conn, idx):
         self._wait_closed(conn)

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Fault injection, QMP side: seven fake QMP servers (tests/integration/
+"""Fault injection, QMP side: eight fake QMP servers (tests/integration/
 fake_qmp.py) listed in QMPSockets= beside one real guest. One sends garbage
 after the greeting, one half a message and then stalls, one a 100 MiB
 message (streamed), two an unterminated 8 MiB message of small elements
 ([{},{},... and [0,0,...: json-c builds what it parses, so bytes alone do
 not bound what a message costs), one never greets, one negotiates and then
-never answers. Each fake must be dropped (never listed as a managed guest)
-with a log line that names it and the reason; memtided's memory stays
+never answers, one plays QEMU through the set-up and then answers only stats
+polls. Each fake must be dropped (never listed as a managed guest, but for
+the last) with a log line that names it and the reason, the last without
+piling up commands it leaves unanswered; memtided's memory stays
 bounded (its peak RSS under all of them at once); memtidectl status answers
 within 1 s throughout; and the real guest beside them is squeezed as
 usual."""
@@ -32,7 +34,10 @@ EXPECTED = {
     "numbers": "protocol error: message has more than 4096 elements",
     "nogreeting": "QEMU monitor did not answer for 20 s",
     "mute": "QEMU monitor did not answer for 20 s",
+    "statsonly": "QEMU monitor did not answer for 20 s",
 }
+# Fakes that are silent from the start: dropped 20 s after connecting.
+SILENT = ("half", "nogreeting", "mute")
 # Peak RSS of memtided, normal build. A sanitizer build has its own overhead
 # (shadow memory; freed blocks kept in ASan's quarantine, 256 MiB by default,
 # here cut to 16 MiB), so there the growth over the start is bounded instead.
@@ -92,8 +97,9 @@ def main():
                        if "guest fake-%s: connection dropped: %s" % (b, why) not in text]
             raise AssertionError(
                 "no drop line with the expected reason for %s (memtided RSS now %d KiB, peak "
-                "%d KiB); drop lines:\n%s" % ((missing,) + rss_kib(daemon.proc.pid) + (
-                    "\n".join(ln for ln in text.splitlines() if "dropped" in ln),)))
+                "%d KiB; statsonly left unanswered %s); drop lines:\n%s" % (
+                    (missing,) + rss_kib(daemon.proc.pid) + (fakes["statsonly"].unanswered,
+                    "\n".join(ln for ln in text.splitlines() if "dropped" in ln))))
         log("all fakes dropped after %.1f s" % (time.monotonic() - t0))
         for line in daemon.log_text().splitlines():
             if "fake-" in line and ("dropped" in line or "found QMP socket" in line):
@@ -111,10 +117,20 @@ def main():
             assert f.connections >= 2, "%s: memtided did not reconnect" % b
             assert not f.errors, "%s: fake server error %s" % (b, f.errors)
             assert f.closed_after[0] is not None, "%s: first connection never closed" % b
-        for b in ("half", "nogreeting", "mute"):
+        for b in SILENT:
             c = fakes[b].closed_after[0]
             assert ANSWER_TIMEOUT - 1 <= c <= ANSWER_TIMEOUT + 5, \
                 "%s: dropped after %.1f s, expected ~%d s" % (b, c, ANSWER_TIMEOUT)
+        # statsonly is a managed guest until the query-balloon of its first
+        # cycle has gone unanswered for 20 s; until then memtided keeps one
+        # query-balloon at a time in flight, not one per cycle.
+        c = fakes["statsonly"].closed_after[0]
+        assert ANSWER_TIMEOUT - 1 <= c <= ANSWER_TIMEOUT + 8, \
+            "statsonly: dropped after %.1f s, expected ~%d s" % (c, ANSWER_TIMEOUT)
+        assert fakes["statsonly"].unanswered[0].get("query-balloon") == 1, \
+            fakes["statsonly"].unanswered
+        assert listed_fakes == {"fake-statsonly"}, \
+            "fakes listed as managed guests: %s" % sorted(listed_fakes)
         assert fakes["garbage"].closed_after[0] < 5, fakes["garbage"].closed_after
         # memtided stopped reading each oversized message soon after its
         # limit (64 KiB, 4096 elements): what the fake got out is bounded by
@@ -124,7 +140,6 @@ def main():
                 fakes[b].sent[0], b)
         assert "mute" in [f.behaviour for f in fakes.values()] and \
             "query-name" in fakes["mute"].commands, fakes["mute"].commands
-        assert not listed_fakes, "fakes listed as managed guests: %s" % sorted(listed_fakes)
 
         rss, hwm = rss_kib(daemon.proc.pid)
         log("memtided RSS %d KiB at start, now %d KiB, peak %d KiB%s" % (
