@@ -33,6 +33,18 @@
 
 typedef struct ControlClient ControlClient;
 
+/*
+ * Clients can make the daemon refuse or close connections as fast as they
+ * like: the first of a kind is logged as it happens, then how many more there
+ * were at most once per CONTROL_REFUSAL_LOG_INTERVAL_SEC, so that the journal
+ * keeps the daemon's own messages.
+ */
+typedef struct LogLimit {
+        const char *what;       /* "connections refused", for the count */
+        sd_event_source *timer; /* on while a window is open */
+        unsigned suppressed;    /* in the current window */
+} LogLimit;
+
 struct ControlServer {
         Manager *manager;
         char *path;
@@ -40,22 +52,72 @@ struct ControlServer {
         sd_event_source *source;
         ControlClient *clients;
         size_t n_clients;
+        LogLimit refusals; /* connections refused */
+        LogLimit closures; /* clients closed: bad requests, idle */
 };
+
+/* Who is at the other end, from the kernel (SO_PEERCRED) as it connected. */
+typedef struct ControlPeer {
+        uid_t uid;
+        bool privileged; /* root or the memtide group: may write, may use the reserved slots */
+} ControlPeer;
 
 struct ControlClient {
         ControlServer *server;
         ControlClient *next;
         int fd;
+        ControlPeer peer;
         sd_event_source *source;
+        sd_event_source *idle_timer; /* closes it after CONTROL_IDLE_TIMEOUT_SEC without traffic */
         VarlinkBuffer in;
-        char *out;
-        size_t out_len, out_off;
+        char *out; /* replies queued: out_off written of out_len, room for out_cap */
+        size_t out_len, out_off, out_cap;
         bool eof; /* the client shut its side: answer what it sent, then close */
         bool close_after_write;
         bool draining; /* error sent, write side shut: reading the rest away */
         size_t drained_bytes;
-        bool can_write; /* root or the memtide group, from SO_PEERCRED */
 };
+
+#define LOG_INTERVAL_USEC ((uint64_t)CONTROL_REFUSAL_LOG_INTERVAL_SEC * USEC_PER_SEC)
+#define IDLE_TIMEOUT_USEC ((uint64_t)CONTROL_IDLE_TIMEOUT_SEC * USEC_PER_SEC)
+
+static int on_log_window_end(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        LogLimit *l = userdata;
+
+        if (l->suppressed == 0)
+                return 0; /* a quiet window: the next one is logged at once */
+        log_warning("control socket: %u more %s in the last %d s", l->suppressed, l->what,
+                    CONTROL_REFUSAL_LOG_INTERVAL_SEC);
+        l->suppressed = 0;
+        if (sd_event_source_set_time_relative(src, LOG_INTERVAL_USEC) < 0)
+                return 0;
+        return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+/* True when this one may be logged; otherwise it is counted for later. */
+static bool log_limit_pass(LogLimit *l, sd_event *e)
+{
+        int r;
+
+        if (l->timer && sd_event_source_get_enabled(l->timer, NULL) > 0) {
+                l->suppressed++;
+                return false;
+        }
+        if (!l->timer)
+                r = sd_event_add_time_relative(e, &l->timer, CLOCK_MONOTONIC, LOG_INTERVAL_USEC, 0,
+                                               on_log_window_end, l);
+        else
+                r = sd_event_source_set_time_relative(l->timer, LOG_INTERVAL_USEC);
+        if (r >= 0)
+                (void)sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+        return true;
+}
+
+static void log_limit_done(LogLimit *l)
+{
+        l->timer = sd_event_source_disable_unref(l->timer);
+}
 
 static void client_free(ControlClient *c)
 {
@@ -67,6 +129,7 @@ static void client_free(ControlClient *c)
                 }
         s->n_clients--;
         sd_event_source_disable_unref(c->source);
+        sd_event_source_disable_unref(c->idle_timer);
         close(c->fd);
         varlink_buffer_clear(&c->in);
         free(c->out);
@@ -89,11 +152,16 @@ static int client_queue(ControlClient *c, json_object *reply)
                 c->out_len -= c->out_off;
                 c->out_off = 0;
         }
-        char *out = realloc(c->out, c->out_len + len);
-        if (!out)
-                return -ENOMEM;
-        memcpy(out + c->out_len, data, len);
-        c->out = out;
+        if (c->out_len + len > c->out_cap) {
+                /* Doubling: a queue filled reply by reply is copied a few times, not each time. */
+                size_t cap = c->out_len + len > 2 * c->out_cap ? c->out_len + len : 2 * c->out_cap;
+                char *out = realloc(c->out, cap);
+                if (!out)
+                        return -ENOMEM;
+                c->out = out;
+                c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, data, len);
         c->out_len += len;
         return 0;
 }
@@ -318,7 +386,7 @@ static json_object *dispatch(ControlClient *c, json_object *call)
         for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
                 if (strcmp(method, methods[i].name) != 0)
                         continue;
-                if (methods[i].writes && !c->can_write)
+                if (methods[i].writes && !c->peer.privileged)
                         return varlink_error_new(VARLINK_INTERFACE ".PermissionDenied", NULL);
                 return methods[i].call(c->server->manager, call);
         }
@@ -328,31 +396,44 @@ static json_object *dispatch(ControlClient *c, json_object *call)
 }
 
 /* Writes are for root and the memtide group (primary or supplementary). */
-static bool peer_can_write(int fd)
+static bool peer_can_write(int fd, const struct ucred *cred)
 {
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
         struct group *grp;
         struct passwd *pw;
         gid_t groups[256];
         int n = (int)ELEMENTSOF(groups);
 
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return false;
-        if (cred.uid == 0)
+        if (cred->uid == 0)
                 return true;
         grp = getgrnam(CONTROL_WRITE_GROUP);
         if (!grp)
                 return false;
-        if (cred.gid == grp->gr_gid)
+        if (cred->gid == grp->gr_gid)
                 return true;
-        pw = getpwuid(cred.uid);
+        pw = getpwuid(cred->uid);
         if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
                 return false;
         for (int i = 0; i < n; i++)
                 if (groups[i] == grp->gr_gid)
                         return true;
         return false;
+}
+
+static int peer_credentials(ControlServer *s, int fd, ControlPeer *ret)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        *ret = (ControlPeer){ .uid = cred.uid, .privileged = peer_can_write(fd, &cred) };
+        return 0;
+}
+
+/* Traffic either way: the idle timeout starts again. */
+static void client_touch(ControlClient *c)
+{
+        (void)sd_event_source_set_time_relative(c->idle_timer, IDLE_TIMEOUT_USEC);
 }
 
 /* Replies not yet written: past CONTROL_MAX_QUEUED_BYTES the client's requests wait. */
@@ -387,8 +468,9 @@ static int client_update_events(ControlClient *c)
 /* A malformed or oversized request: an error reply after those queued, then close. */
 static int client_refuse_request(ControlClient *c, int error)
 {
-        log_warning("control client sent a %s request, closing it",
-                    error == -EMSGSIZE ? "too large" : "malformed");
+        if (log_limit_pass(&c->server->closures, c->server->manager->event))
+                log_warning("control client (uid %u) sent a %s request, closing it",
+                            (unsigned)c->peer.uid, error == -EMSGSIZE ? "too large" : "malformed");
         c->close_after_write = true;
         varlink_buffer_clear(&c->in);
         return client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
@@ -423,6 +505,7 @@ static int client_read(ControlClient *c)
 
         if (n < 0)
                 return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        client_touch(c);
         if (n == 0) {
                 /* Shut its side: the replies to what it sent are still written. */
                 c->eof = true;
@@ -442,11 +525,12 @@ static int client_write(ControlClient *c)
                 ssize_t n = send(c->fd, c->out + c->out_off, client_queued(c), MSG_NOSIGNAL);
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+                client_touch(c);
                 c->out_off += (size_t)n;
         }
         free(c->out);
         c->out = NULL;
-        c->out_off = c->out_len = 0;
+        c->out_off = c->out_len = c->out_cap = 0;
         if (c->close_after_write && !c->draining) {
                 /* Closing with unread input would reset the connection and lose
                  * the error reply: shut the write side and read the rest away. */
@@ -486,31 +570,96 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* Nothing sent or read for CONTROL_IDLE_TIMEOUT_SEC: its slot is for others. */
+static int on_client_idle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        ControlClient *c = userdata;
+
+        if (log_limit_pass(&c->server->closures, c->server->manager->event))
+                log_info("control client (uid %u) idle for %d s, closing it", (unsigned)c->peer.uid,
+                         CONTROL_IDLE_TIMEOUT_SEC);
+        client_free(c);
+        return 0;
+}
+
+static size_t clients_of_uid(const ControlServer *s, uid_t uid)
+{
+        size_t n = 0;
+        for (const ControlClient *c = s->clients; c; c = c->next)
+                n += c->peer.uid == uid;
+        return n;
+}
+
+/*
+ * Why a new client cannot be served, or NULL. The last slots are kept for
+ * root and the memtide group, and a user has a few at most (root excepted:
+ * the reserve is for it), so that unprivileged users, alone or together,
+ * cannot lock out the operator.
+ */
+static const char *refusal_reason(const ControlServer *s, const ControlPeer *peer)
+{
+        if (s->n_clients >= CONTROL_MAX_CLIENTS)
+                return "every connection slot is taken";
+        if (!peer->privileged && s->n_clients >= CONTROL_MAX_CLIENTS - CONTROL_RESERVED_CLIENTS)
+                return "the remaining slots are reserved for root and the memtide group";
+        if (peer->uid != 0 && clients_of_uid(s, peer->uid) >= CONTROL_MAX_CLIENTS_PER_UID)
+                return "the user holds as many connections as one user may";
+        return NULL;
+}
+
+static int client_new(ControlServer *s, int fd, const ControlPeer *peer)
+{
+        ControlClient *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c) {
+                close(fd);
+                return -ENOMEM;
+        }
+        *c = (ControlClient){ .server = s, .fd = fd, .peer = *peer, .next = s->clients };
+        varlink_buffer_init(&c->in, VARLINK_MAX_MESSAGE_BYTES);
+        s->clients = c;
+        s->n_clients++;
+        r = sd_event_add_io(s->manager->event, &c->source, c->fd, EPOLLIN, on_client_io, c);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->manager->event, &c->idle_timer, CLOCK_MONOTONIC,
+                                               IDLE_TIMEOUT_USEC, 0, on_client_idle, c);
+        if (r < 0)
+                client_free(c);
+        return r;
+}
+
+int control_server_add_client(ControlServer *s, int fd)
+{
+        _cleanup_close_ int owned = fd;
+        ControlPeer peer = {};
+        const char *why;
+        int r;
+
+        r = peer_credentials(s, fd, &peer);
+        if (r < 0) {
+                if (log_limit_pass(&s->refusals, s->manager->event))
+                        log_warning_errno(r, "control socket: refused a connection whose peer is "
+                                             "unknown: %m");
+                return r;
+        }
+        why = refusal_reason(s, &peer);
+        if (why) {
+                if (log_limit_pass(&s->refusals, s->manager->event))
+                        log_warning("control socket: refused a connection from uid %u: %s",
+                                    (unsigned)peer.uid, why);
+                return -EUSERS;
+        }
+        return client_new(s, TAKE_FD(owned), &peer);
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
         ControlServer *s = userdata;
-        _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        ControlClient *c;
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-        if (cfd < 0)
-                return 0;
-        if (s->n_clients >= CONTROL_MAX_CLIENTS) {
-                log_warning("control socket: %d clients connected already, refusing one",
-                            CONTROL_MAX_CLIENTS);
-                return 0;
-        }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return 0;
-        c->server = s;
-        c->fd = TAKE_FD(cfd);
-        c->can_write = peer_can_write(c->fd);
-        varlink_buffer_init(&c->in, VARLINK_MAX_MESSAGE_BYTES);
-        c->next = s->clients;
-        s->clients = c;
-        s->n_clients++;
-        if (sd_event_add_io(s->manager->event, &c->source, c->fd, EPOLLIN, on_client_io, c) < 0)
-                client_free(c);
+        if (cfd >= 0)
+                (void)control_server_add_client(s, cfd);
         return 0;
 }
 
@@ -562,6 +711,8 @@ int control_server_new(ControlServer **ret, Manager *m, const char *path)
                 return -ENOMEM;
         s->manager = m;
         s->fd = -1;
+        s->refusals.what = "connections refused";
+        s->closures.what = "control clients closed (bad requests, idle)";
         s->path = strdup(path);
         r = s->path ? mkdir_parent(path) : -ENOMEM;
         if (r >= 0)
@@ -580,6 +731,8 @@ ControlServer *control_server_free(ControlServer *s)
                 return NULL;
         while (s->clients)
                 client_free(s->clients);
+        log_limit_done(&s->refusals);
+        log_limit_done(&s->closures);
         sd_event_source_disable_unref(s->source);
         if (s->fd >= 0) {
                 close(s->fd);

@@ -7,7 +7,18 @@
 
 typedef struct ControlServer ControlServer;
 
-#define CONTROL_MAX_CLIENTS 32
+/* Connections served at once; the last CONTROL_RESERVED_CLIENTS only to root
+ * and the memtide group, so that other users cannot lock them out. */
+#define CONTROL_MAX_CLIENTS      32
+#define CONTROL_RESERVED_CLIENTS 8
+/* Connections one user may hold at once (root excepted: the reserve is for
+ * it). memtidectl uses one per command. */
+#define CONTROL_MAX_CLIENTS_PER_UID 8
+/* A client that sends and reads nothing for this long is closed. */
+#define CONTROL_IDLE_TIMEOUT_SEC 30
+/* Refused connections and closed clients: the first is logged, then a count
+ * at most this often. */
+#define CONTROL_REFUSAL_LOG_INTERVAL_SEC 10
 /*
  * Replies queued for one client beyond which its requests wait, and its
  * socket is not read, until it reads them (backpressure: nothing is dropped).
@@ -21,5 +32,8 @@ typedef struct ControlServer ControlServer;
 #define CONTROL_WRITE_GROUP "memtide"
 
 int control_server_new(ControlServer **ret, Manager *m, const char *path);
+/* Serves fd (taken), a connected socket, unless a limit refuses its peer
+ * (-EUSERS, logged). on_accept's path, also for tests. */
+int control_server_add_client(ControlServer *s, int fd);
 ControlServer *control_server_free(ControlServer *s);
 DEFINE_POINTER_CLEANUP(ControlServer, control_server_free)
