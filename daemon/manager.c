@@ -288,24 +288,40 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return sd_event_source_set_time(s, manager_now_usec(m) + poll_period_usec(m));
 }
 
+/* One StatsPeriod= after the last early cycle at the soonest: a guest that
+ * reports every period still gets one per report, but guests together, or a
+ * QEMU that reports faster than asked, cannot have one each time. */
+static uint64_t early_cycle_at(Manager *m, uint64_t now)
+{
+        uint64_t earliest = m->early_cycle_usec + m->config->stats_period_usec;
+
+        return m->early_cycle_usec && earliest > now ? earliest : now;
+}
+
 /*
  * A guest whose memory is running out is not left waiting for the next cycle:
- * its fresh stats bring the cycle forward (the guard rails still apply).
+ * its fresh stats bring the cycle forward (the guard rails still apply),
+ * rate-limited, since what a guest reports is up to the guest. A cycle
+ * brought forward within the limit is moved to its end, not dropped.
  */
 void manager_stats_arrived(Manager *m, Guest *g, const BalloonStats *s)
 {
         GuestSample sample;
-        uint64_t next;
+        uint64_t now, at, next;
 
         if (!guest_stats_arrived(g, s) || !g->settings.manage)
                 return;
         manager_guest_sample(m, g, &sample);
         if (!policy_wants_early_cycle(&m->config->policy, &sample, &g->policy_state))
                 return;
-        if (sd_event_source_get_time(m->cycle_timer, &next) >= 0 && next > manager_now_usec(m)) {
-                log_guest(LOG_DEBUG, g, "memory running short, running the cycle now");
-                (void)sd_event_source_set_time(m->cycle_timer, manager_now_usec(m));
-        }
+        now = manager_now_usec(m);
+        at = early_cycle_at(m, now);
+        if (sd_event_source_get_time(m->cycle_timer, &next) < 0 || next <= at)
+                return;
+        log_guest(LOG_DEBUG, g, "memory running short, running the cycle %s",
+                  at > now ? "at the end of the early-cycle limit" : "now");
+        m->early_cycle_usec = at;
+        (void)sd_event_source_set_time(m->cycle_timer, at);
 }
 
 int manager_new(Manager **ret, MemtideConfig *config, const char *config_path,

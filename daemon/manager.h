@@ -45,6 +45,7 @@ typedef struct Manager {
         PolicyState policy_state; /* the strategy's host-wide memory (cadence, MOM averages) */
         uint64_t start_usec;
         uint64_t cycles;
+        uint64_t early_cycle_usec; /* when the last cycle brought forward was set to run; 0 none */
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
         KsmFigures ksm;

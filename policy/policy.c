@@ -100,10 +100,20 @@ void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyS
                 finish_one(config, &snapshot->host, &snapshot->guests[i], &decisions[i]);
 }
 
+/* At the most the guard rails give, or with a deflation to it on its way: a
+ * cycle now could give the guest nothing, however short it reports itself. */
+static bool nothing_more_to_give(const PolicyConfig *config, const GuestSample *g)
+{
+        uint64_t heading = g->command_pending ? g->pending_target_bytes : g->actual_bytes;
+
+        return heading >= guest_top_bytes(config, g);
+}
+
 bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
                               const PolicyGuestState *state)
 {
         const Strategy *s = strategy_of(config);
 
-        return s->wants_early_cycle && s->wants_early_cycle(config, g, state);
+        return s->wants_early_cycle && !nothing_more_to_give(config, g) &&
+               s->wants_early_cycle(config, g, state);
 }

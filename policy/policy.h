@@ -20,6 +20,8 @@ void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyS
 
 /* True when fresh stats show a guest short of memory or its use jumping:
  * the daemon then runs the cycle at once instead of waiting for the timer.
- * Only strategies that react between periods (adaptive) ever say so. */
+ * Only strategies that react between periods (adaptive) ever say so, and
+ * never for a guest at its maximum (or with a deflation to it on its way):
+ * there is nothing more to give it. */
 bool policy_wants_early_cycle(const PolicyConfig *config, const GuestSample *g,
                               const PolicyGuestState *state);
