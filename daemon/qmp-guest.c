@@ -20,8 +20,10 @@
 
 #define RECONNECT_MIN_USEC (1 * USEC_PER_SEC)
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
-/* A monitor that does not answer (QEMU stopped with SIGSTOP, wedged) is
- * dropped and reconnected; its guest is not managed meanwhile. */
+/* A monitor that leaves any command unanswered this long (QEMU stopped with
+ * SIGSTOP or wedged; QEMU answers in order, so a peer that answers later
+ * commands and not that one is not QEMU) is dropped and reconnected; its
+ * guest is not managed meanwhile. */
 #define QMP_ANSWER_TIMEOUT_USEC (20 * USEC_PER_SEC)
 
 static void setup_failed(Guest *g, const char *step, const char *error)
@@ -55,6 +57,7 @@ static void on_query_balloon(QmpClient *c, json_object *ret, const char *error, 
         Guest *g = userdata;
         uint64_t actual;
 
+        qmp_guest_of(g)->balloon_query_inflight = false;
         if (!ret || json_get_u64(ret, "actual", &actual) < 0) {
                 if (g->state != GUEST_READY)
                         setup_failed(g, "query-balloon", error);
@@ -71,7 +74,7 @@ static void on_stats_interval_set(QmpClient *c, json_object *ret, const char *er
 
         if (!ret)
                 return setup_failed(g, "setting guest-stats-polling-interval", error);
-        if (qmp_client_command(c, "query-balloon", NULL, on_query_balloon, g) < 0)
+        if (qmp_guest_refresh_balloon(g) < 0)
                 setup_failed(g, "query-balloon", "could not queue");
 }
 
@@ -297,6 +300,7 @@ void qmp_guest_lost(Guest *g, const char *reason)
                 backoff = RECONNECT_MAX_USEC;
         q->qmp = qmp_client_free(q->qmp);
         q->stats_poll_inflight = false;
+        q->balloon_query_inflight = false;
         /* A guest that never came up again is not logged at every retry. */
         manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
         q->failures++;
@@ -306,11 +310,12 @@ void qmp_guest_lost(Guest *g, const char *reason)
 bool qmp_guest_stuck(const Guest *g, uint64_t now)
 {
         const QmpGuest *q = qmp_guest_of(g);
+        uint64_t oldest;
 
         if (g->state == GUEST_CONNECTING)
                 return now - q->connect_started_usec > QMP_ANSWER_TIMEOUT_USEC;
-        return g->state == GUEST_READY && q->stats_poll_inflight &&
-               now - q->stats_poll_sent_usec > QMP_ANSWER_TIMEOUT_USEC;
+        oldest = qmp_client_oldest_pending_usec(q->qmp);
+        return g->state == GUEST_READY && oldest > 0 && now - oldest > QMP_ANSWER_TIMEOUT_USEC;
 }
 
 int qmp_guest_peer_pid(const Guest *g)
@@ -353,10 +358,8 @@ int qmp_guest_poll_stats(Guest *g)
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
         r = qmp_client_command(q->qmp, "qom-get", args, on_guest_stats, g);
-        if (r >= 0) {
+        if (r >= 0)
                 q->stats_poll_inflight = true;
-                q->stats_poll_sent_usec = manager_now_usec(g->manager);
-        }
         return r;
 }
 
@@ -375,7 +378,15 @@ int qmp_guest_set_stats_period(Guest *g)
 
 int qmp_guest_refresh_balloon(Guest *g)
 {
-        return qmp_client_command(qmp_guest_of(g)->qmp, "query-balloon", NULL, on_query_balloon, g);
+        QmpGuest *q = qmp_guest_of(g);
+        int r;
+
+        if (q->balloon_query_inflight)
+                return 0;
+        r = qmp_client_command(q->qmp, "query-balloon", NULL, on_query_balloon, g);
+        if (r >= 0)
+                q->balloon_query_inflight = true;
+        return r;
 }
 
 static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *userdata)

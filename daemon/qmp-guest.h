@@ -17,8 +17,10 @@ typedef struct QmpGuest {
         QmpClient *qmp;
         char *balloon_path; /* QOM path of the balloon device */
         bool seen;          /* discovery mark */
+        /* One stats poll and one query-balloon at a time: a monitor that
+         * answers late must not collect a queue of them. */
         bool stats_poll_inflight;
-        uint64_t stats_poll_sent_usec;
+        bool balloon_query_inflight;
         uint64_t connect_started_usec;
         unsigned failures;
         uint64_t reconnect_at_usec;
@@ -38,7 +40,8 @@ void qmp_guest_detach(Guest *g);
 void qmp_guest_try_connect(Guest *g, uint64_t now_usec);
 /* Drops the connection; reconnected later with backoff (1 s doubling to 30 s). */
 void qmp_guest_lost(Guest *g, const char *reason);
-/* True when the monitor has not answered for too long (QEMU stopped or wedged). */
+/* True when the monitor has left a command unanswered for too long (QEMU
+ * stopped or wedged, or a peer that answers only some commands). */
 bool qmp_guest_stuck(const Guest *g, uint64_t now_usec);
 
 int qmp_guest_poll_stats(Guest *g);

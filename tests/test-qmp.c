@@ -1057,6 +1057,7 @@ static void test_unanswered_commands_are_bounded(void)
                 n++;
         }
         check(r == -ENOBUFS);
+        check(n == QMP_MAX_PENDING);
         check(qmp_client_pending(f->client) == n);
         check(qmp_client_is_ready(f->client));
 
@@ -1066,6 +1067,34 @@ static void test_unanswered_commands_are_bounded(void)
         run_until(f, qmp_client_pending(f->client) == n - 1, 5000);
         check(qmp_client_command(f->client, "query-status", NULL, NULL, NULL) == 0);
         check(qmp_client_command(f->client, "query-status", NULL, NULL, NULL) == -ENOBUFS);
+        check(f->closed == 0);
+        fixture_free(f);
+}
+
+/* The owner can tell how long the oldest command has gone unanswered. */
+static void test_oldest_pending_time(void)
+{
+        Fixture *f = fixture_new();
+        uint64_t first, id1, id2, now;
+
+        handshake(f);
+        check(qmp_client_oldest_pending_usec(f->client) == 0);
+        check(qmp_client_command(f->client, "query-name", NULL, NULL, NULL) == 0);
+        first = qmp_client_oldest_pending_usec(f->client);
+        check(sd_event_now(f->event, CLOCK_MONOTONIC, &now) >= 0);
+        check(first > 0 && first <= now);
+        id1 = peer_expect(f, "query-name", NULL);
+        check(qmp_client_command(f->client, "query-status", NULL, NULL, NULL) == 0);
+        id2 = peer_expect(f, "query-status", NULL);
+        check(qmp_client_oldest_pending_usec(f->client) == first);
+
+        /* Answering a later command leaves the first one the oldest. */
+        peer_sendf(f, "{\"return\": {}, \"id\": %" PRIu64 "}\r\n", id2);
+        run_until(f, qmp_client_pending(f->client) == 1, 5000);
+        check(qmp_client_oldest_pending_usec(f->client) == first);
+        peer_sendf(f, "{\"return\": {}, \"id\": %" PRIu64 "}\r\n", id1);
+        run_until(f, qmp_client_pending(f->client) == 0, 5000);
+        check(qmp_client_oldest_pending_usec(f->client) == 0);
         check(f->closed == 0);
         fixture_free(f);
 }
@@ -1361,6 +1390,7 @@ int main(void)
                 T(test_output_waits_for_writable_socket),
                 T(test_output_backlog_is_bounded),
                 T(test_unanswered_commands_are_bounded),
+                T(test_oldest_pending_time),
                 T(test_connect_errors_fail_cleanly),
                 T(test_connect_by_path_retries_full_backlog),
 #undef T

@@ -49,6 +49,7 @@ typedef enum QmpState {
 typedef struct QmpPending {
         struct QmpPending *next;
         uint64_t id;
+        uint64_t queued_usec;
         bool large_reply; /* the reply may need the large budget */
         qmp_reply_fn cb;
         void *userdata;
@@ -379,11 +380,17 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
 {
         _cleanup_json_ json_object *message = NULL;
         _cleanup_free_ QmpPending *p = NULL;
+        uint64_t now;
         const char *text;
         size_t len;
         int r;
 
         r = qmp_build_command(command, c->next_id, args, &message);
+        if (r < 0)
+                return r;
+        if (c->n_pending >= QMP_MAX_PENDING)
+                return -ENOBUFS;
+        r = sd_event_now(c->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
         p = calloc(1, sizeof(*p));
@@ -417,6 +424,7 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
         }
 
         *p = (QmpPending){ .id = c->next_id++,
+                           .queued_usec = now,
                            .large_reply = qmp_reply_may_be_large(command),
                            .cb = cb,
                            .userdata = userdata };
@@ -906,4 +914,10 @@ int qmp_client_command(QmpClient *c, const char *command, json_object *args, qmp
 size_t qmp_client_pending(const QmpClient *c)
 {
         return c ? c->n_pending : 0;
+}
+
+uint64_t qmp_client_oldest_pending_usec(const QmpClient *c)
+{
+        /* Commands join at the tail, so the head is the oldest left. */
+        return c && c->pending_head ? c->pending_head->queued_usec : 0;
 }

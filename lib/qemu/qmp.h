@@ -64,6 +64,10 @@ typedef struct QmpCallbacks {
 /* Bytes of commands queued and not yet written: a peer that stops reading
  * must not make us buffer without bound. */
 #define QMP_MAX_OUTPUT_BYTES (8u * 1024u * 1024u)
+/* Commands sent and not answered yet: a peer that reads and never answers
+ * must not make us keep them without bound either. memtided has a handful
+ * in flight per guest. */
+#define QMP_MAX_PENDING 64u
 
 /* Connects (non-blocking) to a Unix socket path. */
 int qmp_client_new(QmpClient **ret, sd_event *event, const char *socket_path,
@@ -82,10 +86,14 @@ int qmp_client_peer_pid(const QmpClient *c);
 /*
  * Queues a command. args may be NULL; ownership of args passes to the client
  * even on failure. cb may be NULL to ignore the reply. Returns 0 or -errno
- * (-ENOTCONN when the client is not ready or closed).
+ * (-ENOTCONN when the client is not ready or closed, -ENOBUFS past
+ * QMP_MAX_PENDING or QMP_MAX_OUTPUT_BYTES).
  */
 int qmp_client_command(QmpClient *c, const char *command, json_object *args, qmp_reply_fn cb,
                        void *userdata);
 
 /* Number of commands sent and not answered yet. */
 size_t qmp_client_pending(const QmpClient *c);
+/* When the oldest of them was queued (CLOCK_MONOTONIC, the event loop's
+ * time), or 0 when every command is answered. */
+uint64_t qmp_client_oldest_pending_usec(const QmpClient *c);
