@@ -3,12 +3,18 @@
 """memtided as a service on a real guest: runtime overrides take effect and
 survive a SIGKILL and restart without moving the balloon by more than one
 cycle's step; a good config reloads and a bad one is refused with file:line
-(SIGHUP and memtidectl reload) while the old one stays in force; reads are
-open to an unprivileged user, writes are not (SO_PEERCRED)."""
+(SIGHUP and memtidectl reload) while the old one stays in force. Access
+control with the memtide group present (the test creates it, and a member,
+and removes them after): the socket is 0660 root:memtide, so other users
+cannot connect; members can read and write; rights come from the groups the
+connecting process has (SO_PEERGROUPS), not from the user database."""
 
+import grp
 import json
 import os
+import pwd
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -22,20 +28,78 @@ def actual(daemon):
     return daemon.guests()["svc"]["actual_bytes"]
 
 
-def unprivileged_ctl(daemon, *args):
+GROUP = "memtide"  # CONTROL_WRITE_GROUP in daemon/control.h
+
+
+class MemtideGroup:
+    """The memtide group and a member user, created for the test (before
+    memtided starts: it looks the group up at start) and removed after,
+    unless they were there already."""
+
+    def __init__(self):
+        self.made_group = False
+        self.member = "memtide-member-%d" % os.getpid()
+        try:
+            grp.getgrnam(GROUP)
+        except KeyError:
+            subprocess.run(["groupadd", "--system", GROUP], check=True)
+            self.made_group = True
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        "--groups", GROUP, self.member], check=True)
+        self.gid = grp.getgrnam(GROUP).gr_gid
+
+    def remove(self):
+        subprocess.run(["userdel", self.member], check=False)
+        if self.made_group:
+            subprocess.run(["groupdel", GROUP], check=False)
+
+
+def ctl_as(daemon, setpriv_args, *args):
     ctl = os.path.join(build_dir(), "cli", "memtidectl")
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", ctl,
-                           "--socket", daemon.socket] + list(args),
-                          capture_output=True, text=True, timeout=10)
+    return subprocess.run(["setpriv"] + setpriv_args + [ctl, "--socket", daemon.socket] +
+                          list(args), capture_output=True, text=True, timeout=10)
 
 
-def check_access_control(daemon):
-    r = unprivileged_ctl(daemon, "--json", "list")
+def check_access_control(daemon, group):
+    st = os.stat(daemon.socket)
+    assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == group.gid, \
+        "socket mode %o gid %d, not 0660 %s" % (stat.S_IMODE(st.st_mode), st.st_gid, GROUP)
+
+    # Not in the group: the socket's mode keeps it out.
+    other = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    r = ctl_as(daemon, other, "--json", "list")
+    assert r.returncode == 1 and "Permission denied" in r.stderr, r
+
+    # A member, by the user database and in its process: reads and writes.
+    member = ["--reuid=%s" % group.member,
+              "--regid=%d" % pwd.getpwnam(group.member).pw_gid, "--init-groups"]
+    r = ctl_as(daemon, member, "--json", "list")
     assert r.returncode == 0 and json.loads(r.stdout)["guests"], r
-    r = unprivileged_ctl(daemon, "set", "svc", "--min", "100M")
-    assert r.returncode == 1 and "permission denied" in r.stderr, r
-    r = unprivileged_ctl(daemon, "reload")
-    assert r.returncode == 1 and "permission denied" in r.stderr, r
+    r = ctl_as(daemon, member, "set", "svc", "--min", "320M")
+    assert r.returncode == 0, r
+
+    # nobody with the group among its process's supplementary groups, though
+    # the user database does not list it: the peer's groups decide.
+    r = ctl_as(daemon, other[:2] + ["--groups=%d" % group.gid], "set", "svc", "--min", "320M")
+    assert r.returncode == 0, r
+    r = ctl_as(daemon, other[:2] + ["--groups=%d" % group.gid], "reload")
+    assert r.returncode == 0, r
+
+    # The group as its primary group only.
+    r = ctl_as(daemon, ["--reuid=nobody", "--regid=%d" % group.gid, "--clear-groups"], "reload")
+    assert r.returncode == 0, r
+
+    # The daemon's own check, behind the socket's mode: opened to everyone,
+    # a non-member may read but not write.
+    os.chmod(daemon.socket, 0o666)
+    try:
+        r = ctl_as(daemon, other, "--json", "list")
+        assert r.returncode == 0 and json.loads(r.stdout)["guests"], r
+        for write in (["set", "svc", "--min", "100M"], ["reload"]):
+            r = ctl_as(daemon, other, *write)
+            assert r.returncode == 1 and "permission denied" in r.stderr, r
+    finally:
+        os.chmod(daemon.socket, 0o660)
 
 
 def check_reload(daemon):
@@ -68,6 +132,7 @@ def main():
     keys = {"Backend": "qmp", "QMPSockets": g.qmp_path, "Interval": "1s", "StatsPeriod": "1s",
             "StateDirectory": os.path.join(wd, "state")}
     daemon = Daemon(wd, keys)
+    group = MemtideGroup()
     passed = False
     try:
         g.start()
@@ -79,7 +144,7 @@ def main():
         wait_for(lambda: actual(daemon) >= 320 * MIB - MIB, 20, "the override to raise the guest")
         assert json.load(open(os.path.join(wd, "state", "overrides.json")))["overrides"][0][
             "min_bytes"] == 320 * MIB
-        check_access_control(daemon)
+        check_access_control(daemon, group)
         check_reload(daemon)
 
         before = actual(daemon)
@@ -110,6 +175,7 @@ def main():
         print("PASS")
     finally:
         teardown(daemon, [g], passed)
+        group.remove()
 
 
 if __name__ == "__main__":
