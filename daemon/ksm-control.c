@@ -14,9 +14,11 @@
 static uint64_t committed_bytes(Manager *m)
 {
         uint64_t sum = 0;
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY)
-                        sum += m->guests[i]->actual_bytes;
+        for (size_t i = 0; i < m->n_guests; i++) {
+                const Guest *g = m->guests[i];
+                if (g->state == GUEST_READY)
+                        sum = ksm_committed_add(sum, g->actual_bytes, g->max_bytes);
+        }
         return sum;
 }
 

@@ -67,6 +67,11 @@ uint32_t ksm_sleep_millisecs(const KsmConfig *config, uint64_t mem_total_bytes)
         return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
+uint64_t ksm_committed_add(uint64_t committed, uint64_t actual_bytes, uint64_t boot_bytes)
+{
+        return committed + actual_bytes;
+}
+
 /* MemAvailable (Linux >= 3.14) is the kernel's own estimate; ksmtuned and MOM
  * predate it and count MemFree + Buffers + Cached. */
 static uint64_t host_free_bytes(const HostSample *h)
@@ -230,10 +235,10 @@ static int read_u32_at(int dir_fd, const char *name, uint32_t *ret)
 int ksm_read(const char *sysfs_dir, KsmFigures *ret)
 {
         _cleanup_close_ int dir_fd = -1;
-        KsmFigures f = {.available = true};
+        KsmFigures f = { .available = true };
         int r;
 
-        *ret = (KsmFigures){0};
+        *ret = (KsmFigures){ 0 };
         dir_fd = open(sysfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return -errno;

@@ -90,6 +90,11 @@ typedef struct KsmDecision {
         char reason[KSM_REASON_MAX];
 } KsmDecision;
 
+/* committed plus one guest's memory, for KsmSample.committed_bytes: the sum
+ * of the guests' current sizes (actual_bytes), each guest booted with
+ * boot_bytes (0 unknown). */
+uint64_t ksm_committed_add(uint64_t committed, uint64_t actual_bytes, uint64_t boot_bytes);
+
 /* Pure: decides from the config, the sample and the state, and updates the
  * state for the next run. */
 void ksm_decide(const KsmConfig *config, const KsmSample *sample, KsmState *state,
