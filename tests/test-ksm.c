@@ -37,11 +37,11 @@ static void test_defaults_follow_ksmtuned(void)
 static void test_disabled_leaves_ksmd_alone(void)
 {
         KsmConfig c;
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 1 * GIB},
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 1 * GIB },
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_config_init(&c);
@@ -57,11 +57,11 @@ static void test_disabled_leaves_ksmd_alone(void)
 static void test_unavailable_is_a_state_not_an_error(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {.started_by_us = true};
+        KsmState st = { .started_by_us = true };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 1 * GIB},
-                .ksm = {.available = false},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 1 * GIB },
+                .ksm = { .available = false },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -76,13 +76,13 @@ static void test_unavailable_is_a_state_not_an_error(void)
 static void test_pressure_starts_and_boosts(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         /* 32 GiB host: threshold 20 % = 6.4 GiB; 4 GiB available is below it */
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB },
                 .committed_bytes = 8 * GIB,
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -100,11 +100,14 @@ static void test_pressure_starts_and_boosts(void)
 static void test_boost_stops_at_pages_max(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {.started_by_us = true};
+        KsmState st = { .started_by_us = true };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB},
-                .ksm = {.available = true, .run = 1, .pages_to_scan = 1100, .sleep_millisecs = 10},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB },
+                .ksm = { .available = true,
+                         .run = 1,
+                         .pages_to_scan = 1100,
+                         .sleep_millisecs = 10 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -119,13 +122,13 @@ static void test_boost_stops_at_pages_max(void)
 static void test_overcommit_without_pressure_runs_and_decays(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         /* 28 GiB committed on a 32 GiB host is above 80 % (25.6 GiB); 12 GiB free is plenty */
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 12 * GIB},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 12 * GIB },
                 .committed_bytes = 28 * GIB,
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 400, .sleep_millisecs = 20},
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 400, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -138,7 +141,8 @@ static void test_overcommit_without_pressure_runs_and_decays(void)
 
         /* decay never goes below PagesMin */
         s.ksm = (KsmFigures){
-                .available = true, .run = 1, .pages_to_scan = 100, .sleep_millisecs = 10};
+                .available = true, .run = 1, .pages_to_scan = 100, .sleep_millisecs = 10
+        };
         ksm_decide(&c, &s, &st, &d);
         check_u64_eq(d.pages_to_scan, 64);
 }
@@ -148,12 +152,12 @@ static void test_stops_only_a_ksmd_it_started(void)
         KsmConfig c = enabled_config();
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 20 * GIB},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 20 * GIB },
                 .committed_bytes = 8 * GIB,
-                .ksm = {.available = true, .run = 1, .pages_to_scan = 300, .sleep_millisecs = 10},
+                .ksm = { .available = true, .run = 1, .pages_to_scan = 300, .sleep_millisecs = 10 },
         };
 
-        KsmState ours = {.started_by_us = true};
+        KsmState ours = { .started_by_us = true };
         ksm_decide(&c, &s, &ours, &d);
         check(d.action == KSM_ACTION_STOP);
         check_u64_eq(d.run, 0);
@@ -163,7 +167,7 @@ static void test_stops_only_a_ksmd_it_started(void)
         check(!ours.started_by_us);
         check_str_contains(d.reason, "stopping ksmd");
 
-        KsmState theirs = {.started_by_us = false};
+        KsmState theirs = { .started_by_us = false };
         ksm_decide(&c, &s, &theirs, &d);
         check(d.action == KSM_ACTION_NONE);
         check_u64_eq(d.run, 1);
@@ -179,11 +183,11 @@ static void test_stops_only_a_ksmd_it_started(void)
 static void test_admin_started_ksmd_is_tuned_but_not_claimed(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB},
-                .ksm = {.available = true, .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB },
+                .ksm = { .available = true, .run = 1, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -195,12 +199,12 @@ static void test_admin_started_ksmd_is_tuned_but_not_claimed(void)
 static void test_threshold_floor_on_small_hosts(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         /* 4 GiB host: 20 % is 819 MiB, the 2 GiB floor wins; 1.5 GiB free is pressure */
         KsmSample s = {
-                .host = {.mem_total_bytes = 4 * GIB, .mem_available_bytes = 3 * GIB / 2},
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 4 * GIB, .mem_available_bytes = 3 * GIB / 2 },
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -228,11 +232,11 @@ static void test_sleep_scales_with_host_size(void)
 static void test_unmerging_is_left_alone(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {.started_by_us = true};
+        KsmState st = { .started_by_us = true };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB},
-                .ksm = {.available = true, .run = 2, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB },
+                .ksm = { .available = true, .run = 2, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -245,15 +249,15 @@ static void test_unmerging_is_left_alone(void)
 static void test_free_without_memavailable_counts_caches(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         /* Pre-3.14 kernel: MemFree 2 + Buffers 1 + Cached 4 = 7 GiB >= 6.4 GiB */
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB,
-                         .mem_free_bytes = 2 * GIB,
-                         .buffers_bytes = 1 * GIB,
-                         .cached_bytes = 4 * GIB},
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 32 * GIB,
+                          .mem_free_bytes = 2 * GIB,
+                          .buffers_bytes = 1 * GIB,
+                          .cached_bytes = 4 * GIB },
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         ksm_decide(&c, &s, &st, &d);
@@ -268,11 +272,11 @@ static void test_free_without_memavailable_counts_caches(void)
 static void test_pages_min_above_max_is_not_a_crash(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         KsmSample s = {
-                .host = {.mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB},
-                .ksm = {.available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20},
+                .host = { .mem_total_bytes = 32 * GIB, .mem_available_bytes = 4 * GIB },
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
         };
 
         c.pages_min = 2000;
@@ -320,7 +324,7 @@ static const char *const fake_names[] = {
 /* Sets every file's mtime an hour back, so a write shows as a newer mtime. */
 static void fake_age(const FakeSysfs *f)
 {
-        struct timespec t[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+        struct timespec t[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
         char path[128];
 
         for (size_t i = 0; i < sizeof(fake_names) / sizeof(fake_names[0]); i++) {
@@ -366,6 +370,70 @@ static void fake_teardown(FakeSysfs *f)
         check(rmdir(f->dir) == 0);
 }
 
+/*
+ * QEMU reports a guest's size as its memory minus a page count the guest
+ * itself writes (the virtio-balloon config's 32-bit "actual"), unchecked: a
+ * guest claiming more pages than it has is reported at nearly 2^64, by
+ * query-balloon and BALLOON_CHANGE alike (and libvirt passes it on). Such a
+ * guest counts as its boot memory: it cannot turn ksmd on by itself, nor can
+ * a few of them wrap the sum around.
+ */
+static void test_guest_size_near_2_64_counts_as_boot_memory(void)
+{
+        KsmConfig c = enabled_config();
+        KsmState st = { 0 };
+        KsmDecision d;
+        uint64_t bogus = 1 * GIB - (UINT64_C(0xffffffff) << 12); /* 2^64 - 16 TiB + 1 GiB + 4 KiB */
+        KsmSample s = {
+                .host = { .mem_total_bytes = 64 * GIB, .mem_available_bytes = 60 * GIB },
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
+        };
+
+        s.committed_bytes = ksm_committed_add(0, bogus, 1 * GIB);
+        check_u64_eq(s.committed_bytes, 1 * GIB);
+        ksm_decide(&c, &s, &st, &d);
+        check(d.action == KSM_ACTION_NONE);
+        check_u64_eq(d.run, 0);
+        check_str_contains(d.reason, "not needed");
+
+        uint64_t sum = 0;
+        for (int i = 0; i < 5; i++)
+                sum = ksm_committed_add(sum, bogus, 1 * GIB);
+        check_u64_eq(sum, 5 * GIB);
+
+        /* guests really holding more than 80 % of the host still run ksmd */
+        s.committed_bytes = 0;
+        for (int i = 0; i < 3; i++)
+                s.committed_bytes = ksm_committed_add(s.committed_bytes, 20 * GIB, 32 * GIB);
+        check_u64_eq(s.committed_bytes, 60 * GIB);
+        ksm_decide(&c, &s, &st, &d);
+        check(d.action == KSM_ACTION_RUN);
+
+        /* boot memory unknown: the size as reported, and the sum saturates */
+        check_u64_eq(ksm_committed_add(UINT64_MAX - GIB, 2 * GIB, 0), UINT64_MAX);
+        check_u64_eq(ksm_committed_add(3 * GIB, 2 * GIB, 0), 5 * GIB);
+}
+
+/* A share of the host that does not fit 64 bits saturates instead of
+ * converting (undefined): CommittedShare=1000% of a 4 EiB host is not 0. */
+static void test_limits_beyond_64_bits_saturate(void)
+{
+        KsmConfig c = enabled_config();
+        KsmState st = { 0 };
+        KsmDecision d;
+        KsmSample s = {
+                .host = { .mem_total_bytes = UINT64_C(1) << 62,
+                          .mem_available_bytes = UINT64_C(1) << 61 },
+                .committed_bytes = 1 * GIB,
+                .ksm = { .available = true, .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 },
+        };
+
+        c.committed_share = 10.0;
+        ksm_decide(&c, &s, &st, &d);
+        check(d.action == KSM_ACTION_NONE);
+        check_str_contains(d.reason, "not needed");
+}
+
 static void test_read_fake_sysfs(void)
 {
         FakeSysfs f;
@@ -389,7 +457,7 @@ static void test_read_fake_sysfs(void)
 
 static void test_absent_directory_is_unavailable(void)
 {
-        KsmFigures k = {.available = true, .run = 1};
+        KsmFigures k = { .available = true, .run = 1 };
 
         check(ksm_read("/nonexistent/sys/kernel/mm/ksm", &k) == -ENOENT);
         check(!k.available);
@@ -429,14 +497,14 @@ static void test_apply_writes_only_changed_values(void)
         check(ksm_read(f.dir, &k) == 0);
 
         /* same values: nothing written */
-        KsmDecision same = {.run = 0, .pages_to_scan = 100, .sleep_millisecs = 20};
+        KsmDecision same = { .run = 0, .pages_to_scan = 100, .sleep_millisecs = 20 };
         check(ksm_apply(f.dir, &k, &same) == 0);
         check(!fake_touched(&f, "run"));
         check(!fake_touched(&f, "pages_to_scan"));
         check(!fake_touched(&f, "sleep_millisecs"));
 
         /* only pages_to_scan changes */
-        KsmDecision pages = {.run = 0, .pages_to_scan = 400, .sleep_millisecs = 20};
+        KsmDecision pages = { .run = 0, .pages_to_scan = 400, .sleep_millisecs = 20 };
         check(ksm_apply(f.dir, &k, &pages) == 1);
         fake_read(&f, "pages_to_scan", buf, sizeof(buf));
         check(strcmp(buf, "400\n") == 0);
@@ -447,7 +515,7 @@ static void test_apply_writes_only_changed_values(void)
         /* start: all three */
         fake_age(&f);
         check(ksm_read(f.dir, &k) == 0);
-        KsmDecision start = {.run = 1, .pages_to_scan = 700, .sleep_millisecs = 10};
+        KsmDecision start = { .run = 1, .pages_to_scan = 700, .sleep_millisecs = 10 };
         check(ksm_apply(f.dir, &k, &start) == 3);
         check(ksm_read(f.dir, &k) == 0);
         check_u64_eq(k.run, 1);
@@ -456,7 +524,7 @@ static void test_apply_writes_only_changed_values(void)
 
         /* stop: run alone */
         fake_age(&f);
-        KsmDecision stop = {.run = 0, .pages_to_scan = 700, .sleep_millisecs = 10};
+        KsmDecision stop = { .run = 0, .pages_to_scan = 700, .sleep_millisecs = 10 };
         check(ksm_apply(f.dir, &k, &stop) == 1);
         fake_read(&f, "run", buf, sizeof(buf));
         check(strcmp(buf, "0\n") == 0);
@@ -469,14 +537,14 @@ static void test_apply_writes_only_changed_values(void)
 static void test_controller_cycles_on_fake_sysfs(void)
 {
         KsmConfig c = enabled_config();
-        KsmState st = {0};
+        KsmState st = { 0 };
         KsmDecision d;
         FakeSysfs f;
         KsmSample s = {
-                .host = {.mem_total_bytes = 16 * GIB, .mem_available_bytes = 2 * GIB},
+                .host = { .mem_total_bytes = 16 * GIB, .mem_available_bytes = 2 * GIB },
                 .committed_bytes = 12 * GIB,
         };
-        const uint32_t expected_pages[] = {400, 700, 1000, 1250, 1250};
+        const uint32_t expected_pages[] = { 400, 700, 1000, 1250, 1250 };
 
         fake_setup(&f);
         /* under pressure: start, then boost each cycle up to PagesMax */
@@ -531,6 +599,8 @@ int main(void)
         RUN(test_unmerging_is_left_alone);
         RUN(test_free_without_memavailable_counts_caches);
         RUN(test_pages_min_above_max_is_not_a_crash);
+        RUN(test_guest_size_near_2_64_counts_as_boot_memory);
+        RUN(test_limits_beyond_64_bits_saturate);
         RUN(test_read_fake_sysfs);
         RUN(test_absent_directory_is_unavailable);
         RUN(test_garbage_is_rejected);
