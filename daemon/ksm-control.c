@@ -10,7 +10,8 @@
 #include "ksm-control.h"
 #include "log.h"
 
-/* Shareable memory as MOM counts it: what the guests hold now. */
+/* Shareable memory as MOM counts it: what the guests hold now (each at most
+ * its boot memory: a guest can have QEMU report any size). */
 static uint64_t committed_bytes(Manager *m)
 {
         uint64_t sum = 0;

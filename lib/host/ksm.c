@@ -67,9 +67,26 @@ uint32_t ksm_sleep_millisecs(const KsmConfig *config, uint64_t mem_total_bytes)
         return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
+/*
+ * QEMU reports a guest's size as its memory minus a page count the guest
+ * writes, unchecked: a guest can be reported at nearly 2^64. No guest holds
+ * more than it booted with, so that is what it counts for; and the sum
+ * saturates rather than wrap.
+ */
 uint64_t ksm_committed_add(uint64_t committed, uint64_t actual_bytes, uint64_t boot_bytes)
 {
-        return committed + actual_bytes;
+        uint64_t bytes = boot_bytes && actual_bytes > boot_bytes ? boot_bytes : actual_bytes;
+
+        return committed > UINT64_MAX - bytes ? UINT64_MAX : committed + bytes;
+}
+
+/* share x total in bytes, saturating: a double at or past 2^64 does not
+ * convert to uint64_t (undefined; 0 on x86-64). */
+static uint64_t share_of_bytes(double share, uint64_t total)
+{
+        double bytes = share * (double)total;
+
+        return bytes >= 0x1p64 ? UINT64_MAX : (uint64_t)bytes;
 }
 
 /* MemAvailable (Linux >= 3.14) is the kernel's own estimate; ksmtuned and MOM
@@ -137,10 +154,10 @@ void ksm_decide(const KsmConfig *config, const KsmSample *sample, KsmState *stat
         }
 
         free_bytes = host_free_bytes(h);
-        threshold = (uint64_t)(config->threshold_share * (double)h->mem_total_bytes);
+        threshold = share_of_bytes(config->threshold_share, h->mem_total_bytes);
         if (threshold < config->threshold_min_bytes)
                 threshold = config->threshold_min_bytes;
-        committed_limit = (uint64_t)(config->committed_share * (double)h->mem_total_bytes);
+        committed_limit = share_of_bytes(config->committed_share, h->mem_total_bytes);
         pressure = free_bytes < threshold;
         overcommitted = sample->committed_bytes > committed_limit;
         ret->pressure = pressure;

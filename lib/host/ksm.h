@@ -91,8 +91,8 @@ typedef struct KsmDecision {
 } KsmDecision;
 
 /* committed plus one guest's memory, for KsmSample.committed_bytes: the sum
- * of the guests' current sizes (actual_bytes), each guest booted with
- * boot_bytes (0 unknown). */
+ * of the guests' current sizes (actual_bytes), each at most the boot_bytes it
+ * booted with (0 unknown), saturating. */
 uint64_t ksm_committed_add(uint64_t committed, uint64_t actual_bytes, uint64_t boot_bytes);
 
 /* Pure: decides from the config, the sample and the state, and updates the
