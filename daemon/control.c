@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <grp.h>
-#include <pwd.h>
 
 #include "cleanup.h"
 #include "json-util.h"
@@ -52,6 +51,7 @@ struct ControlServer {
         sd_event_source *source;
         ControlClient *clients;
         size_t n_clients;
+        gid_t write_gid;   /* CONTROL_WRITE_GROUP's, looked up at start; (gid_t)-1 if none */
         LogLimit refusals; /* connections refused */
         LogLimit closures; /* clients closed: bad requests, idle */
 };
@@ -395,38 +395,51 @@ static json_object *dispatch(ControlClient *c, json_object *call)
         return varlink_error_new("org.varlink.service.MethodNotFound", p);
 }
 
-/* Writes are for root and the memtide group (primary or supplementary). */
-static bool peer_can_write(int fd, const struct ucred *cred)
+/* 1 when the peer had gid among its supplementary groups as it connected. */
+static int peer_has_group(int fd, gid_t gid)
 {
-        struct group *grp;
-        struct passwd *pw;
-        gid_t groups[256];
-        int n = (int)ELEMENTSOF(groups);
+        gid_t some[64];
+        _cleanup_free_ gid_t *all = NULL;
+        gid_t *groups = some;
+        socklen_t len = sizeof(some);
 
-        if (cred->uid == 0)
-                return true;
-        grp = getgrnam(CONTROL_WRITE_GROUP);
-        if (!grp)
-                return false;
-        if (cred->gid == grp->gr_gid)
-                return true;
-        pw = getpwuid(cred->uid);
-        if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-                return false;
-        for (int i = 0; i < n; i++)
-                if (groups[i] == grp->gr_gid)
-                        return true;
-        return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+                if (errno != ERANGE)
+                        return -errno;
+                /* More than fit: len is now what they need. */
+                groups = all = malloc(len);
+                if (!all)
+                        return -ENOMEM;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                if (groups[i] == gid)
+                        return 1;
+        return 0;
 }
 
+/*
+ * The peer's credentials as the kernel recorded them when it connected,
+ * never the user database: no NSS lookup on the loop, and what counts is the
+ * groups the process had, not the ones its user would get at the next login.
+ * Writes are for root and the memtide group (primary or supplementary).
+ */
 static int peer_credentials(ControlServer *s, int fd, ControlPeer *ret)
 {
         struct ucred cred;
         socklen_t len = sizeof(cred);
+        int r = 0;
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
-        *ret = (ControlPeer){ .uid = cred.uid, .privileged = peer_can_write(fd, &cred) };
+        bool privileged = cred.uid == 0 || (s->write_gid != (gid_t)-1 && cred.gid == s->write_gid);
+        if (!privileged && s->write_gid != (gid_t)-1) {
+                r = peer_has_group(fd, s->write_gid);
+                if (r < 0)
+                        return r;
+        }
+        *ret = (ControlPeer){ .uid = cred.uid, .privileged = privileged || r > 0 };
         return 0;
 }
 
@@ -663,7 +676,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int listen_unix(const char *path)
+static int listen_unix(const char *path, gid_t group)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
@@ -678,10 +691,9 @@ static int listen_unix(const char *path)
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
                 return -errno;
         /* 0660 root:memtide: the group may connect (and write); others may not. */
-        struct group *grp = getgrnam(CONTROL_WRITE_GROUP);
-        if (grp)
-                (void)chown(path, (uid_t)-1, grp->gr_gid);
-        if (chmod(path, grp ? 0660 : 0666) < 0)
+        if (group != (gid_t)-1)
+                (void)chown(path, (uid_t)-1, group);
+        if (chmod(path, group != (gid_t)-1 ? 0660 : 0666) < 0)
                 return -errno;
         return TAKE_FD(fd);
 }
@@ -702,6 +714,13 @@ static int mkdir_parent(const char *path)
         return 0;
 }
 
+/* Looked up once, at start: an NSS lookup may block, and must not on the loop. */
+static gid_t write_group_gid(void)
+{
+        struct group *grp = getgrnam(CONTROL_WRITE_GROUP);
+        return grp ? grp->gr_gid : (gid_t)-1;
+}
+
 int control_server_new(ControlServer **ret, Manager *m, const char *path)
 {
         _cleanup_(control_server_freep) ControlServer *s = calloc(1, sizeof(*s));
@@ -714,9 +733,10 @@ int control_server_new(ControlServer **ret, Manager *m, const char *path)
         s->refusals.what = "connections refused";
         s->closures.what = "control clients closed (bad requests, idle)";
         s->path = strdup(path);
+        s->write_gid = write_group_gid();
         r = s->path ? mkdir_parent(path) : -ENOMEM;
         if (r >= 0)
-                r = s->fd = listen_unix(path);
+                r = s->fd = listen_unix(path, s->write_gid);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &s->source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0)

@@ -28,7 +28,9 @@ typedef struct ControlServer ControlServer;
 #define CONTROL_MAX_QUEUED_BYTES (256u * 1024u)
 /* What a client that sent a bad request may still send before it is cut off. */
 #define CONTROL_DRAIN_MAX_BYTES (1024 * 1024)
-/* Members may change guests and reload; anyone who can open the socket may read. */
+/* Members may change guests and reload; anyone who can open the socket may
+ * read. Its gid is looked up when the server starts (a group made later
+ * counts from the next restart); membership is the peer's, from the kernel. */
 #define CONTROL_WRITE_GROUP "memtide"
 
 int control_server_new(ControlServer **ret, Manager *m, const char *path);
