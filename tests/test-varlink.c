@@ -42,6 +42,74 @@ static void test_oversized_message_is_refused(void)
         varlink_buffer_clear(&b);
 }
 
+/* {"method":"xxx..."} and its NUL, filling buf exactly. */
+static void make_call(char *buf, size_t size, char fill)
+{
+        static const char head[] = "{\"method\":\"", tail[] = "\"}";
+        size_t n = size - 1 - strlen(head) - strlen(tail);
+
+        memcpy(buf, head, strlen(head));
+        memset(buf + strlen(head), fill, n);
+        memcpy(buf + strlen(head) + n, tail, sizeof(tail)); /* with the NUL */
+}
+
+static void check_method(VarlinkBuffer *b, char fill, size_t len)
+{
+        _cleanup_json_ json_object *o = NULL;
+        const char *m = NULL;
+
+        check(varlink_buffer_next(b, &o) == 1);
+        check(json_get_string(o, "method", &m) == 0);
+        check(m[0] == fill && strlen(m) == len);
+}
+
+/* The limit is per message: bytes of the one before, still unread, do not count. */
+static void test_message_after_another_in_one_append(void)
+{
+        char a[200], b[120], rest[50 + sizeof(b)];
+        VarlinkBuffer buf;
+        json_object *o = NULL;
+
+        make_call(a, sizeof(a), 'a');
+        make_call(b, sizeof(b), 'b');
+        varlink_buffer_init(&buf, 256);
+        check(varlink_buffer_append(&buf, a, sizeof(a) - 50) == 0);
+        /* The end of the first and the whole second in one read. */
+        memcpy(rest, a + sizeof(a) - 50, 50);
+        memcpy(rest + 50, b, sizeof(b));
+        check(varlink_buffer_append(&buf, rest, sizeof(rest)) == 0);
+        check_method(&buf, 'a', sizeof(a) - 15);
+        check_method(&buf, 'b', sizeof(b) - 15);
+        check(varlink_buffer_next(&buf, &o) == 0);
+        varlink_buffer_clear(&buf);
+}
+
+static int first_message(const char *stream, size_t len)
+{
+        _cleanup_json_ json_object *o = NULL;
+        VarlinkBuffer b;
+        int r;
+
+        varlink_buffer_init(&b, 256);
+        r = varlink_buffer_append(&b, stream, len);
+        if (r >= 0)
+                r = varlink_buffer_next(&b, &o);
+        varlink_buffer_clear(&b);
+        return r;
+}
+
+#define FIRST_MESSAGE(literal) first_message(literal, sizeof(literal) - 1)
+
+/* A message is one JSON object: text after it is not ignored. */
+static void test_trailing_text_is_malformed(void)
+{
+        check(FIRST_MESSAGE("{\"method\":\"a\"} trailing\0") == -EBADMSG);
+        check(FIRST_MESSAGE("{\"method\":\"a\"}{\"method\":\"b\"}\0") == -EBADMSG);
+        check(FIRST_MESSAGE("{\"method\":\"a\"}]\0") == -EBADMSG);
+        /* Whitespace around the object is JSON's own. */
+        check(FIRST_MESSAGE(" {\"method\":\"a\"} \r\n\t\0") == 1);
+}
+
 static void test_malformed_messages(void)
 {
         VarlinkBuffer b;
@@ -71,6 +139,8 @@ int main(void)
 {
         RUN(test_split_and_joined_messages);
         RUN(test_oversized_message_is_refused);
+        RUN(test_message_after_another_in_one_append);
+        RUN(test_trailing_text_is_malformed);
         RUN(test_malformed_messages);
         RUN(test_serialize_ends_with_nul);
         return 0;

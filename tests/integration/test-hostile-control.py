@@ -12,6 +12,13 @@ overrides. No guests needed.
     out (per-user limit, slots reserved for root and the memtide group),
     idle connections are closed, and refused connections are logged at a
     bounded rate however fast they come.
+  - defect 9: wrong input is refused with InvalidParameter naming the
+    parameter (numbers beyond UINT64_MAX, shares beyond the config's
+    limit, names that are not UTF-8, hold a NUL or are empty, unknown
+    parameters, text after the JSON object), overrides.json stays valid
+    JSON, the number of overrides is capped (guests not running yet may
+    have one), and a valid request is not refused as too large because
+    another came in the same read.
 
 The limits are read from daemon/control.h, so the test follows them.
 Unprivileged clients are this file run as a helper under setpriv:
@@ -42,11 +49,11 @@ USERS = [65534, 60001, 60002, 60003]
 
 
 def constant(name, header="daemon/control.h"):
-    """An integer #define of the daemon's source."""
+    """An integer #define of the daemon's source, such as (64u * 1024u)."""
     with open(os.path.join(HERE, "..", "..", header)) as f:
-        m = re.search(r"^#define %s\s+\(?(\d+)" % name, f.read(), re.M)
+        m = re.search(r"^#define %s\s+([0-9u ()*+]+)$" % name, f.read(), re.M)
     assert m, "%s defines no %s" % (header, name)
-    return int(m.group(1))
+    return eval(m.group(1).replace("u", ""), {"__builtins__": {}})
 
 
 def closed_by_peer(s):
@@ -298,6 +305,133 @@ def check_idle_timeout(daemon):
         busy.close()
 
 
+def varlink(path, payload, expect=None):
+    """Sends raw requests; returns the replies, decoded (every reply must be
+    a JSON object in valid UTF-8), reading until expect replies arrived or
+    the daemon closed the connection."""
+    s = connect(path, 10)
+    try:
+        s.sendall(payload)
+        data = b""
+        while expect is None or data.count(b"\0") < expect:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return [json.loads(r.decode("utf-8")) for r in data.split(b"\0")[:-1]]
+
+
+def request(method, params_json):
+    return b'{"method":"' + method + b'","parameters":' + params_json + b"}\0"
+
+
+SET = b"io.memtide.Manager.SetOverride"
+RESET = b"io.memtide.Manager.ResetOverride"
+GET = b"io.memtide.Manager.GetGuest"
+BAD_INPUT = [
+    # (what, request, the parameter the error must name)
+    ("min_bytes above UINT64_MAX", request(SET, b'{"name":"w","min_bytes":18446744073709551616}'),
+     "min_bytes"),
+    ("max_bytes far above UINT64_MAX", request(SET, b'{"name":"w","max_bytes":1' + b"0" * 30 + b"}"),
+     "max_bytes"),
+    ("shares 4000000000", request(SET, b'{"name":"w","shares":4000000000}'), "shares"),
+    ("shares above the config's 50000", request(SET, b'{"name":"w","shares":50001}'), "shares"),
+    ("negative min_bytes", request(SET, b'{"name":"w","min_bytes":-1}'), "min_bytes"),
+    ("min_bytes above max_bytes",
+     request(SET, b'{"name":"w","min_bytes":2000000000,"max_bytes":1000000000}'), "min_bytes"),
+    ("manage not a boolean", request(SET, b'{"name":"w","manage":"yes"}'), "manage"),
+    ("an unknown parameter", request(SET, b'{"name":"w","min":5}'), "min"),
+    ("a name not UTF-8", request(SET, b'{"name":"w\xff\xfe","min_bytes":1}'), "name"),
+    ("a name with a NUL", request(SET, b'{"name":"a\\u0000b","min_bytes":1}'), "name"),
+    ("an empty name", request(SET, b'{"name":"","min_bytes":1}'), "name"),
+    ("a name too long", request(SET, b'{"name":"' + b"n" * 5000 + b'","min_bytes":1}'), "name"),
+    ("a name not a string", request(SET, b'{"name":5,"min_bytes":1}'), "name"),
+    ("reset: a name with a NUL", request(RESET, b'{"name":"a\\u0000b"}'), "name"),
+    ("show: a name with a NUL", request(GET, b'{"name":"a\\u0000b"}'), "name"),
+    ("explain: a name not a string", request(b"io.memtide.Manager.Explain", b'{"name":[]}'),
+     "name"),
+    ("parameters not an object", request(GET, b'"w"'), "parameters"),
+    ("a method not UTF-8", request(b"io.memtide.Manager.\xff", b"{}"), "method"),
+]
+
+
+def check_bad_input(daemon, state):
+    """Defect 9: each wrong input gets InvalidParameter naming the parameter;
+    nothing it carried reaches overrides.json."""
+    wrong = []
+    for what, payload, parameter in BAD_INPUT:
+        try:
+            replies = varlink(daemon.socket, payload, 1)
+        except (UnicodeDecodeError, ValueError) as e:
+            wrong.append("%s: the reply is not valid UTF-8 JSON: %s" % (what, e))
+            continue
+        got = replies[0] if replies else {}
+        if (got.get("error") != "org.varlink.service.InvalidParameter" or
+                got.get("parameters", {}).get("parameter") != parameter):
+            wrong.append("%s: %s, not InvalidParameter %s" % (what, got, parameter))
+    log("%d wrong inputs, %d answered wrongly" % (len(BAD_INPUT), len(wrong)))
+    assert not wrong, "\n  ".join([""] + wrong)
+
+    # A guest that is not running yet may have an override; the file stays
+    # valid JSON (strict UTF-8) holding only what was accepted.
+    got = varlink(daemon.socket, request(SET, b'{"name":"web-later","shares":50000}'), 1)[0]
+    assert "error" not in got, got
+    with open(os.path.join(state, "overrides.json"), "rb") as f:
+        saved = json.loads(f.read().decode("utf-8"))["overrides"]
+    assert [o["guest"] for o in saved] == ["web-later"], saved
+    daemon.ctl("reset", "web-later")
+
+
+def check_framing(daemon):
+    """Text after the JSON object is a malformed request (error, then the
+    connection is closed); a valid request is answered whatever came
+    before it in the same read."""
+    replies = varlink(daemon.socket, b'{"method":"io.memtide.Manager.GetStatus"} trailing\0')
+    assert len(replies) == 1 and replies[0]["error"] == "org.varlink.service.InvalidParameter", \
+        replies
+    limit = constant("VARLINK_MAX_MESSAGE_BYTES", "lib/varlink.h")
+    big = request(GET, b'{"name":"' + b"x" * (limit - 100) + b'"}')
+    assert len(big) - 1 <= limit  # the NUL is not the message's
+    small = request(GET, b'{"name":"' + b"y" * 1000 + b'"}')
+    # Wherever the daemon's reads fall: a run of offsets for the big one.
+    for offset in range(0, 4096 + 1, 256):
+        first = request(GET, b'{"name":"' + b"z" * offset + b'"}')
+        replies = varlink(daemon.socket, first + big + small, 3)
+        errors = [r["error"] for r in replies]
+        assert errors == ["io.memtide.Manager.NoSuchGuest"] * 3, (offset, errors)
+    log("requests up to the limit answered after others in the same write")
+
+
+def check_override_cap(wd):
+    """At most OVERRIDES_MAX overrides: with that many saved, a new guest is
+    refused (naming it), a guest that has one may change it, and one reset
+    makes room. A second daemon, its state seeded with the maximum."""
+    cap = constant("OVERRIDES_MAX", "daemon/overrides.h")
+    wd2 = os.path.join(wd, "cap")
+    state = os.path.join(wd2, "state")
+    os.makedirs(state)
+    with open(os.path.join(state, "overrides.json"), "w") as f:
+        json.dump({"overrides": [{"guest": "vm%d" % i, "shares": 10} for i in range(cap)]}, f)
+    daemon = Daemon(wd2, {"Backend": "qmp", "QMPSockets": os.path.join(wd2, "none", "*.qmp"),
+                          "StateDirectory": state})
+    daemon.start()
+    try:
+        st = json.loads(daemon.ctl("--json", "status").stdout)["daemon"]["overrides"]
+        assert st["count"] == cap, st
+        got = varlink(daemon.socket, request(SET, b'{"name":"one-more","min_bytes":1}'), 1)[0]
+        assert got.get("parameters", {}).get("parameter") == "name", got
+        daemon.ctl("set", "vm7", "--shares", "20")
+        daemon.ctl("reset", "vm8")
+        daemon.ctl("set", "one-more", "--min", "1G")
+        st = json.loads(daemon.ctl("--json", "status").stdout)["daemon"]["overrides"]
+        assert st["count"] == cap and st["problem"] is None, st
+        log("%d overrides: one more refused, changes and a swap accepted" % cap)
+    finally:
+        daemon.stop()
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--hold":
         return hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
@@ -312,6 +446,9 @@ def main():
     os.chmod(daemon.socket, 0o666)
     passed = False
     try:
+        check_bad_input(daemon, state)
+        check_framing(daemon)
+        check_override_cap(wd)
         check_unread_replies(daemon)
         check_lockout(daemon)
         check_reserve(daemon)
