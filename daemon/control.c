@@ -186,18 +186,41 @@ static json_object *service_info(void)
         return p;
 }
 
-static json_object *params_of(json_object *call)
-{
-        json_object *p = NULL;
-        json_object_object_get_ex(call, "parameters", &p);
-        return p;
-}
+#define STRINGIFY(x)       #x
+#define STRINGIFY_VALUE(x) STRINGIFY(x)
 
-static json_object *invalid_parameter(const char *name)
+#define NAME_RULE          "a guest's name or UUID, UTF-8 without NUL"
+#define OVERRIDE_RULE      NAME_RULE ", 1 to " STRINGIFY_VALUE(OVERRIDE_GUEST_MAX_BYTES) " bytes"
+#define TOO_MANY_OVERRIDES "the most guests (" STRINGIFY_VALUE(OVERRIDES_MAX) ") have overrides"
+
+/* InvalidParameter naming the parameter, with why for people (memtidectl shows it). */
+static json_object *invalid_parameter(const char *name, const char *why)
 {
         json_object *p = json_object_new_object();
+        _cleanup_free_ char *message = NULL;
+
+        /* Echoed back only when it is valid JSON text (an unknown key may not be). */
+        if (!varlink_text_valid(name, strlen(name)))
+                name = "(not UTF-8)";
         json_object_object_add(p, "parameter", json_object_new_string(name));
+        if (asprintf(&message, "%s: %s", name, why) >= 0)
+                json_object_object_add(p, "message", json_object_new_string(message));
         return varlink_error_new("org.varlink.service.InvalidParameter", p);
+}
+
+/* The guest a call names: 0, -ENOENT when absent, -EINVAL unless a
+ * non-empty string C can use ("a\u0000b" must not read as "a"). */
+static int get_name(json_object *params, const char **ret)
+{
+        const char *name;
+        int r = varlink_get_string(params, "name", &name);
+
+        if (r < 0)
+                return r;
+        if (name[0] == '\0')
+                return -EINVAL;
+        *ret = name;
+        return 0;
 }
 
 /* A guest by name or UUID, among those being managed. */
@@ -219,14 +242,14 @@ static json_object *no_such_guest(const char *name)
         return varlink_error_new(VARLINK_INTERFACE ".NoSuchGuest", p);
 }
 
-static json_object *get_compat(Manager *m, json_object *call)
+static json_object *get_compat(Manager *m, json_object *params)
 {
         json_object *p;
         const char *name = NULL;
         Guest *g;
 
-        if (json_get_string(params_of(call), "name", &name) < 0)
-                return invalid_parameter("name");
+        if (get_name(params, &name) < 0)
+                return invalid_parameter("name", NAME_RULE);
         g = find_guest(m, name);
         if (!g)
                 return no_such_guest(name);
@@ -236,13 +259,13 @@ static json_object *get_compat(Manager *m, json_object *call)
         return reply_new(p);
 }
 
-static json_object *get_guest(Manager *m, json_object *call)
+static json_object *get_guest(Manager *m, json_object *params)
 {
         const char *name = NULL;
         Guest *g;
 
-        if (json_get_string(params_of(call), "name", &name) < 0)
-                return invalid_parameter("name");
+        if (get_name(params, &name) < 0)
+                return invalid_parameter("name", NAME_RULE);
         g = find_guest(m, name);
         if (!g)
                 return no_such_guest(name);
@@ -253,12 +276,16 @@ static json_object *get_guest(Manager *m, json_object *call)
         return reply_new(p);
 }
 
-static json_object *explain(Manager *m, json_object *call)
+/* One guest's decisions, or every guest's when no name is given. */
+static json_object *explain(Manager *m, json_object *params)
 {
         const char *name = NULL;
-        json_object *list = json_object_new_array(), *p = json_object_new_object();
+        json_object *list, *p;
+        int r = get_name(params, &name);
 
-        (void)json_get_string(params_of(call), "name", &name);
+        if (r < 0 && r != -ENOENT)
+                return invalid_parameter("name", NAME_RULE);
+        list = json_object_new_array();
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
                 if (g->state == GUEST_READY && (!name || g == find_guest(m, name)))
@@ -266,9 +293,9 @@ static json_object *explain(Manager *m, json_object *call)
         }
         if (name && json_object_array_length(list) == 0) {
                 json_object_put(list);
-                json_object_put(p);
                 return no_such_guest(name);
         }
+        p = json_object_new_object();
         json_object_object_add(p, "guests", list);
         return reply_new(p);
 }
@@ -286,32 +313,43 @@ static json_object *state_not_saved(Manager *m, int r)
         return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", p);
 }
 
-static json_object *set_override(Manager *m, json_object *call)
+/*
+ * An override for any valid name, running or not (a guest about to start
+ * may be given one), up to OVERRIDES_MAX guests; each field within the
+ * limits the config has for it.
+ */
+static json_object *set_override(Manager *m, json_object *params)
 {
-        const char *name = NULL;
+        const char *name = NULL, *field = NULL;
         Override patch;
         int r;
 
-        if (json_get_string(params_of(call), "name", &name) < 0)
-                return invalid_parameter("name");
-        if (override_from_json(params_of(call), &patch) < 0)
-                return invalid_parameter("min_bytes, max_bytes, manage or shares");
+        if (get_name(params, &name) < 0 || !override_guest_valid(name))
+                return invalid_parameter("name", OVERRIDE_RULE);
+        if (override_from_json(params, &patch, &field) < 0)
+                return invalid_parameter(field, override_field_rule(field));
         if (!(patch.min_set || patch.max_set || patch.manage_set || patch.shares_set))
-                return invalid_parameter("nothing to set");
+                return invalid_parameter("parameters",
+                                         "nothing to set: min_bytes, max_bytes, manage or shares");
         patch.guest = (char *)name;
+        r = overrides_check_patch(&m->overrides, &patch, &field);
+        if (r == -E2BIG)
+                return invalid_parameter("name", TOO_MANY_OVERRIDES);
+        if (r < 0)
+                return invalid_parameter(field, override_field_rule(field));
         r = runtime_override_set(m, &patch);
         if (r < 0)
                 return state_not_saved(m, r);
         return reply_new(json_object_new_object());
 }
 
-static json_object *reset_override(Manager *m, json_object *call)
+static json_object *reset_override(Manager *m, json_object *params)
 {
         const char *name = NULL;
         int r;
 
-        if (json_get_string(params_of(call), "name", &name) < 0)
-                return invalid_parameter("name");
+        if (get_name(params, &name) < 0)
+                return invalid_parameter("name", NAME_RULE);
         r = runtime_override_reset(m, name);
         if (r == -ENOENT)
                 return no_such_guest(name);
@@ -336,27 +374,28 @@ static json_object *reload(Manager *m)
 typedef struct Method {
         const char *name;
         bool writes;
-        json_object *(*call)(Manager *m, json_object *call);
+        json_object *(*call)(Manager *m, json_object *params);
+        const char *const *parameters; /* what it takes; any other is refused */
 } Method;
 
-static json_object *m_status(Manager *m, json_object *c)
+static json_object *m_status(Manager *m, json_object *params)
 {
         return reply_new(status_json(m));
 }
-static json_object *m_list(Manager *m, json_object *c)
+static json_object *m_list(Manager *m, json_object *params)
 {
         return reply_new(guests_json(m));
 }
-static json_object *m_info(Manager *m, json_object *c)
+static json_object *m_info(Manager *m, json_object *params)
 {
         return reply_new(service_info());
 }
-static json_object *m_reload(Manager *m, json_object *c)
+static json_object *m_reload(Manager *m, json_object *params)
 {
         return reload(m);
 }
 
-static json_object *m_metrics(Manager *m, json_object *c)
+static json_object *m_metrics(Manager *m, json_object *params)
 {
         _cleanup_free_ char *text = metrics_render(m);
         json_object *p = json_object_new_object();
@@ -364,33 +403,67 @@ static json_object *m_metrics(Manager *m, json_object *c)
         return reply_new(p);
 }
 
+static const char *const no_parameters[] = { NULL };
+static const char *const name_only[] = { "name", NULL };
+static const char *const override_parameters[] = { "name",   "min_bytes", "max_bytes",
+                                                   "manage", "shares",    NULL };
+
 static const Method methods[] = {
-        { VARLINK_INTERFACE ".GetStatus", false, m_status },
-        { VARLINK_INTERFACE ".ListGuests", false, m_list },
-        { VARLINK_INTERFACE ".GetGuest", false, get_guest },
-        { VARLINK_INTERFACE ".GetCompat", false, get_compat },
-        { VARLINK_INTERFACE ".Explain", false, explain },
-        { VARLINK_INTERFACE ".GetMetrics", false, m_metrics },
-        { VARLINK_INTERFACE ".SetOverride", true, set_override },
-        { VARLINK_INTERFACE ".ResetOverride", true, reset_override },
-        { VARLINK_INTERFACE ".Reload", true, m_reload },
-        { "org.varlink.service.GetInfo", false, m_info },
+        { VARLINK_INTERFACE ".GetStatus", false, m_status, no_parameters },
+        { VARLINK_INTERFACE ".ListGuests", false, m_list, no_parameters },
+        { VARLINK_INTERFACE ".GetGuest", false, get_guest, name_only },
+        { VARLINK_INTERFACE ".GetCompat", false, get_compat, name_only },
+        { VARLINK_INTERFACE ".Explain", false, explain, name_only },
+        { VARLINK_INTERFACE ".GetMetrics", false, m_metrics, no_parameters },
+        { VARLINK_INTERFACE ".SetOverride", true, set_override, override_parameters },
+        { VARLINK_INTERFACE ".ResetOverride", true, reset_override, name_only },
+        { VARLINK_INTERFACE ".Reload", true, m_reload, no_parameters },
+        { "org.varlink.service.GetInfo", false, m_info, no_parameters },
 };
+
+/* The first parameter the method does not take, or NULL. */
+static const char *unknown_parameter(const Method *method, json_object *params)
+{
+        json_object_object_foreach(params, key, value)
+        {
+                bool known = false;
+                for (const char *const *k = method->parameters; *k && !known; k++)
+                        known = strcmp(key, *k) == 0;
+                if (!known)
+                        return key;
+        }
+        return NULL;
+}
+
+static json_object *call_method(ControlClient *c, const Method *method, json_object *params)
+{
+        _cleanup_json_ json_object *none = NULL;
+        const char *unknown;
+
+        if (!params)
+                params = none = json_object_new_object();
+        if (!json_object_is_type(params, json_type_object))
+                return invalid_parameter("parameters", "an object");
+        unknown = unknown_parameter(method, params);
+        if (unknown)
+                return invalid_parameter(unknown, "not a parameter of this method");
+        if (method->writes && !c->peer.privileged)
+                return varlink_error_new(VARLINK_INTERFACE ".PermissionDenied", NULL);
+        return method->call(c->server->manager, params);
+}
 
 static json_object *dispatch(ControlClient *c, json_object *call)
 {
+        json_object *params = NULL, *p;
         const char *method = NULL;
 
-        if (json_get_string(call, "method", &method) < 0)
-                return invalid_parameter("method");
-        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
-                if (strcmp(method, methods[i].name) != 0)
-                        continue;
-                if (methods[i].writes && !c->peer.privileged)
-                        return varlink_error_new(VARLINK_INTERFACE ".PermissionDenied", NULL);
-                return methods[i].call(c->server->manager, call);
-        }
-        json_object *p = json_object_new_object();
+        if (varlink_get_string(call, "method", &method) < 0)
+                return invalid_parameter("method", "a method name, UTF-8 without NUL");
+        (void)json_object_object_get_ex(call, "parameters", &params);
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                if (strcmp(method, methods[i].name) == 0)
+                        return call_method(c, &methods[i], params);
+        p = json_object_new_object();
         json_object_object_add(p, "method", json_object_new_string(method));
         return varlink_error_new("org.varlink.service.MethodNotFound", p);
 }
@@ -486,7 +559,10 @@ static int client_refuse_request(ControlClient *c, int error)
                             (unsigned)c->peer.uid, error == -EMSGSIZE ? "too large" : "malformed");
         c->close_after_write = true;
         varlink_buffer_clear(&c->in);
-        return client_queue(c, varlink_error_new("org.varlink.service.InvalidParameter", NULL));
+        return client_queue(
+                c, invalid_parameter("request", error == -EMSGSIZE
+                                                        ? "over the size limit of one request"
+                                                        : "not one JSON object ended by NUL"));
 }
 
 /*
@@ -525,8 +601,6 @@ static int client_read(ControlClient *c)
                 return client_update_events(c);
         }
         r = varlink_buffer_append(&c->in, buf, (size_t)n);
-        if (r == -EMSGSIZE)
-                r = client_refuse_request(c, r);
         if (r < 0)
                 return r;
         return client_process(c);

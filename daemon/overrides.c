@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "json-util.h"
+#include "varlink.h"
 
 void overrides_clear(Overrides *o)
 {
@@ -49,6 +50,8 @@ int overrides_set(Overrides *o, const Override *patch)
         Override *ov = (Override *)overrides_find(o, patch->guest, NULL);
 
         if (!ov) {
+                if (o->n >= OVERRIDES_MAX)
+                        return -E2BIG;
                 Override *items = realloc(o->items, (o->n + 1) * sizeof(*items));
                 if (!items)
                         return -ENOMEM;
@@ -85,37 +88,114 @@ json_object *override_to_json(const Override *ov)
         return o;
 }
 
-/* Each field: absent is fine, present but wrong is -EINVAL. */
-int override_from_json(json_object *obj, Override *ret)
+int overrides_check_patch(const Overrides *o, const Override *patch, const char **ret_field)
 {
-        uint64_t shares = 0;
+        const Override *cur = overrides_find(o, patch->guest, NULL);
+        bool min_set = patch->min_set || (cur && cur->min_set);
+        bool max_set = patch->max_set || (cur && cur->max_set);
+        uint64_t min = patch->min_set ? patch->min_bytes : cur ? cur->min_bytes : 0;
+        uint64_t max = patch->max_set ? patch->max_bytes : cur ? cur->max_bytes : 0;
+
+        if (!cur && o->n >= OVERRIDES_MAX) {
+                *ret_field = "name";
+                return -E2BIG;
+        }
+        if (min_set && max_set && min > max) {
+                *ret_field = patch->min_set ? "min_bytes" : "max_bytes";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+bool override_guest_valid(const char *guest)
+{
+        size_t len = strlen(guest);
+        return len > 0 && len <= OVERRIDE_GUEST_MAX_BYTES;
+}
+
+const char *override_field_rule(const char *field)
+{
+        if (strcmp(field, "min_bytes") == 0 || strcmp(field, "max_bytes") == 0)
+                return "a size in bytes, at most 2^57, min_bytes not above max_bytes";
+        if (strcmp(field, "shares") == 0)
+                return "a whole number from 0 to 50000, as Shares=";
+        if (strcmp(field, "manage") == 0)
+                return "true or false";
+        return "invalid";
+}
+
+/* A size: absent is fine (0, *set false), present must be at most OVERRIDE_MAX_BYTES. */
+static int read_size(json_object *obj, const char *field, uint64_t *ret, bool *set)
+{
+        int r = json_get_u64(obj, field, ret);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0 || *ret > OVERRIDE_MAX_BYTES)
+                return -EINVAL;
+        *set = true;
+        return 0;
+}
+
+static int read_shares(json_object *obj, uint32_t *ret, bool *set)
+{
+        uint64_t shares;
+        int r = json_get_u64(obj, "shares", &shares);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0 || shares > OVERRIDE_SHARES_MAX)
+                return -EINVAL;
+        *ret = (uint32_t)shares;
+        *set = true;
+        return 0;
+}
+
+/* Each field: absent is fine, present but wrong is -EINVAL, naming it. */
+int override_from_json(json_object *obj, Override *ret, const char **ret_field)
+{
         int r;
 
         *ret = (Override){ 0 };
-        if ((r = json_get_u64(obj, "min_bytes", &ret->min_bytes)) != -ENOENT) {
-                if (r < 0)
-                        return r;
-                ret->min_set = true;
+        if (read_size(obj, "min_bytes", &ret->min_bytes, &ret->min_set) < 0) {
+                *ret_field = "min_bytes";
+                return -EINVAL;
         }
-        if ((r = json_get_u64(obj, "max_bytes", &ret->max_bytes)) != -ENOENT) {
-                if (r < 0)
-                        return r;
-                ret->max_set = true;
+        if (read_size(obj, "max_bytes", &ret->max_bytes, &ret->max_set) < 0) {
+                *ret_field = "max_bytes";
+                return -EINVAL;
         }
         if ((r = json_get_bool(obj, "manage", &ret->manage)) != -ENOENT) {
-                if (r < 0)
-                        return r;
+                if (r < 0) {
+                        *ret_field = "manage";
+                        return -EINVAL;
+                }
                 ret->manage_set = true;
         }
-        if ((r = json_get_u64(obj, "shares", &shares)) != -ENOENT) {
-                if (r < 0 || shares > UINT32_MAX)
-                        return -EINVAL;
-                ret->shares = (uint32_t)shares;
-                ret->shares_set = true;
-        }
-        if (ret->min_set && ret->max_set && ret->min_bytes > ret->max_bytes)
+        if (read_shares(obj, &ret->shares, &ret->shares_set) < 0) {
+                *ret_field = "shares";
                 return -EINVAL;
+        }
+        if (ret->min_set && ret->max_set && ret->min_bytes > ret->max_bytes) {
+                *ret_field = "min_bytes";
+                return -EINVAL;
+        }
         return 0;
+}
+
+/* One entry of the file, checked as SetOverride's parameters are. */
+static int load_entry(Overrides *o, json_object *e)
+{
+        const char *guest = NULL, *field;
+        Override ov;
+        int r = varlink_get_string(e, "guest", &guest);
+
+        if (r < 0 || !override_guest_valid(guest))
+                return -EINVAL;
+        r = override_from_json(e, &ov, &field);
+        if (r < 0)
+                return r;
+        ov.guest = (char *)guest;
+        r = overrides_set(o, &ov);
+        return r == -E2BIG ? -EINVAL : r;
 }
 
 int overrides_load(Overrides *o, const char *path)
@@ -130,20 +210,11 @@ int overrides_load(Overrides *o, const char *path)
             !json_object_is_type(list, json_type_array))
                 return -EINVAL;
         for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *e = json_object_array_get_idx(list, i);
-                const char *guest = NULL;
-                Override ov;
-                int r = json_get_string(e, "guest", &guest);
-                if (r >= 0)
-                        r = override_from_json(e, &ov);
+                int r = load_entry(o, json_object_array_get_idx(list, i));
                 if (r < 0) {
                         overrides_clear(o);
-                        return -EINVAL;
-                }
-                ov.guest = (char *)guest;
-                r = overrides_set(o, &ov);
-                if (r < 0)
                         return r;
+                }
         }
         return 0;
 }

@@ -14,6 +14,20 @@
 
 #include "config.h"
 
+/* Guests that may have an override at once: every guest of a large host,
+ * by name and by UUID. Each change rewrites the file, which must stay small. */
+#define OVERRIDES_MAX 4096
+/* The longest name or UUID an override may be for, in bytes. */
+#define OVERRIDE_GUEST_MAX_BYTES 1024
+/* Shares= as the config caps it (lib/config/config.c). */
+#define OVERRIDE_SHARES_MAX 50000
+/*
+ * Sizes above this are refused: more than any machine can address (57-bit
+ * physical addresses, 128 PiB), and json-c reads a number above UINT64_MAX
+ * as UINT64_MAX, so an absurd size would otherwise pass as a huge one.
+ */
+#define OVERRIDE_MAX_BYTES (UINT64_C(1) << 57)
+
 typedef struct Override {
         char *guest; /* name or UUID, as given */
         bool min_set, max_set, manage_set, shares_set;
@@ -34,12 +48,29 @@ void overrides_clear(Overrides *o);
 int overrides_load(Overrides *o, const char *path);
 int overrides_save(const Overrides *o, const char *path);
 
-/* Merges the fields set in `patch` into the guest's override. */
+/* Merges the fields set in `patch` into the guest's override; -E2BIG when
+ * the guest has none and OVERRIDES_MAX guests have one. */
 int overrides_set(Overrides *o, const Override *patch);
+/*
+ * Whether patch may be merged into o: -E2BIG (the guest is new and there is
+ * no room: *ret_field "name"), -EINVAL (min_bytes would end up above
+ * max_bytes: *ret_field names the one patch sets), else 0.
+ */
+int overrides_check_patch(const Overrides *o, const Override *patch, const char **ret_field);
+
+/* A name or UUID an override may be for: not empty, at most
+ * OVERRIDE_GUEST_MAX_BYTES (UTF-8 and no NUL: varlink_get_string()). */
+bool override_guest_valid(const char *guest);
 
 const Override *overrides_find(const Overrides *o, const char *name, const char *uuid);
 void overrides_apply(const Overrides *o, const char *name, const char *uuid, GuestSettings *s);
 
 json_object *override_to_json(const Override *ov);
-/* Reads the fields present in a JSON object (min_bytes, max_bytes, manage, shares). */
-int override_from_json(json_object *obj, Override *ret);
+/*
+ * Reads the fields present in a JSON object (min_bytes, max_bytes, manage,
+ * shares): -EINVAL when one is wrong or out of its limits, *ret_field then
+ * naming it. Used for SetOverride's parameters and the file's entries.
+ */
+int override_from_json(json_object *obj, Override *ret, const char **ret_field);
+/* What a field's value must be, for an error message. */
+const char *override_field_rule(const char *field);

@@ -32,14 +32,63 @@ static void test_split_and_joined_messages(void)
 static void test_oversized_message_is_refused(void)
 {
         VarlinkBuffer b;
+        json_object *o = NULL;
         char chunk[100];
 
         memset(chunk, 'x', sizeof(chunk));
         varlink_buffer_init(&b, 256);
         check(varlink_buffer_append(&b, chunk, sizeof(chunk)) == 0);
         check(varlink_buffer_append(&b, chunk, sizeof(chunk)) == 0);
-        check(varlink_buffer_append(&b, chunk, sizeof(chunk)) == -EMSGSIZE);
+        check(varlink_buffer_next(&b, &o) == 0);
+        check(varlink_buffer_append(&b, chunk, sizeof(chunk)) == 0);
+        check(varlink_buffer_next(&b, &o) == -EMSGSIZE);
+        /* Nothing of it is kept, nor of what follows. */
+        check(b.len == 0);
+        check(varlink_buffer_append(&b, "{}\0", 3) == 0 && b.len == 0);
+        check(varlink_buffer_next(&b, &o) == -EMSGSIZE);
         varlink_buffer_clear(&b);
+}
+
+/* Messages before an oversized one in the same append are handed out first. */
+static void test_error_after_the_messages_before_it(void)
+{
+        VarlinkBuffer b;
+        json_object *o = NULL;
+        char stream[300] = "{\"method\":\"a\"}";
+        size_t first = strlen(stream) + 1;
+
+        memset(stream + first, 'x', sizeof(stream) - first); /* then 285 bytes without NUL */
+        varlink_buffer_init(&b, 256);
+        check(varlink_buffer_append(&b, stream, sizeof(stream)) == 0);
+        check(varlink_buffer_next(&b, &o) == 1);
+        json_object_put(o);
+        check(varlink_buffer_next(&b, &o) == -EMSGSIZE);
+        varlink_buffer_clear(&b);
+}
+
+static void check_string(const char *json, int expected)
+{
+        _cleanup_json_ json_object *o = json_tokener_parse(json);
+        const char *s = NULL;
+
+        check(o);
+        check_int(varlink_get_string(o, "name", &s), expected);
+}
+
+/* Strings that C code would misread are refused. */
+static void test_get_string(void)
+{
+        check_string("{\"name\": \"web1\"}", 0);
+        check_string("{\"name\": \"\xc3\xa9t\xc3\xa9 \\u65e5\\u672c \\ud83d\\ude00\"}", 0);
+        check_string("{}", -ENOENT);
+        check_string("{\"name\": null}", -ENOENT);
+        check_string("{\"name\": 5}", -EINVAL);
+        check_string("{\"name\": \"a\\u0000b\"}", -EINVAL);
+        check_string("{\"name\": \"\xff\xfe\"}", -EINVAL);         /* not UTF-8 */
+        check_string("{\"name\": \"\xc3\"}", -EINVAL);             /* cut short */
+        check_string("{\"name\": \"\xc0\xaf\"}", -EINVAL);         /* overlong '/' */
+        check_string("{\"name\": \"\xed\xa0\x80\"}", -EINVAL);     /* a surrogate */
+        check_string("{\"name\": \"\xf4\x90\x80\x80\"}", -EINVAL); /* past U+10FFFF */
 }
 
 /* {"method":"xxx..."} and its NUL, filling buf exactly. */
@@ -78,8 +127,8 @@ static void test_message_after_another_in_one_append(void)
         memcpy(rest, a + sizeof(a) - 50, 50);
         memcpy(rest + 50, b, sizeof(b));
         check(varlink_buffer_append(&buf, rest, sizeof(rest)) == 0);
-        check_method(&buf, 'a', sizeof(a) - 15);
-        check_method(&buf, 'b', sizeof(b) - 15);
+        check_method(&buf, 'a', sizeof(a) - 14);
+        check_method(&buf, 'b', sizeof(b) - 14);
         check(varlink_buffer_next(&buf, &o) == 0);
         varlink_buffer_clear(&buf);
 }
@@ -115,11 +164,15 @@ static void test_malformed_messages(void)
         VarlinkBuffer b;
         json_object *o = NULL;
 
+        check(FIRST_MESSAGE("not json\0") == -EBADMSG);
+        check(FIRST_MESSAGE("[1,2]\0") == -EBADMSG); /* an array is not a call */
+        check(FIRST_MESSAGE("\0") == -EBADMSG);
+        check(FIRST_MESSAGE("{\"method\":\0") == -EBADMSG);
+        /* The stream ends at the first: a valid message after it is not handed out. */
         varlink_buffer_init(&b, 256);
-        check(varlink_buffer_append(&b, "not json\0[1,2]\0", 15) == 0);
+        check(varlink_buffer_append(&b, "not json\0{}\0", 12) == 0);
         check(varlink_buffer_next(&b, &o) == -EBADMSG);
-        check(varlink_buffer_next(&b, &o) == -EBADMSG); /* an array is not a call */
-        check(varlink_buffer_next(&b, &o) == 0);
+        check(varlink_buffer_next(&b, &o) == -EBADMSG);
         varlink_buffer_clear(&b);
 }
 
@@ -139,6 +192,8 @@ int main(void)
 {
         RUN(test_split_and_joined_messages);
         RUN(test_oversized_message_is_refused);
+        RUN(test_error_after_the_messages_before_it);
+        RUN(test_get_string);
         RUN(test_message_after_another_in_one_append);
         RUN(test_trailing_text_is_malformed);
         RUN(test_malformed_messages);

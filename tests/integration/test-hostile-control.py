@@ -310,14 +310,16 @@ def varlink(path, payload, expect=None):
     a JSON object in valid UTF-8), reading until expect replies arrived or
     the daemon closed the connection."""
     s = connect(path, 10)
+    data = b""
     try:
         s.sendall(payload)
-        data = b""
         while expect is None or data.count(b"\0") < expect:
             chunk = s.recv(1 << 20)
             if not chunk:
                 break
             data += chunk
+    except socket.timeout:
+        raise AssertionError("no end after %r: got %r" % (payload[:100], data[:300]))
     finally:
         s.close()
     return [json.loads(r.decode("utf-8")) for r in data.split(b"\0")[:-1]]
@@ -397,7 +399,7 @@ def check_framing(daemon):
     small = request(GET, b'{"name":"' + b"y" * 1000 + b'"}')
     # Wherever the daemon's reads fall: a run of offsets for the big one.
     for offset in range(0, 4096 + 1, 256):
-        first = request(GET, b'{"name":"' + b"z" * offset + b'"}')
+        first = request(GET, b'{"name":"' + b"z" * (offset + 1) + b'"}')
         replies = varlink(daemon.socket, first + big + small, 3)
         errors = [r["error"] for r in replies]
         assert errors == ["io.memtide.Manager.NoSuchGuest"] * 3, (offset, errors)
