@@ -49,14 +49,19 @@ def find_one(dest, pattern):
 
 
 def check_unit(dest, unit):
-    """verify and security need the ExecStart binary where the unit says it is."""
+    """verify and security need the ExecStart and ExecReload binaries where
+    the unit says they are."""
     text = open(unit).read()
     exec_start = re.search(r"^ExecStart=(.*)$", text, re.M).group(1)
-    binary = shlex.split(exec_start)[0]
+    binaries = [shlex.split(re.search(r"^%s=(.*)$" % key, text, re.M).group(1))[0]
+                for key in ("ExecStart", "ExecReload")]
+    for binary in binaries:
+        assert os.access(dest + binary, os.X_OK), "the unit runs %s, not installed" % binary
+        text = text.replace(binary, dest + binary)
     tmp = tempfile.mkdtemp()
     local = os.path.join(tmp, "memtided.service")
     with open(local, "w") as f:
-        f.write(text.replace(binary, dest + binary))
+        f.write(text)
     r = subprocess.run(["systemd-analyze", "verify", "--man=no", local], capture_output=True,
                        text=True)
     assert r.returncode == 0 and not r.stderr.strip(), "verify: " + r.stderr

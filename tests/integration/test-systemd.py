@@ -8,10 +8,13 @@ the container has no compiler); two real TCG guests whose QEMU runs inside
 the container's PID namespace, so that memtided can find their RSS through
 the QMP socket's peer:
 
-  qa  QEMU as its own user (qemu-guest), umask 077: a 0600 QMP socket of
-      another user in a 0700 directory, at /run/memtide/qmp (libvirt-like);
-  qb  QEMU as root at /run/qemu-server, which the unit leaves read-only
-      (Proxmox-like: connecting to a socket needs no writable mount).
+  qa  QEMU as its own user (qemu-guest), umask 177: a 0600 QMP socket of
+      another user in a 0700 directory of that user, at /run/qemu-server,
+      which the unit leaves read-only (connecting needs no writable mount);
+  qb  QEMU as root at /run/memtide/qmp (memtide's own QMP directory), so a
+      root QEMU whose group differs from memtided's (Group=memtide).
+Both sockets match the default QMPSockets=: memtided first runs with no
+config file at all.
 
 Checks: without the memtide group (no systemd-sysusers) the unit does not
 start; --check-config on the absent default file; `systemctl enable --now`
@@ -174,7 +177,8 @@ class Container:
     def run(self, *cmd, check=True, user=None, stdin=None, timeout=120):
         argv = list(cmd)
         if user:
-            argv = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--"] + argv
+            name, group = user.split(":")
+            argv = ["setpriv", "--reuid=" + name, "--regid=" + group, "--init-groups", "--"] + argv
         r = subprocess.run(self.nsenter() + argv, input=stdin, capture_output=True, text=True,
                            timeout=timeout, env={"PATH": CONTAINER_PATH, "LANG": "C.UTF-8",
                                                  "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
@@ -298,9 +302,8 @@ def check_service(c):
 
 
 def check_qemu_files_untouched(wd):
-    """memtided's start must leave QEMU's own directory and socket as they
-    were: systemd chowns a RuntimeDirectory recursively when its top is not
-    owned as the unit says, and /run/memtide/qmp is inside it."""
+    """memtided's start leaves QEMU's own directory and socket as they were
+    (the test needs them so: a 0600 socket of another user)."""
     for p in (wd, os.path.join(wd, "qa.qmp")):
         s = os.stat(p)
         assert s.st_uid == QEMU_UID and s.st_gid == QEMU_UID, \
@@ -309,6 +312,17 @@ def check_qemu_files_untouched(wd):
     s = os.stat(os.path.join(wd, "qa.qmp"))
     log("qa: QMP socket %o %d:%d in a %o directory of QEMU's user" % (
         stat.S_IMODE(s.st_mode), s.st_uid, s.st_gid, stat.S_IMODE(os.stat(wd).st_mode)))
+
+
+def check_read_only_qmp_dir(c):
+    """/run/qemu-server is read-only where memtided runs (ProtectSystem=strict,
+    no ReadWritePaths= entry), and qa's socket there was connected all the same."""
+    pid = show(c, "MainPID")["MainPID"]
+    with open(c.path("/proc/%s/mountinfo" % pid)) as f:
+        mounts = [ln.split() for ln in f]
+    opts = [m[5] for m in mounts if m[4] == "/run/qemu-server"][-1]
+    log("/run/qemu-server in memtided's mount namespace: %s" % opts)
+    assert opts.split(",")[0] == "ro", opts
 
 
 def host_rss(guest):
@@ -339,8 +353,10 @@ def check_guests(c, gl):
                           "both guests to be squeezed")
     except AssertionError:
         log("memtidectl list:\n" + ctl(c, "list", check=False).stdout)
-        denied = [m for m in messages(c) if "ermission denied" in m][-3:]
-        raise AssertionError("guests not managed under the unit; journal: %s" % denied)
+        listed = {g["name"] for g in ctl_json(c, "list")["guests"]}
+        missing = [g.name for g in gl if g.name not in listed]
+        raise AssertionError("guests not squeezed under the unit (never connected: %s)" % (
+            ", ".join(missing) or "none"))
     for g in gl:
         e = listed[g.name]
         log("  %s: actual %.0f MiB floor %.0f MiB qemu rss %s MiB (host: %.0f MiB)" % (
@@ -378,7 +394,9 @@ def check_reload(c):
     assert any(m == "Reloaded %s" % CONFIG for m in messages(c)), messages(c)[-5:]
     log("systemctl reload: Interval=1s in force")
     write_config(c, good + "Bogus=1\n")
-    c.run("systemctl", "reload", "memtided")
+    r = c.run("systemctl", "reload", "memtided", check=False)
+    log("bad config: systemctl reload exits %d: %s" % (r.returncode, r.stderr.strip()))
+    assert r.returncode != 0, "systemctl reload succeeded on a bad config"
     want = "%s:3: unknown key Bogus=" % CONFIG
     line = wait_for(lambda: next((m for m in messages(c) if want in m), None), 20,
                     "the bad reload in the journal")
@@ -390,12 +408,16 @@ def check_reload(c):
 
 def check_access(c):
     c.run("systemd-sysusers", "-", stdin="u alice - \"memtide operator\"\nm alice memtide\n")
-    r = ctl(c, "reload", user="alice", check=False)
+    reloads = sum(m == "Reloaded %s" % CONFIG for m in messages(c))
+    r = ctl(c, "reload", user="alice:alice", check=False)
     log("memtidectl reload as alice (group memtide): exit %d" % r.returncode)
     assert r.returncode == 0, r.stderr
-    r = ctl(c, "reload", user="nobody", check=False)
+    wait_for(lambda: sum(m == "Reloaded %s" % CONFIG for m in messages(c)) > reloads, 10,
+             "alice's reload in the journal")
+    r = ctl(c, "reload", user="nobody:nogroup", check=False)
     log("memtidectl reload as nobody: exit %d: %s" % (r.returncode, r.stderr.strip()))
     assert r.returncode != 0, r.stdout
+    assert sum(m == "Reloaded %s" % CONFIG for m in messages(c)) == reloads + 1
 
 
 def check_restart_keeps_overrides(c):
@@ -443,13 +465,13 @@ def check_stop(c):
 
 def qemu_wrapper(wd, c, user):
     """A QEMU binary for guests.py: QEMU inside the container's namespaces,
-    umask 077, as `user` (None: root), killed with the nsenter guests.py starts."""
+    umask 177 (0600 sockets), as `user` (None: root), killed with the nsenter guests.py starts."""
     path = os.path.join(wd, "qemu-%s" % (user or "root"))
     priv = "setpriv --pdeathsig KILL"
     if user:
         priv += " --reuid=%s --regid=%s --clear-groups" % (user, user)
     with open(path, "w") as f:
-        f.write("#!/bin/sh\numask 077\nexec %s %s /usr/bin/qemu-system-x86_64 \"$@\"\n" % (
+        f.write("#!/bin/sh\numask 177\nexec %s %s /usr/bin/qemu-system-x86_64 \"$@\"\n" % (
             " ".join(c.nsenter()), priv))
     os.chmod(path, 0o755)
     return path
@@ -491,8 +513,8 @@ def main():
     os.makedirs(wdb, 0o700)
     os.chown(wda, QEMU_UID, QEMU_UID)
     binds = ["--bind-ro=" + os.path.abspath(image), "--bind=" + wda,
-             "--bind=%s:/run/memtide/qmp" % wda, "--bind=" + wdb,
-             "--bind=%s:/run/qemu-server" % wdb]
+             "--bind=%s:/run/qemu-server" % wda, "--bind=" + wdb,
+             "--bind=%s:/run/memtide/qmp" % wdb]
     c = Container(rootfs, binds, os.path.join(wd, "nspawn.log"))
     gl = []
     passed = False
@@ -509,6 +531,7 @@ def main():
             g.wait_ready(180)
         check_qemu_files_untouched(wda)
         check_guests(c, gl)
+        check_read_only_qmp_dir(c)
         check_journal_fields(c, gl)
         check_reload(c)
         check_access(c)
@@ -522,7 +545,10 @@ def main():
         print("PASS")
     finally:
         if not passed:
-            dump(c, gl)
+            try:
+                dump(c, gl)
+            except Exception as e:  # noqa: BLE001 - the cleanup below must run
+                print("(dump failed: %s)" % e)
         for g in gl:
             g.kill()
         c.stop()
