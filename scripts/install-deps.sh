@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev scdoc)
 TEST_PACKAGES=(python3 qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod procps valgrind
                libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients prometheus-node-exporter
-               util-linux man-db systemd mmdebstrap systemd-container)
+               util-linux man-db systemd mmdebstrap systemd-container strace)
 # Only for tests/fuzz/run-fuzzers.sh (libFuzzer); the suite replays the fuzz
 # corpora with gcc, so the test command does not need them.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -3,11 +3,15 @@
 """Metrics and KSM on a real guest: memtided writes its Prometheus textfile
 each cycle; a real prometheus-node-exporter (textfile collector, loopback)
 serves memtide's series back; memtidectl metrics prints the same series;
-the KSM controller tunes a fake sysfs directory; a full metrics disk is
-logged once and the guest keeps being managed; space back, writing resumes."""
+the textfile is replaced every cycle without fsync (it is rewritten a cycle
+later anyway, and fsync would stall the event loop on a busy disk); the KSM
+controller tunes a fake sysfs directory; a full metrics disk is logged once
+and the guest keeps being managed; space back, writing resumes."""
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +59,38 @@ def scrape_ok(port):
         return None
 
 
+def check_no_fsync(daemon, wd, prom):
+    """strace memtided over a few cycles: the metrics file is renamed into
+    place each cycle, and nothing is fsynced (no override changes meanwhile)."""
+    if not shutil.which("strace"):
+        skip("strace not installed (scripts/install-deps.sh installs it)")
+    out = os.path.join(wd, "strace.txt")
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", out, "-e",
+                               "trace=fsync,fdatasync,syncfs,sync_file_range,rename,renameat,"
+                               "renameat2", "-p", str(daemon.proc.pid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def calls():
+        try:
+            with open(out) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return [], []
+        renames = [ln for ln in text.splitlines() if "rename" in ln and prom in ln]
+        syncs = [ln for ln in text.splitlines()
+                 if re.search(r"\b(fsync|fdatasync|syncfs|sync_file_range)\(", ln)]
+        return renames, syncs
+
+    try:
+        wait_for(lambda: len(calls()[0]) >= 3, 30, "three metrics writes under strace")
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(10)
+    renames, syncs = calls()
+    log("metrics: %d writes traced, %d fsync-like calls" % (len(renames), len(syncs)))
+    assert not syncs, "memtided syncs on every metrics write:\n" + "\n".join(syncs[:6])
+
+
 def main():
     image = require_guests()
     wd = workdir("memtide-metrics-")
@@ -91,6 +127,7 @@ def main():
             1 for line in body.splitlines() if line.startswith("memtide_")))
         text = daemon.ctl("metrics").stdout
         assert 'memtide_guest_actual_bytes{guest="met"' in text and "# TYPE" in text, text
+        check_no_fsync(daemon, wd, os.path.join(textdir, "memtide.prom"))
         with open(os.path.join(ksmdir, "run")) as f:
             assert f.read().strip() == "1", "KSM was not started"
         with open(os.path.join(ksmdir, "pages_to_scan")) as f:
