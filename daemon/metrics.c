@@ -247,7 +247,7 @@ void metrics_write(Manager *m)
         if (!path)
                 return;
         text = metrics_render(m);
-        r = text ? write_file_atomic(path, text, strlen(text), 0644) : -ENOMEM;
+        r = text ? write_file_atomic_nosync(path, text, strlen(text), 0644) : -ENOMEM;
         if (r < 0) {
                 m->errors_metrics++;
                 if (r != m->metrics_last_error)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,7 +39,9 @@ static int fsync_parent(const char *path)
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The temporary file, then rename; durable: fsync the file before and the
+ * directory after, so that the new file survives a crash. */
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -1;
@@ -55,7 +58,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         r = write_all(fd, data, len);
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
@@ -63,7 +66,17 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 (void)unlink(tmp);
                 return r;
         }
-        return fsync_parent(path);
+        return durable ? fsync_parent(path) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        return replace_file(path, data, len, mode, true);
+}
+
+int write_file_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode)
+{
+        return replace_file(path, data, len, mode, false);
 }
 
 int mkdir_p(const char *dir, mode_t mode)

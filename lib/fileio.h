@@ -15,5 +15,13 @@
  */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/*
+ * The same without either fsync: readers still never see a torn file, but
+ * after a crash the file may be the old one, or empty. For files rewritten
+ * every cycle (the metrics textfile), where two fsyncs per cycle would stall
+ * the event loop on a busy disk for nothing.
+ */
+int write_file_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Creates dir and missing parents with mode; 0 when it exists. */
 int mkdir_p(const char *dir, mode_t mode);
