@@ -3,10 +3,16 @@
 #
 # Builds the memtide test-guest image:
 #
-#   OUTDIR/vmlinuz             copy of the host's newest /boot/vmlinuz-*
+#   OUTDIR/vmlinuz             Debian's kernel (linux-image-*-amd64, the
+#                              package linux-image-amd64 depends on)
 #   OUTDIR/initramfs.cpio.gz   busybox-static + applet links, /init, the
 #                              virtio modules of THAT kernel, the workload
 #   OUTDIR/kernel-version      the kernel release the image was built for
+#   OUTDIR/.kernel/            the kernel package (`apt-get download`) and,
+#                              in root/, the files the image takes from it
+#                              (boot/vmlinuz-*, modules.builtin, the virtio
+#                              modules): the package is never installed, the
+#                              host's /boot and boot loader are left alone
 #   OUTDIR/vmlinux-pvh         the same kernel uncompressed (ELF with a PVH
 #                              entry note), when it can be extracted: QEMU
 #                              boots it directly, skipping the slow XZ
@@ -21,15 +27,19 @@
 #
 # Idempotent: does nothing when the outputs are newer than every input (this
 # script, init, workload.c, the kernel, its modules, busybox) and were built
-# for the same kernel. Missing packages are installed with apt-get when run as
-# root; otherwise the script says what to install and fails.
+# from the same kernel. The kernel package is downloaded once (the cache is
+# kept; delete it for a newer kernel). Missing build tools (busybox-static,
+# gcc, cpio...) are installed with apt-get when run as root; otherwise the
+# script says what to install and fails.
 #
 # Exit status: 0 built or up to date; 77 this machine cannot build it (no
-# kernel or modules, kernel not readable, packages missing and not root);
-# anything else is an error.
+# apt lists to find the kernel package, the download failed, packages missing
+# and not root); anything else is an error.
 #
 # Environment:
-#   MEMTIDE_GUEST_KERNEL   kernel image to use instead of the newest /boot/vmlinuz-*
+#   MEMTIDE_KERNEL_CACHE   where the kernel package is unpacked (default OUTDIR/.kernel)
+#   MEMTIDE_GUEST_KERNEL   a kernel image to use instead, e.g. /boot/vmlinuz-RELEASE
+#                          (its modules from /lib/modules/RELEASE)
 #   CC                     compiler for the static workload (default gcc)
 #   MEMTIDE_IMAGE_OPTIONAL=1  when this machine cannot build the image (the
 #                          exit-77 cases), warn and exit 0 instead (the
@@ -70,7 +80,7 @@ cannot() {
         if [ "${MEMTIDE_IMAGE_OPTIONAL:-0}" = 1 ]; then
                 log "MEMTIDE_IMAGE_OPTIONAL=1: no image built, integration tests will skip"
                 # No stamp: a build system retries next time. The depfile must exist.
-                [ -z "$depfile" ] || printf '%s: /boot\n' "${stamp:-$outdir/initramfs.cpio.gz}" >"$depfile"
+                [ -z "$depfile" ] || printf '%s: %s\n' "${stamp:-$outdir/initramfs.cpio.gz}" "$self" >"$depfile"
                 exit 0
         fi
         exit 77
@@ -79,10 +89,77 @@ cannot() {
 # The virtio modules the guest loads, in load order (tests/guest/init).
 modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon)
 
-newest_kernel() {
-        local k
-        k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1) || true
-        echo "$k"
+# --- the kernel: Debian's package, unpacked, never installed -----------------
+# (into $kcache, set below once OUTDIR exists)
+
+# The kernel package linux-image-amd64 depends on, e.g. linux-image-6.1.0-57-amd64.
+kernel_package() {
+        apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+                sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n 1
+}
+
+# The members of the package that the image needs: the kernel, modules.builtin
+# and the modules in $modules (under any directory, maybe compressed).
+kernel_members() {
+        local alt
+        alt=$(IFS='|'; echo "${modules[*]}")
+        grep -E "^\./boot/vmlinuz-|^\./lib/modules/[^/]+/modules\.builtin\$|/($alt)\.ko(\.xz|\.zst|\.gz)?\$"
+}
+
+# Downloads the package into $kcache (once; kept for unpacking again).
+download_kernel() {
+        local pkg dl sandbox=()
+        pkg=$(kernel_package)
+        if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+                apt-get update >&2 || true
+                pkg=$(kernel_package)
+        fi
+        [ -n "$pkg" ] || cannot "linux-image-amd64 is not in the apt lists (apt-get update)"
+        [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+        dl=$(mktemp -d "$kcache/.download.XXXXXX")
+        log "downloading $pkg (not installed: unpacked into $kcache)"
+        if ! (cd "$dl" && apt-get download "${sandbox[@]}" "$pkg" >&2); then
+                rm -rf "$dl"
+                cannot "apt-get download $pkg failed"
+        fi
+        mv "$dl"/*.deb "$kcache/"
+        rm -rf "$dl"
+}
+
+# Unpacks what the image takes from the package into $kcache/root, again
+# when the list of modules changes.
+unpack_kernel() {
+        local deb=$1 want
+        want="$(basename "$deb") ${modules[*]}"
+        [ "$(cat "$kcache/unpacked" 2>/dev/null)" != "$want" ] || return 0
+        rm -rf "$kcache/root" "$kcache/unpacked"
+        mkdir "$kcache/root"
+        dpkg-deb --fsys-tarfile "$deb" | tar -t | kernel_members >"$kcache/members" || true
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kcache/root" -T "$kcache/members"
+        echo "$want" >"$kcache/unpacked"
+}
+
+# Sets kernel (the image) and moddir (its modules).
+find_kernel() {
+        local deb
+        if [ -n "${MEMTIDE_GUEST_KERNEL:-}" ]; then
+                kernel=$MEMTIDE_GUEST_KERNEL
+                moddir=/lib/modules/${kernel##*/vmlinuz-}
+                return
+        fi
+        mkdir -p "$kcache"
+        exec 8>"$kcache/.lock"
+        flock 8
+        deb=$(ls -1 "$kcache"/linux-image-*.deb 2>/dev/null | sort -V | tail -n 1) || true
+        if [ -z "$deb" ]; then
+                download_kernel
+                deb=$(ls -1 "$kcache"/linux-image-*.deb | sort -V | tail -n 1)
+        fi
+        unpack_kernel "$deb"
+        exec 8>&-
+        kernel=$(ls -1 "$kcache"/root/boot/vmlinuz-* 2>/dev/null | head -n 1) || true
+        [ -n "$kernel" ] || die "no kernel in $deb"
+        moddir=$kcache/root/lib/modules/${kernel##*/vmlinuz-}
 }
 
 busybox_is_static() {
@@ -101,7 +178,6 @@ static_libc_present() {
 
 # --- packages -----------------------------------------------------------------
 missing=()
-[ -n "${MEMTIDE_GUEST_KERNEL:-}" ] || [ -n "$(newest_kernel)" ] || missing+=(linux-image-amd64)
 busybox_is_static || missing+=(busybox-static)
 command -v gcc >/dev/null 2>&1 || [ "$CC" != gcc ] || missing+=(gcc)
 static_libc_present || missing+=(libc6-dev)
@@ -120,20 +196,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- inputs -------------------------------------------------------------------
-kernel=${MEMTIDE_GUEST_KERNEL:-$(newest_kernel)}
-[ -n "$kernel" ] && [ -e "$kernel" ] || cannot "no kernel image found in /boot"
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+kcache=${MEMTIDE_KERNEL_CACHE:-$outdir/.kernel}
+find_kernel
+[ -e "$kernel" ] || cannot "no kernel image $kernel"
 [ -r "$kernel" ] || cannot "$kernel is not readable (some distributions install it mode 0600: run as root)"
 kver=${kernel##*/vmlinuz-}
 [ "$kver" != "$kernel" ] || die "cannot tell the kernel release from the name $kernel"
-moddir=/lib/modules/$kver
 [ -d "$moddir" ] || cannot "$moddir missing (modules of kernel $kver)"
 busybox=$(command -v busybox)
 
 # Resolve each module to its file (maybe compressed) or to "builtin".
 declare -A modfile
 for m in "${modules[@]}"; do
-        f=$(find "$moddir/kernel" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" \
-                -o -name "$m.ko.gz" | head -n 1)
+        f=$(find "$moddir/kernel" \( -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" \
+                -o -name "$m.ko.gz" \) 2>/dev/null | head -n 1)
         if [ -n "$f" ]; then
                 modfile[$m]=$f
         elif grep -q "/$m.ko\$" "$moddir/modules.builtin" 2>/dev/null; then
@@ -149,18 +227,17 @@ for m in "${modules[@]}"; do
 done
 
 # --- up to date? --------------------------------------------------------------
-mkdir -p "$outdir"
-outdir=$(cd "$outdir" && pwd)
 exec 9>"$outdir/.build-image.lock"
 flock 9
 
 up_to_date() {
         local o i
         [ "$force" = 0 ] || return 1
-        for o in vmlinuz initramfs.cpio.gz kernel-version; do
+        for o in vmlinuz initramfs.cpio.gz kernel-version kernel-source; do
                 [ -e "$outdir/$o" ] || return 1
         done
         [ "$(cat "$outdir/kernel-version")" = "$kver" ] || return 1
+        [ "$(cat "$outdir/kernel-source")" = "$kernel" ] || return 1
         for i in "${inputs[@]}"; do
                 [ "$i" -nt "$outdir/initramfs.cpio.gz" ] && return 1
                 [ "$i" -nt "$outdir/vmlinuz" ] && return 1
@@ -169,9 +246,8 @@ up_to_date() {
 }
 finish() {
         if [ -n "$depfile" ]; then
-                # /boot itself: a newly installed kernel changes its mtime.
                 { printf '%s:' "${stamp:-$outdir/initramfs.cpio.gz}"
-                  printf ' \\\n %s' "${inputs[@]}" /boot
+                  printf ' \\\n %s' "${inputs[@]}"
                   printf '\n'; } >"$depfile"
         fi
         if [ -n "$stamp" ]; then
@@ -277,6 +353,7 @@ else
 fi
 mv -f "$outdir/initramfs.cpio.gz.tmp" "$outdir/initramfs.cpio.gz"
 echo "$kver" >"$outdir/kernel-version"
+echo "$kernel" >"$outdir/kernel-source"
 
 log "done: vmlinuz $(stat -c %s "$outdir/vmlinuz") bytes," \
         "initramfs.cpio.gz $(stat -c %s "$outdir/initramfs.cpio.gz") bytes${pvh_size:+,}" \

@@ -82,5 +82,5 @@ after=$(host_state)
         diff <(echo "$before") <(echo "$after") || true
         exit 1
 }
-echo "image kernel $kver from $(cat "$cache/package"), host /boot and linux-image packages unchanged"
+echo "image kernel $kver from $(basename "$(ls "$cache"/linux-image-*.deb | tail -n 1)"), host /boot and linux-image packages unchanged"
 echo PASS
