@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Boot and drive memtide test guests (QEMU, TCG by default). Stdlib only.
 
-A guest is the host's distribution kernel with a tiny initramfs (see
-build-image.sh): virtio-balloon driver loaded, no disk, no swap, and a
-workload program serving a line protocol on the guest's second serial port
-(ping, alloc MIB RATE, free, held, meminfo; see workload.c).
+A guest is Debian's kernel (its package unpacked, not installed) with a
+tiny initramfs (see build-image.sh): virtio-balloon driver loaded, no disk,
+no swap, and a workload program serving a line protocol on the guest's
+second serial port (ping, alloc MIB RATE, free, held, meminfo; see
+workload.c).
 
 Per guest NAME, files in WORKDIR:
 
