@@ -15,13 +15,14 @@ fuzz-qmp-stream.c), then QEMU's greeting, the reply to qmp_capabilities
 once ready, so recorded replies carry their own id where it falls in that
 range; others get one in range, written into the reply's text.
 
-Usage: tests/fuzz/make-seeds.py
+Usage: tests/fuzz/make-seeds.py [TARGET...]   (default: every target)
 """
 
 import glob
 import json
 import os
 import re
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures")
@@ -255,11 +256,116 @@ def varlink_seeds():
     write(t, "at-limit", bytes([7 | limit_16]) + b'{"method":"x12"}\0')
 
 
+# ---- fuzz-control ------------------------------------------------------------
+
+def raw_call(method, params_json):
+    """A request with its parameters as given bytes (which json.dumps would not write)."""
+    return b'{"method":"' + method + b'","parameters":' + params_json + b"}\0"
+
+
+def control_seeds():
+    """Requests to the daemon's control socket (fuzz-control.c): control
+    byte (chunk size, AS_NOBODY, WRITE_FIRST), then the stream. The daemon
+    has guests web1 (with a UUID), db1 and "\u00e9t\u00e9"."""
+    t = "fuzz-control"
+    clear_seeds(t)
+    chunk_all, chunk_1, chunk_7, chunk_512 = 7, 0, 2, 4
+    as_nobody, write_first = 8, 16
+    m = "io.memtide.Manager."
+    web1_uuid = "6f1c2b52-8e8f-4a57-9f0e-2d8f4c0b1a11"
+    reads = {
+        "get-status": call(m + "GetStatus"),
+        "list-guests": call(m + "ListGuests", {}),
+        "get-guest": call(m + "GetGuest", {"name": "web1"}),
+        "get-guest-uuid": call(m + "GetGuest", {"name": web1_uuid.upper()}),
+        "get-guest-utf8": call(m + "GetGuest", {"name": "\u00e9t\u00e9"}),
+        "get-compat": call(m + "GetCompat", {"name": "db1"}),
+        "explain-all": call(m + "Explain"),
+        "explain-one": call(m + "Explain", {"name": "db1"}),
+        "get-metrics": call(m + "GetMetrics", {}),
+        "get-info": call("org.varlink.service.GetInfo"),
+    }
+    writes = {
+        "set-min": call(m + "SetOverride", {"name": "web1", "min_bytes": 1 << 30}),
+        "set-all": call(m + "SetOverride", {"name": "db1", "min_bytes": 1 << 29,
+                                             "max_bytes": 3 << 30, "shares": 50000,
+                                             "manage": False}),
+        "set-later-guest": call(m + "SetOverride", {"name": "vm-not-yet", "shares": 0}),
+        "set-then-reset": call(m + "SetOverride", {"name": web1_uuid, "manage": True}) +
+        call(m + "ResetOverride", {"name": web1_uuid}),
+        "reset-none": call(m + "ResetOverride", {"name": "web1"}),
+        "reload": call(m + "Reload"),
+    }
+    for name, req in {**reads, **writes}.items():
+        write(t, name, bytes([chunk_all]) + req)
+    for name, req in writes.items():
+        write(t, "nobody-" + name, bytes([chunk_all | as_nobody]) + req)
+    session = b"".join(reads.values()) + b"".join(writes.values())
+    write(t, "session-chunk1", bytes([chunk_1]) + session)
+    write(t, "session-chunk7", bytes([chunk_7]) + session)
+    # Replies pile up unread: the daemon must stop reading, then answer all.
+    write(t, "unread-metrics", bytes([chunk_512 | write_first]) + reads["get-metrics"] * 80)
+    write(t, "unread-mixed", bytes([chunk_all | write_first]) +
+          (reads["list-guests"] + reads["explain-all"] + reads["get-status"]) * 30)
+
+    set_ = m.encode() + b"SetOverride"
+    hostile = {
+        "min-above-u64": raw_call(set_, b'{"name":"w","min_bytes":18446744073709551616}'),
+        "max-u64": raw_call(set_, b'{"name":"w","max_bytes":18446744073709551615}'),
+        "min-negative": raw_call(set_, b'{"name":"w","min_bytes":-1}'),
+        "min-double": raw_call(set_, b'{"name":"w","min_bytes":1e30}'),
+        "min-above-max": raw_call(set_, b'{"name":"w","min_bytes":2,"max_bytes":1}'),
+        "min-above-saved-max": raw_call(set_, b'{"name":"w","max_bytes":1048576}') +
+        raw_call(set_, b'{"name":"w","min_bytes":2097152}'),
+        "shares-4e9": raw_call(set_, b'{"name":"w","shares":4000000000}'),
+        "shares-50001": raw_call(set_, b'{"name":"w","shares":50001}'),
+        "manage-string": raw_call(set_, b'{"name":"w","manage":"no"}'),
+        "name-not-utf8": raw_call(set_, b'{"name":"w\xff\xc3","min_bytes":1}'),
+        "name-overlong-utf8": raw_call(set_, b'{"name":"\xc0\xaf","min_bytes":1}'),
+        "name-nul": raw_call(set_, b'{"name":"web1\\u0000x","min_bytes":1}'),
+        "name-empty": raw_call(set_, b'{"name":"","min_bytes":1}'),
+        "name-long": raw_call(set_, b'{"name":"' + b"n" * 1100 + b'","min_bytes":1}'),
+        "name-surrogate": raw_call(set_, b'{"name":"\\ud800","min_bytes":1}'),
+        "name-number": raw_call(set_, b'{"name":7,"min_bytes":1}'),
+        "unknown-parameter": raw_call(set_, b'{"name":"w","min":1}'),
+        "unknown-parameter-not-utf8": raw_call(m.encode() + b"GetStatus", b'{"\xff":1}'),
+        "parameters-array": raw_call(m.encode() + b"GetGuest", b'["web1"]'),
+        "nothing-to-set": raw_call(set_, b'{"name":"w"}'),
+        "method-not-utf8": raw_call(m.encode() + b"\xfe", b"{}"),
+        "method-nul": raw_call(m.encode() + b"GetStatus\\u0000", b"{}"),
+        "method-unknown": call(m + "Nope", {"x": [1, 2]}),
+        "no-method": b'{"parameters":{}}\0',
+        "trailing-text": b'{"method":"io.memtide.Manager.GetStatus"} x\0',
+        "two-objects": b'{"method":"io.memtide.Manager.GetStatus"}{}\0',
+        "not-object": b'["io.memtide.Manager.GetStatus"]\0',
+        "empty": b"\0",
+        "deep": b'{"method":"io.memtide.Manager.GetStatus","parameters":' + b"[" * 40 +
+        b"]" * 40 + b"}\0",
+        "many-overrides": b"".join(call(m + "SetOverride", {"name": "vm%d" % i, "shares": i})
+                                   for i in range(40)),
+        "oversized": call(m + "GetGuest", {"name": "x" * (64 * 1024)}),
+        "big-after-small": reads["get-status"] +
+        call(m + "GetGuest", {"name": "x" * (64 * 1024 - 100)}) + reads["get-info"],
+        "half-request": reads["get-status"] + b'{"method":"io.memtide',
+    }
+    for name, req in hostile.items():
+        write(t, name, bytes([chunk_all]) + req)
+    write(t, "error-after-requests", bytes([chunk_7]) + reads["get-guest"] * 3 +
+          hostile["trailing-text"] + reads["get-status"])
+
+
+TARGETS = {
+    "fuzz-qmp-stream": lambda: qmp_seeds(),
+    "fuzz-balloon-stats": lambda: stats_seeds(),
+    "fuzz-config": lambda: config_seeds(),
+    "fuzz-varlink": lambda: varlink_seeds(),
+    "fuzz-control": lambda: control_seeds(),
+}
+
+
 def main():
-    qmp_seeds()
-    stats_seeds()
-    config_seeds()
-    varlink_seeds()
+    for target in sys.argv[1:] or TARGETS:
+        TARGETS[target]()
     for d in sorted(os.listdir(CORPUS)):
         print("%-20s %3d files" % (d, len(os.listdir(os.path.join(CORPUS, d)))))
 

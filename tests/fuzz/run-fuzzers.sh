@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/install-deps.sh --fuzz
 
-TARGETS=(fuzz-balloon-stats fuzz-config fuzz-qmp-stream fuzz-varlink)
+TARGETS=(fuzz-balloon-stats fuzz-config fuzz-control fuzz-qmp-stream fuzz-varlink)
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 WORK=${FUZZ_WORK:-/tmp/memtide-fuzz}
 
