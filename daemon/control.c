@@ -56,7 +56,7 @@ struct ControlServer {
         LogLimit closures; /* clients closed: bad requests, idle */
 };
 
-/* Who is at the other end, from the kernel (SO_PEERCRED) as it connected. */
+/* Who is at the other end, from the kernel (SO_PEERCRED, SO_PEERGROUPS) as it connected. */
 typedef struct ControlPeer {
         uid_t uid;
         bool privileged; /* root or the memtide group: may write, may use the reserved slots */
