@@ -34,6 +34,7 @@
 typedef struct Args {
         const char *config_path;
         bool check_only;
+        bool dump_only; /* --dump-config */
         bool config_given; /* --config: then the file must exist */
         bool debug;
 } Args;
@@ -41,10 +42,12 @@ typedef struct Args {
 static void usage(FILE *f)
 {
         fprintf(f,
-                "Usage: memtided [--config FILE] [--check-config] [--debug]\n"
+                "Usage: memtided [--config FILE] [--check-config] [--dump-config] [--debug]\n"
                 "Host memory-overcommit manager: sets guests' virtio-balloon targets.\n\n"
                 "  -c, --config FILE   config file (default %s, plus FILE.d/*.conf)\n"
                 "      --check-config  validate the config and exit\n"
+                "      --dump-config   print the config in force (file and drop-ins, every\n"
+                "                      key at its value) and exit\n"
                 "  -d, --debug         log every decision\n"
                 "  -h, --help          this help\n"
                 "      --version       print the version\n",
@@ -54,10 +57,11 @@ static void usage(FILE *f)
 /* Returns 1 to run, 0 to exit successfully, -EINVAL on bad arguments. */
 static int parse_args(int argc, char **argv, Args *args)
 {
-        enum { ARG_CHECK = 0x100, ARG_VERSION };
+        enum { ARG_CHECK = 0x100, ARG_DUMP, ARG_VERSION };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK },
+                { "dump-config", no_argument, NULL, ARG_DUMP },
                 { "debug", no_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -74,6 +78,9 @@ static int parse_args(int argc, char **argv, Args *args)
                         break;
                 case ARG_CHECK:
                         args->check_only = true;
+                        break;
+                case ARG_DUMP:
+                        args->dump_only = true;
                         break;
                 case 'd':
                         args->debug = true;
@@ -273,6 +280,8 @@ int main(int argc, char **argv)
                 log_error("Failed to load config: %s", error ? error : strerror(-r));
                 return 1;
         }
+        if (args.dump_only)
+                return config_dump(config, stdout) < 0 ? 1 : 0;
         if (args.check_only) {
                 if (!pick_backend(config->backend))
                         return 1;
