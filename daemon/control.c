@@ -19,6 +19,7 @@
 #include <grp.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "json-util.h"
 #include "log.h"
 #include "memtide-config.h"
@@ -772,22 +773,6 @@ static int listen_unix(const char *path, gid_t group)
         return TAKE_FD(fd);
 }
 
-static int mkdir_parent(const char *path)
-{
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* Looked up once, at start: an NSS lookup may block, and must not on the loop. */
 static gid_t write_group_gid(void)
 {
@@ -808,7 +793,7 @@ int control_server_new(ControlServer **ret, Manager *m, const char *path)
         s->closures.what = "control clients closed (bad requests, idle)";
         s->path = strdup(path);
         s->write_gid = write_group_gid();
-        r = s->path ? mkdir_parent(path) : -ENOMEM;
+        r = s->path ? mkdir_parent(path, 0755) : -ENOMEM;
         if (r >= 0)
                 r = s->fd = listen_unix(path, s->write_gid);
         if (r >= 0)

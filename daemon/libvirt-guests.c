@@ -2,7 +2,7 @@
 /*
  * The libvirt backend: lifecycle, balloon and stats results of lib/libvirt/
  * turned into guests of the manager; balloon targets and QMP passthrough
- * sent as requests to its worker.
+ * sent as requests to its worker. Guests are keyed by their domain's UUID.
  */
 #include "libvirt-guests.h"
 
@@ -44,12 +44,6 @@ bool libvirt_socket_present(void)
                access("/run/libvirt/virtqemud-sock", F_OK) == 0;
 }
 
-/* Guests are keyed by their domain's UUID. */
-static Guest *find_by_uuid(Manager *m, const char *uuid)
-{
-        return manager_find_guest(m, uuid);
-}
-
 static int set_target(Guest *g, uint64_t target_bytes)
 {
         uint64_t id;
@@ -83,7 +77,7 @@ static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
 
 static void guest_added(Manager *m, const LibvirtGuestInfo *info)
 {
-        Guest *g = find_by_uuid(m, info->uuid);
+        Guest *g = manager_find_guest(m, info->uuid);
 
         if (!g && new_guest(m, info, &g) < 0)
                 return;
@@ -100,7 +94,7 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
 
 static void guest_removed(Manager *m, const LibvirtResult *r)
 {
-        Guest *g = find_by_uuid(m, r->uuid);
+        Guest *g = manager_find_guest(m, r->uuid);
         if (!g)
                 return;
         log_guest(LOG_INFO, g, "domain gone (%s)", libvirt_remove_reason_to_string(r->removed));
@@ -111,7 +105,7 @@ static void stats_arrived(Manager *m, const LibvirtResult *r)
 {
         for (size_t i = 0; i < r->stats.n_guests; i++) {
                 const LibvirtGuestSample *s = &r->stats.guests[i];
-                Guest *g = find_by_uuid(m, s->uuid);
+                Guest *g = manager_find_guest(m, s->uuid);
                 if (!g)
                         continue;
                 /* A driver without balloon stats (libvirt's test driver) leaves them out. */
@@ -127,14 +121,14 @@ static void stats_arrived(Manager *m, const LibvirtResult *r)
 
 static void balloon_changed(Manager *m, const LibvirtResult *r)
 {
-        Guest *g = find_by_uuid(m, r->uuid);
+        Guest *g = manager_find_guest(m, r->uuid);
         if (g)
                 guest_balloon_changed(g, r->actual_bytes);
 }
 
 static void set_memory_done(Manager *m, const LibvirtResult *r)
 {
-        Guest *g = find_by_uuid(m, r->uuid);
+        Guest *g = manager_find_guest(m, r->uuid);
         if (!g || r->r >= 0 || r->r == -ECANCELED)
                 return;
         g->command_pending = false;
@@ -257,7 +251,7 @@ static void on_result(const LibvirtResult *r, void *userdata)
                 guest_removed(m, r);
                 break;
         case LIBVIRT_RESULT_GUEST_STATE: {
-                Guest *g = find_by_uuid(m, r->uuid);
+                Guest *g = manager_find_guest(m, r->uuid);
                 if (g) {
                         g->paused = r->state != LIBVIRT_GUEST_RUNNING;
                         log_guest(LOG_INFO, g, "now %s", libvirt_guest_state_to_string(r->state));

@@ -34,7 +34,7 @@
 typedef struct Args {
         const char *config_path;
         bool check_only;
-        bool dump_only; /* --dump-config */
+        bool dump_only;    /* --dump-config */
         bool config_given; /* --config: then the file must exist */
         bool debug;
 } Args;
@@ -163,11 +163,11 @@ static int add_signals(Manager *m)
         return sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);
 }
 
-/* Creates dir if needed, then locks path in it (instance-lock.h). */
-static int lock_in(const char *dir, const char *path, mode_t dir_mode, int *ret_fd)
+/* Creates path's directory if needed, then locks path (instance-lock.h). */
+static int lock_file(const char *path, mode_t dir_mode, int *ret_fd)
 {
         pid_t holder;
-        int r = mkdir_p(dir, dir_mode);
+        int r = mkdir_parent(path, dir_mode);
 
         if (r >= 0)
                 r = instance_lock_take(path, &holder);
@@ -191,18 +191,16 @@ static int lock_in(const char *dir, const char *path, mode_t dir_mode, int *ret_
  */
 static int lock_instance(const MemtideConfig *c, int fds[2])
 {
-        _cleanup_free_ char *socket_dir = strdup(c->control_socket), *socket_lock = NULL,
-                            *state_lock = NULL;
+        _cleanup_free_ char *socket_lock = NULL, *state_lock = NULL;
         int r;
 
-        if (!socket_dir || asprintf(&socket_lock, "%s.lock", c->control_socket) < 0 ||
+        if (asprintf(&socket_lock, "%s.lock", c->control_socket) < 0 ||
             asprintf(&state_lock, "%s/memtided.lock", c->state_directory) < 0)
                 return log_oom();
-        *strrchr(socket_dir, '/') = '\0'; /* ControlSocket= is an absolute path */
-        r = lock_in(socket_dir[0] ? socket_dir : "/", socket_lock, 0755, &fds[0]);
+        r = lock_file(socket_lock, 0755, &fds[0]);
         if (r < 0)
                 return r == -EBUSY ? r : log_error_errno(r, "Failed to lock %s: %m", socket_lock);
-        r = lock_in(c->state_directory, state_lock, 0750, &fds[1]);
+        r = lock_file(state_lock, 0750, &fds[1]);
         if (r == -EACCES || r == -EROFS || r == -EPERM)
                 log_warning_errno(r, "Not locking %s: %m", state_lock);
         else if (r < 0)

@@ -79,6 +79,19 @@ int write_file_atomic_nosync(const char *path, const void *data, size_t len, mod
         return replace_file(path, data, len, mode, false);
 }
 
+int mkdir_parent(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+
+        if (!dir)
+                return -ENOMEM;
+        if (!slash || slash == dir)
+                return 0; /* in the working directory, or in / */
+        *slash = '\0';
+        return mkdir_p(dir, mode);
+}
+
 int mkdir_p(const char *dir, mode_t mode)
 {
         _cleanup_free_ char *copy = strdup(dir);

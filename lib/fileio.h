@@ -25,3 +25,6 @@ int write_file_atomic_nosync(const char *path, const void *data, size_t len, mod
 
 /* Creates dir and missing parents with mode; 0 when it exists. */
 int mkdir_p(const char *dir, mode_t mode);
+
+/* Creates the directory that holds path (with missing parents), as mkdir_p. */
+int mkdir_parent(const char *path, mode_t mode);
