@@ -100,6 +100,11 @@ static void cycle_end(Backend *b)
                 if (g->state != GUEST_READY)
                         continue;
                 (void)qmp_guest_refresh_balloon(g);
+                if (qmp_guest_shared(g)) {
+                        /* One session per cycle brings all of it. */
+                        (void)qmp_guest_refresh_status(g);
+                        (void)qmp_guest_poll_stats(g);
+                }
                 qmp_compat_refresh(g, manager_now_usec(m));
         }
 }
@@ -113,7 +118,7 @@ static void poll_guests(Backend *b)
                 Guest *g = m->guests[i];
                 if (qmp_guest_stuck(g, now))
                         qmp_guest_lost(g, "QEMU monitor did not answer for 20 s");
-                else if (g->state == GUEST_READY)
+                else if (g->state == GUEST_READY && !qmp_guest_shared(g))
                         (void)qmp_guest_poll_stats(g);
         }
 }
@@ -132,6 +137,10 @@ static int set_stats_period(Backend *b)
 static void describe_guest(const Guest *g, json_object *o)
 {
         json_object_object_add(o, "socket", json_object_new_string(g->key));
+        json_object_object_add(o, "shared_monitor", json_object_new_boolean(qmp_guest_shared(g)));
+        if (qmp_guest_shared(g))
+                json_object_object_add(o, "monitor_sessions",
+                                       json_object_new_uint64(qmp_guest_of(g)->sessions));
 }
 
 const BackendOps qmp_backend_ops = {

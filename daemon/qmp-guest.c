@@ -3,11 +3,13 @@
  * A guest over QMP: the set-up sequence after the handshake (name, uuid,
  * balloon device path, boot memory, stats polling), stats polls, balloon
  * commands and BALLOON_CHANGE events. Every reply is checked; a failure
- * drops this guest only, which is then retried with backoff.
+ * drops this guest only, which is then retried with backoff. A shared monitor
+ * is held only for a session of queued commands once the set-up is done.
  */
 #include "qmp-guest.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,26 @@ static void setup_failed(Guest *g, const char *step, const char *error)
 }
 
 static int set_target(Guest *g, uint64_t target_bytes);
+static int open_session(Guest *g);
+
+/* Sends now, or on a shared monitor between sessions queues the command and
+ * opens a session. Takes args. */
+static int send_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        int r;
+
+        if (q->qmp && qmp_client_is_ready(q->qmp))
+                return qmp_client_command(q->qmp, command, args, cb, g);
+        if (!q->shared || g->state != GUEST_READY) {
+                json_object_put(args);
+                return -ENOTCONN;
+        }
+        r = qmp_command_queue_push(&q->queue, command, args, cb, g);
+        if (r >= 0 && !q->qmp)
+                r = open_session(g);
+        return r;
+}
 
 static const ActuatorOps balloon_actuator = {
         .kind = ACTUATOR_BALLOON,
@@ -63,9 +85,10 @@ static void on_query_balloon(QmpClient *c, json_object *ret, const char *error, 
                         setup_failed(g, "query-balloon", error);
                 return;
         }
+        if (g->state == GUEST_READY)
+                return guest_balloon_changed(g, actual);
         g->actual_bytes = actual;
-        if (g->state != GUEST_READY)
-                became_ready(g);
+        became_ready(g);
 }
 
 static void on_stats_interval_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -204,9 +227,23 @@ static void on_query_status(QmpClient *c, json_object *ret, const char *error, v
                 set_paused(userdata, !running, "query-status");
 }
 
+/* A session on a shared monitor: what was queued since the last one. */
+static void session_ready(Guest *g, QmpClient *c)
+{
+        QmpGuest *q = qmp_guest_of(g);
+
+        q->peer_pid = qmp_client_peer_pid(c);
+        qmp_command_queue_flush(&q->queue, c);
+        if (q->qmp == c && qmp_client_pending(c) == 0)
+                q->qmp = qmp_client_free(c);
+}
+
 static void on_ready(QmpClient *c, void *userdata)
 {
         Guest *g = userdata;
+
+        if (g->state == GUEST_READY)
+                return session_ready(g, c);
         if (qmp_client_command(c, "query-status", NULL, on_query_status, g) < 0 ||
             qmp_client_command(c, "query-name", NULL, on_query_name, g) < 0)
                 setup_failed(g, "query-name", "could not queue");
@@ -229,11 +266,30 @@ static void on_closed(QmpClient *c, const char *reason, void *userdata)
         qmp_guest_lost(userdata, reason);
 }
 
+/* Everything answered: a shared monitor is handed back to its other clients. */
+static void on_idle(QmpClient *c, void *userdata)
+{
+        Guest *g = userdata;
+        QmpGuest *q = qmp_guest_of(g);
+
+        if (q->shared && g->state == GUEST_READY && q->queue.n == 0)
+                q->qmp = qmp_client_free(q->qmp);
+}
+
 static const QmpCallbacks guest_callbacks = {
         .on_ready = on_ready,
         .on_event = on_event,
         .on_closed = on_closed,
+        .on_idle = on_idle,
 };
+
+static bool socket_is_shared(const Guest *g)
+{
+        for (char **p = g->manager->config->shared_qmp_sockets; p && *p; p++)
+                if (fnmatch(*p, g->key, FNM_PATHNAME | FNM_PERIOD) == 0)
+                        return true;
+        return false;
+}
 
 /* "/var/run/qemu-server/101.qmp" -> "101": the name until QEMU tells us its own. */
 static char *socket_stem(const char *path)
@@ -265,6 +321,7 @@ void qmp_guest_detach(Guest *g)
         if (!q)
                 return;
         qmp_client_free(q->qmp);
+        qmp_command_queue_clear(&q->queue);
         free(q->balloon_path);
         free(q);
         g->backend_data = NULL;
@@ -276,8 +333,34 @@ static int connect_now(Guest *g)
 
         q->qmp = qmp_client_free(q->qmp);
         g->state = GUEST_CONNECTING;
+        q->shared = socket_is_shared(g);
         q->connect_started_usec = manager_now_usec(g->manager);
         return qmp_client_new(&q->qmp, g->manager->event, g->key, &guest_callbacks, g);
+}
+
+/* A monitor busy with another client is waited for (the connect is retried,
+ * the greeting comes when that client hangs up); one that refuses us or
+ * closes has lost its QEMU: the guest is dropped and set up again. */
+static int open_session(Guest *g)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        char reason[128];
+        int r;
+
+        q->connect_started_usec = manager_now_usec(g->manager);
+        q->sessions++;
+        r = qmp_client_new(&q->qmp, g->manager->event, g->key, &guest_callbacks, g);
+        if (r < 0) {
+                snprintf(reason, sizeof(reason), "connecting to the shared monitor: %s",
+                         strerror(-r));
+                qmp_guest_lost(g, reason);
+        }
+        return r;
+}
+
+bool qmp_guest_shared(const Guest *g)
+{
+        return qmp_guest_of(g)->shared;
 }
 
 void qmp_guest_try_connect(Guest *g, uint64_t now_usec)
@@ -299,6 +382,8 @@ void qmp_guest_lost(Guest *g, const char *reason)
         if (backoff > RECONNECT_MAX_USEC)
                 backoff = RECONNECT_MAX_USEC;
         q->qmp = qmp_client_free(q->qmp);
+        qmp_command_queue_clear(&q->queue);
+        q->peer_pid = 0;
         q->stats_poll_inflight = false;
         q->balloon_query_inflight = false;
         /* A guest that never came up again is not logged at every retry. */
@@ -312,20 +397,27 @@ bool qmp_guest_stuck(const Guest *g, uint64_t now)
         const QmpGuest *q = qmp_guest_of(g);
         uint64_t oldest;
 
-        if (g->state == GUEST_CONNECTING)
+        /* Set-up, or a session waiting for another client to hang up. */
+        if (g->state == GUEST_CONNECTING || (q->qmp && !qmp_client_is_ready(q->qmp)))
                 return now - q->connect_started_usec > QMP_ANSWER_TIMEOUT_USEC;
+        if (!q->qmp)
+                return false;
         oldest = qmp_client_oldest_pending_usec(q->qmp);
         return g->state == GUEST_READY && oldest > 0 && now - oldest > QMP_ANSWER_TIMEOUT_USEC;
 }
 
 int qmp_guest_peer_pid(const Guest *g)
 {
-        return qmp_guest_of(g)->qmp ? qmp_client_peer_pid(qmp_guest_of(g)->qmp) : -1;
+        const QmpGuest *q = qmp_guest_of(g);
+
+        if (q->qmp && qmp_client_is_ready(q->qmp))
+                return qmp_client_peer_pid(q->qmp);
+        return q->shared && q->peer_pid > 0 ? q->peer_pid : -1;
 }
 
 int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb)
 {
-        return qmp_client_command(qmp_guest_of(g)->qmp, command, args, cb, g);
+        return send_command(g, command, args, cb);
 }
 
 static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -357,7 +449,7 @@ int qmp_guest_poll_stats(Guest *g)
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        r = qmp_client_command(q->qmp, "qom-get", args, on_guest_stats, g);
+        r = send_command(g, "qom-get", args, on_guest_stats);
         if (r >= 0)
                 q->stats_poll_inflight = true;
         return r;
@@ -372,8 +464,7 @@ static void on_period_set(QmpClient *c, json_object *ret, const char *error, voi
 
 int qmp_guest_set_stats_period(Guest *g)
 {
-        return qmp_client_command(qmp_guest_of(g)->qmp, "qom-set", stats_period_args(g),
-                                  on_period_set, g);
+        return send_command(g, "qom-set", stats_period_args(g), on_period_set);
 }
 
 int qmp_guest_refresh_balloon(Guest *g)
@@ -383,7 +474,7 @@ int qmp_guest_refresh_balloon(Guest *g)
 
         if (q->balloon_query_inflight)
                 return 0;
-        r = qmp_client_command(q->qmp, "query-balloon", NULL, on_query_balloon, g);
+        r = send_command(g, "query-balloon", NULL, on_query_balloon);
         if (r >= 0)
                 q->balloon_query_inflight = true;
         return r;
@@ -403,5 +494,10 @@ static int set_target(Guest *g, uint64_t target_bytes)
         json_object *args = json_object_new_object();
 
         json_object_object_add(args, "value", json_object_new_uint64(target_bytes));
-        return qmp_client_command(qmp_guest_of(g)->qmp, "balloon", args, on_balloon, g);
+        return send_command(g, "balloon", args, on_balloon);
+}
+
+int qmp_guest_refresh_status(Guest *g)
+{
+        return send_command(g, "query-status", NULL, on_query_status);
 }

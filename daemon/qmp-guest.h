@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "guest.h"
+#include "qmp-command-queue.h"
 #include "qmp.h"
 
 /* The QMP backend's per-guest state (Guest.backend_data). */
@@ -24,6 +25,15 @@ typedef struct QmpGuest {
         uint64_t connect_started_usec;
         unsigned failures;
         uint64_t reconnect_at_usec;
+
+        /* A monitor other clients use too (SharedQMPSockets=, read when we
+         * connect): once set up, memtided connects only for a session, the
+         * commands queued since the last one, and hangs up when all are
+         * answered, so that another client waits at most that long. */
+        bool shared;
+        QmpCommandQueue queue;
+        int peer_pid;      /* QEMU's, kept between sessions for its RSS */
+        uint64_t sessions; /* sessions opened after the set-up */
 } QmpGuest;
 
 static inline QmpGuest *qmp_guest_of(const Guest *g)
@@ -44,7 +54,12 @@ void qmp_guest_lost(Guest *g, const char *reason);
  * stopped or wedged, or a peer that answers only some commands). */
 bool qmp_guest_stuck(const Guest *g, uint64_t now_usec);
 
+/* True for a guest on a shared monitor: polled once per cycle, not at every tick. */
+bool qmp_guest_shared(const Guest *g);
+
 int qmp_guest_poll_stats(Guest *g);
+/* query-status: a shared monitor's STOP and RESUME events are missed between sessions. */
+int qmp_guest_refresh_status(Guest *g);
 int qmp_guest_set_stats_period(Guest *g);
 int qmp_guest_refresh_balloon(Guest *g);
 int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);

@@ -309,6 +309,8 @@ static const ConfigKey config_keys[] = {
           .offset = CONF(libvirt_qmp_passthrough) },
         { SECTION_DAEMON, "QMPSockets", parse_glob_list, .offset = CONF(qmp_sockets),
           .why = "socket globs must be absolute paths" },
+        { SECTION_DAEMON, "SharedQMPSockets", parse_glob_list,
+          .offset = CONF(shared_qmp_sockets), .why = "socket globs must be absolute paths" },
         { SECTION_DAEMON, "Interval", parse_duration, .offset = CONF(interval_usec),
           .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
         { SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
@@ -595,7 +597,9 @@ int config_new(MemtideConfig **ret)
             replace_string(&c->ksm.sysfs_path, KSM_SYSFS_PATH_DEFAULT) < 0 ||
             replace_string(&c->state_directory, config_default_state_directory()) < 0 ||
             parse_glob_list("/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &c->qmp_sockets,
-                            NULL, &why) < 0)
+                            NULL, &why) < 0 ||
+            parse_glob_list(CONFIG_DEFAULT_SHARED_QMP_SOCKETS, &c->shared_qmp_sockets, NULL,
+                            &why) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;
@@ -611,6 +615,7 @@ MemtideConfig *config_free(MemtideConfig *c)
         free(c->state_directory);
         free(c->metrics_file);
         strv_free(c->qmp_sockets);
+        strv_free(c->shared_qmp_sockets);
         for (size_t i = 0; i < c->n_guest_rules; i++)
                 free(c->guest_rules[i].match);
         free(c->guest_rules);

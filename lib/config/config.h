@@ -20,6 +20,8 @@
 /* The main file; may be absent, then defaults and its drop-ins apply. */
 #define CONFIG_DEFAULT_PATH           MEMTIDE_SYSCONFDIR "/memtide/memtide.conf"
 #define CONFIG_DEFAULT_CONTROL_SOCKET "/run/memtide/io.memtide.socket"
+/* Proxmox VE's own monitors: qm, pvestatd and backups connect to them too. */
+#define CONFIG_DEFAULT_SHARED_QMP_SOCKETS "/var/run/qemu-server/*.qmp /run/qemu-server/*.qmp"
 
 typedef enum BackendKind {
         BACKEND_AUTO,
@@ -45,6 +47,9 @@ typedef struct MemtideConfig {
         char *libvirt_uri;
         bool libvirt_qmp_passthrough; /* compat probing through libvirt; taints domains */
         char **qmp_sockets;           /* NULL-terminated globs */
+        /* Monitors other clients use too (Proxmox's qm, pvestatd): held only
+         * while memtided has commands for them. NULL-terminated globs. */
+        char **shared_qmp_sockets;
         uint64_t interval_usec;
         uint64_t stats_period_usec;
         char *control_socket;

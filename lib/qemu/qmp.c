@@ -525,15 +525,14 @@ static void qmp_client_handle_reply(QmpClient *c, json_object *message)
                 qmp_client_close(c, "protocol error: reply to unknown command id %" PRIu64, id);
                 return;
         }
-        if (!p->cb)
-                return;
-
-        if (json_object_object_get_ex(message, "error", &value))
+        if (p->cb && json_object_object_get_ex(message, "error", &value))
                 p->cb(c, NULL, qmp_error_desc(value), p->userdata);
-        else {
+        else if (p->cb) {
                 (void)json_object_object_get_ex(message, "return", &value);
                 p->cb(c, value, NULL, p->userdata);
         }
+        if (!c->freed && c->state == QMP_READY && !c->pending_head && c->callbacks.on_idle)
+                c->callbacks.on_idle(c, c->userdata);
 }
 
 static void qmp_client_dispatch(QmpClient *c, json_object *message)

@@ -37,6 +37,9 @@ typedef struct QmpCallbacks {
          * reason is a one-line description. The client stays allocated until
          * the owner frees it; it may be freed from inside this callback. */
         void (*on_closed)(QmpClient *c, const char *reason, void *userdata);
+        /* Every command sent has been answered (after the last reply's
+         * callback): an owner sharing the monitor may hang up. May be NULL. */
+        void (*on_idle)(QmpClient *c, void *userdata);
 } QmpCallbacks;
 
 /*
