@@ -26,6 +26,39 @@ static void print_size(const char *label, json_object *o, const char *key)
                json_get_u64(o, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-");
 }
 
+/* A setting's value and, in brackets, where it came from (settings_sources). */
+static void print_setting(const char *label, const char *value, json_object *g, const char *key)
+{
+        json_object *sources = NULL;
+
+        json_object_object_get_ex(g, "settings_sources", &sources);
+        printf("%-20s %s (%s)\n", label, value, str_or(sources, key, "?"));
+}
+
+static void print_size_setting(const char *label, json_object *g, const char *key)
+{
+        uint64_t v;
+        char b[32];
+
+        print_setting(label, json_get_u64(g, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-",
+                      g, key);
+}
+
+static void print_settings(json_object *g)
+{
+        json_object *managed = NULL;
+        uint64_t shares;
+        char b[24] = "-";
+
+        json_object_object_get_ex(g, "managed", &managed);
+        if (json_get_u64(g, "shares", &shares) == 0)
+                snprintf(b, sizeof(b), "%llu", (unsigned long long)shares);
+        print_setting("Managed:", json_object_get_boolean(managed) ? "yes" : "no", g, "manage");
+        print_size_setting("Minimum:", g, "min_bytes");
+        print_size_setting("Maximum:", g, "max_bytes");
+        print_setting("Shares:", b, g, "shares");
+}
+
 static int one_name(int argc, char **argv, const char *verb, const char **ret)
 {
         if (argc != 2) {
@@ -56,7 +89,9 @@ static void print_guest(json_object *g)
         print_size("Actual:", g, "actual_bytes");
         print_size("Target:", g, "target_bytes");
         print_size("Floor:", g, "floor_bytes");
-        print_size("Maximum:", g, "max_bytes");
+        print_settings(g);
+        if (json_object_object_get_ex(g, "libvirt_current_memory_bytes", NULL))
+                print_size("Current (libvirt):", g, "libvirt_current_memory_bytes");
         print_size("Used:", g, "used_bytes");
         print_size("Available (guest):", stats, "available_bytes");
         print_size("Free (guest):", stats, "free_bytes");

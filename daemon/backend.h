@@ -17,6 +17,7 @@
 
 typedef struct Backend Backend;
 typedef struct Guest Guest;
+typedef struct GuestSettings GuestSettings;
 typedef struct Manager Manager;
 
 typedef struct BackendOps {
@@ -40,6 +41,11 @@ typedef struct BackendOps {
         void (*forget)(Guest *g);
         /* Optional: backend-specific fields of a guest for memtidectl (e.g. "socket"). */
         void (*describe_guest)(const Guest *g, json_object *o);
+        /* Optional: what the guest's VM manager (a Proxmox VM config, the libvirt
+         * domain) sets, put into s over memtide's defaults with each field's
+         * source; the config's [Guest:] rules and the overrides come on top.
+         * Called whenever the settings are applied: the guest ready, a reload. */
+        void (*vm_settings)(Guest *g, GuestSettings *s);
         /* Optional: the backend's own state for memtidectl status (key: name). */
         json_object *(*status_json)(Backend *b);
 } BackendOps;

@@ -104,10 +104,33 @@ void guest_reset(Guest *g, const char *reason)
         g->history_len = g->history_next = 0;
 }
 
+/* The override's fields name it as their source. */
+static void override_sources(const Override *ov, GuestSettings *s)
+{
+        static const char source[] = "override (memtidectl set)";
+
+        if (ov->min_set)
+                guest_settings_set_source(s, GUEST_SETTING_MIN, source);
+        if (ov->max_set)
+                guest_settings_set_source(s, GUEST_SETTING_MAX, source);
+        if (ov->manage_set)
+                guest_settings_set_source(s, GUEST_SETTING_MANAGE, source);
+        if (ov->shares_set)
+                guest_settings_set_source(s, GUEST_SETTING_SHARES, source);
+}
+
 void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides)
 {
-        config_guest_settings(config, g->name, g->uuid, &g->settings);
-        overrides_apply(overrides, g->name, g->uuid, &g->settings);
+        GuestSettings *s = &g->settings;
+        const Override *ov = overrides_find(overrides, g->name, g->uuid);
+
+        guest_settings_init(s);
+        if (g->backend->ops->vm_settings)
+                g->backend->ops->vm_settings(g, s);
+        config_guest_rules_apply(config, g->name, g->uuid, s);
+        overrides_apply(overrides, g->name, g->uuid, s);
+        if (ov)
+                override_sources(ov, s);
 }
 
 void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d)

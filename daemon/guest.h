@@ -93,7 +93,9 @@ void guest_balloon_changed(Guest *g, uint64_t actual_bytes);
 /* The connection is gone: everything learnt through it is dropped. */
 void guest_reset(Guest *g, const char *reason);
 
-/* The config's [Guest:] rules, then the operator's runtime override. */
+/* Defaults, then what the guest's VM manager sets (its backend's vm_settings),
+ * the config's [Guest:] rules, the operator's runtime override: each field
+ * keeps the source of the last layer that set it. */
 void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides);
 
 void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d);

@@ -14,6 +14,7 @@
 #include "host.h"
 #include "log.h"
 #include "manager.h"
+#include "proxmox-vmconf.h"
 #include "qmp-compat.h"
 #include "qmp-guest.h"
 
@@ -143,6 +144,20 @@ static void describe_guest(const Guest *g, json_object *o)
                                        json_object_new_uint64(qmp_guest_of(g)->sessions));
 }
 
+/* Proxmox names a VM's socket VMID.qmp: its VM config has the guest's memory,
+ * balloon minimum and shares. Read at every call: a reload sees edits. */
+static void vm_settings(Guest *g, GuestSettings *s)
+{
+        _cleanup_free_ char *error = NULL;
+        const char *dir = g->manager->config->proxmox_config_dir;
+        int r = dir ? proxmox_vmconf_guest_settings(dir, g->key, s, &error) : 0;
+
+        if (r < 0)
+                log_guest_errno(LOG_WARNING, g, r,
+                                "%s; guest left unmanaged (Manage= in a [Guest:] rule overrides)",
+                                error ? error : "cannot read its Proxmox VM config");
+}
+
 const BackendOps qmp_backend_ops = {
         .name = "qmp",
         .start = start,
@@ -153,4 +168,5 @@ const BackendOps qmp_backend_ops = {
         .qmp_command = qmp_guest_command,
         .forget = qmp_guest_detach,
         .describe_guest = describe_guest,
+        .vm_settings = vm_settings,
 };

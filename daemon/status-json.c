@@ -118,6 +118,17 @@ json_object *compat_json(const Guest *g, bool with_comparison)
         return o;
 }
 
+/* Where each setting's value came from: "default", "proxmox FILE:LINE", "config
+ * FILE [Guest:MATCH]", "override (memtidectl set)", "libvirt ...". */
+static json_object *settings_sources_json(const GuestSettings *s)
+{
+        json_object *o = json_object_new_object();
+        for (int f = 0; f < _GUEST_SETTING_FIELD_MAX; f++)
+                json_object_object_add(o, guest_setting_field_to_string(f),
+                                       json_object_new_string(s->source[f]));
+        return o;
+}
+
 json_object *guest_json(Manager *m, const Guest *g)
 {
         json_object *o = json_object_new_object();
@@ -138,6 +149,8 @@ json_object *guest_json(Manager *m, const Guest *g)
         add_u64(o, "target_bytes", d ? d->target_bytes : STAT_UNKNOWN);
         add_u64(o, "max_bytes", sample.max_bytes);
         add_u64(o, "min_bytes", sample.min_bytes ? sample.min_bytes : STAT_UNKNOWN);
+        json_object_object_add(o, "shares", json_object_new_int((int)sample.shares));
+        json_object_object_add(o, "settings_sources", settings_sources_json(&g->settings));
         add_u64(o, "floor_bytes", d && d->floor_bytes ? d->floor_bytes : STAT_UNKNOWN);
         add_u64(o, "used_bytes", d && d->used_bytes ? d->used_bytes : STAT_UNKNOWN);
         add_u64(o, "qemu_rss_bytes", g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN);

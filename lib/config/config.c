@@ -318,6 +318,9 @@ static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "ControlSocket", parse_absolute_path, .offset = CONF(control_socket) },
         { SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory) },
         { SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file) },
+        /* Proxmox VE's VM configs: memory, balloon and shares of QMP guests VMID.qmp. */
+        { SECTION_DAEMON, "ProxmoxConfigDir", parse_optional_path,
+          .offset = CONF(proxmox_config_dir) },
         { SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
           .from_string = policy_strategy_from_string, .to_string = strategy_name,
           .why = "unknown strategy (known: adaptive, mom, proxmox)" },
@@ -596,6 +599,7 @@ int config_new(MemtideConfig **ret)
             replace_string(&c->control_socket, CONFIG_DEFAULT_CONTROL_SOCKET) < 0 ||
             replace_string(&c->ksm.sysfs_path, KSM_SYSFS_PATH_DEFAULT) < 0 ||
             replace_string(&c->state_directory, config_default_state_directory()) < 0 ||
+            replace_string(&c->proxmox_config_dir, CONFIG_DEFAULT_PROXMOX_CONFIG_DIR) < 0 ||
             parse_glob_list("/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &c->qmp_sockets,
                             NULL, &why) < 0 ||
             parse_glob_list(CONFIG_DEFAULT_SHARED_QMP_SOCKETS, &c->shared_qmp_sockets, NULL,
@@ -614,10 +618,13 @@ MemtideConfig *config_free(MemtideConfig *c)
         free(c->ksm.sysfs_path);
         free(c->state_directory);
         free(c->metrics_file);
+        free(c->proxmox_config_dir);
         strv_free(c->qmp_sockets);
         strv_free(c->shared_qmp_sockets);
-        for (size_t i = 0; i < c->n_guest_rules; i++)
+        for (size_t i = 0; i < c->n_guest_rules; i++) {
                 free(c->guest_rules[i].match);
+                free(c->guest_rules[i].file);
+        }
         free(c->guest_rules);
         free(c);
         return NULL;
@@ -650,16 +657,19 @@ static char *strip(char *s)
         return s;
 }
 
-static GuestRule *guest_rule_add(MemtideConfig *c, const char *match)
+static GuestRule *guest_rule_add(MemtideConfig *c, const char *match, const char *file)
 {
         GuestRule *rules = realloc(c->guest_rules, (c->n_guest_rules + 1) * sizeof(*rules));
         if (!rules)
                 return NULL;
         c->guest_rules = rules;
         GuestRule *r = &rules[c->n_guest_rules];
-        *r = (GuestRule){ .match = strdup(match), .manage = true };
-        if (!r->match)
+        *r = (GuestRule){ .match = strdup(match), .file = strdup(file), .manage = true };
+        if (!r->match || !r->file) {
+                free(r->match);
+                free(r->file);
                 return NULL;
+        }
         c->n_guest_rules++;
         return r;
 }
@@ -682,7 +692,7 @@ static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRu
                 *section = SECTION_KSM;
         else if (strncmp(name, "Guest:", 6) == 0 && name[6] != '\0') {
                 *section = SECTION_GUEST;
-                *rule = guest_rule_add(c, name + 6);
+                *rule = guest_rule_add(c, name + 6, file);
                 if (!*rule)
                         return -ENOMEM;
         } else
@@ -857,25 +867,47 @@ int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error
         return load(path, true, ret, ret_error);
 }
 
-void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
-                           GuestSettings *ret)
+/* The key's source: the file and section of the rule that set it. */
+static void rule_source(GuestSettings *s, GuestSettingField f, const GuestRule *r)
 {
-        *ret = (GuestSettings){ .manage = true, .shares = POLICY_SHARES_DEFAULT };
+        guest_settings_set_source(s, f, "config %s [Guest:%s]", r->file, r->match);
+}
+
+void config_guest_rules_apply(const MemtideConfig *c, const char *name, const char *uuid,
+                              GuestSettings *s)
+{
         for (size_t i = 0; i < c->n_guest_rules; i++) {
                 const GuestRule *r = &c->guest_rules[i];
                 bool hit = (name && fnmatch(r->match, name, 0) == 0) ||
                            (uuid && strcasecmp(r->match, uuid) == 0);
                 if (!hit)
                         continue;
-                if (r->min_set)
-                        ret->min_bytes = r->min_bytes;
-                if (r->max_set)
-                        ret->max_bytes = r->max_bytes;
-                if (r->max_below_floor_set)
-                        ret->max_below_floor = r->max_below_floor;
-                if (r->manage_set)
-                        ret->manage = r->manage;
-                if (r->shares_set)
-                        ret->shares = r->shares;
+                if (r->min_set) {
+                        s->min_bytes = r->min_bytes;
+                        rule_source(s, GUEST_SETTING_MIN, r);
+                }
+                if (r->max_set) {
+                        s->max_bytes = r->max_bytes;
+                        rule_source(s, GUEST_SETTING_MAX, r);
+                }
+                if (r->max_below_floor_set) {
+                        s->max_below_floor = r->max_below_floor;
+                        rule_source(s, GUEST_SETTING_MAX_BELOW_FLOOR, r);
+                }
+                if (r->manage_set) {
+                        s->manage = r->manage;
+                        rule_source(s, GUEST_SETTING_MANAGE, r);
+                }
+                if (r->shares_set) {
+                        s->shares = r->shares;
+                        rule_source(s, GUEST_SETTING_SHARES, r);
+                }
         }
+}
+
+void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
+                           GuestSettings *ret)
+{
+        guest_settings_init(ret);
+        config_guest_rules_apply(c, name, uuid, ret);
 }

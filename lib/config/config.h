@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "cleanup.h"
+#include "guest-settings.h"
 #include "ksm.h"
 #include "policy-config.h"
 
@@ -20,6 +21,8 @@
 /* The main file; may be absent, then defaults and its drop-ins apply. */
 #define CONFIG_DEFAULT_PATH           MEMTIDE_SYSCONFDIR "/memtide/memtide.conf"
 #define CONFIG_DEFAULT_CONTROL_SOCKET "/run/memtide/io.memtide.socket"
+/* Where Proxmox VE keeps each VM's config (pmxcfs). */
+#define CONFIG_DEFAULT_PROXMOX_CONFIG_DIR "/etc/pve/qemu-server"
 /* Proxmox VE's own monitors: qm, pvestatd and backups connect to them too. */
 #define CONFIG_DEFAULT_SHARED_QMP_SOCKETS "/var/run/qemu-server/*.qmp /run/qemu-server/*.qmp"
 
@@ -32,6 +35,7 @@ typedef enum BackendKind {
 
 typedef struct GuestRule {
         char *match; /* name glob or UUID, from [Guest:MATCH] */
+        char *file;  /* the file the section is in, for the settings' sources */
         bool min_set, max_set, manage_set;
         uint64_t min_bytes;
         uint64_t max_bytes;
@@ -55,6 +59,7 @@ typedef struct MemtideConfig {
         char *control_socket;
         char *state_directory; /* runtime overrides survive restarts here */
         char *metrics_file;    /* Prometheus textfile, NULL = none */
+        char *proxmox_config_dir; /* VMID.conf per QMP socket VMID.qmp; NULL = none */
         PolicyConfig policy;
         KsmConfig ksm; /* [KSM] */
         GuestRule *guest_rules;
@@ -78,18 +83,13 @@ int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error
 /* Parses one file's text into c (used by config_load and tests). */
 int config_parse_text(MemtideConfig *c, const char *text, const char *filename, char **ret_error);
 
-/* Effective settings for a guest: the last matching [Guest:] rule wins per key. */
-typedef struct GuestSettings {
-        uint64_t min_bytes; /* 0 when unset */
-        uint64_t max_bytes; /* 0 when unset */
-        /* MaxMemory= wins over the floor (use + HeadroomMin=): an explicit squeeze. */
-        bool max_below_floor;
-        bool manage;
-        uint32_t shares; /* Shares=, POLICY_SHARES_DEFAULT when unset */
-} GuestSettings;
-
+/* Effective settings for a guest: the defaults, then the matching [Guest:] rules. */
 void config_guest_settings(const MemtideConfig *c, const char *name, const char *uuid,
                            GuestSettings *ret);
+/* The matching [Guest:] rules over s (the last match wins per key), each
+ * key's source "config FILE [Guest:MATCH]". */
+void config_guest_rules_apply(const MemtideConfig *c, const char *name, const char *uuid,
+                              GuestSettings *s);
 
 const char *backend_kind_to_string(BackendKind k);
 
