@@ -30,239 +30,25 @@ Runs as root where systemd-nspawn and mmdebstrap are installed (else exit
 77); not in the sanitizer build (it tests the unit and the install, and the
 container has no sanitizer runtime)."""
 
-import fcntl
 import json
 import os
-import re
-import shlex
-import shutil
-import signal
 import stat
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, build_dir, guests, log, require_guests,  # noqa: E402
-                     sanitized_build, skip, wait_for, workdir)
+from harness import run_test, MIB, guests, log, require_guests, wait_for, workdir  # noqa: E402
+from nspawn import (BASE_PACKAGES, CONFIG, SOCKET, Container, check_security,  # noqa: E402
+                    check_stop, ctl, ctl_json, ensure_rootfs, install, journal, journal_tail,
+                    messages, require_container_tools, show, squeezed)
 
-SOURCE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 ROOTFS_FORMAT = 1  # bump to force a new rootfs
-ROOTFS_PACKAGES = ["systemd", "systemd-sysv", "dbus", "qemu-system-x86"]
 QEMU_USER, QEMU_UID = "qemu-guest", 4242
-CONTAINER_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-SOCKET = "/run/memtide/io.memtide.socket"
-CONFIG = "/etc/memtide/memtide.conf"
 GUEST_MIB = 512
-
-
-# --- the root file system ------------------------------------------------------
-
-def runtime_packages():
-    """The packages of the libraries memtided and memtidectl link: the
-    container must run the binaries of this build."""
-    libs = set()
-    for exe in ("daemon/memtided", "cli/memtidectl"):
-        r = subprocess.run(["ldd", os.path.join(build_dir(), exe)], capture_output=True, text=True,
-                           check=True)
-        libs.update(m.group(1) for m in re.finditer(r"=> (/\S+)", r.stdout))
-    paths = sorted(libs | {os.path.realpath(lib) for lib in libs})
-    r = subprocess.run(["dpkg", "-S"] + paths, capture_output=True, text=True)
-    owner = {}
-    for line in r.stdout.splitlines():
-        pkgs, path = line.split(": ", 1)
-        owner[path] = pkgs.split(",")[0].split(":")[0]
-    packages = set()
-    for lib in libs:
-        pkg = owner.get(lib) or owner.get(os.path.realpath(lib))
-        assert pkg, "no Debian package ships %s (linked by memtided or memtidectl)" % lib
-        packages.add(pkg)
-    return sorted(packages)
-
-
-def ensure_rootfs():
-    """A Debian 12 rootfs with systemd, QEMU and memtide's run-time libraries,
-    made once per build tree and reused (never booted writable: the container
-    runs on an overlay)."""
-    path = os.path.join(build_dir(), "tests", "nspawn-rootfs")
-    packages = sorted(set(ROOTFS_PACKAGES + runtime_packages()))
-    want = "format %d\n%s\n" % (ROOTFS_FORMAT, "\n".join(packages))
-    stamp = os.path.join(path, ".memtide-rootfs")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with open(stamp) as f:
-                if f.read() == want:
-                    log("rootfs: cached in %s" % path)
-                    return path
-        except OSError:
-            pass
-        tmp = path + ".new"
-        shutil.rmtree(tmp, ignore_errors=True)
-        t0 = time.monotonic()
-        cmd = ["mmdebstrap", "--variant=minbase", "--include=" + ",".join(packages), "bookworm",
-               tmp]
-        log("rootfs: %s" % " ".join(cmd))
-        with open(path + ".log", "w") as out:
-            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        if r.returncode != 0:
-            with open(path + ".log") as f:
-                raise AssertionError("mmdebstrap failed (%d):\n%s" % (r.returncode,
-                                                                     f.read()[-3000:]))
-        with open(os.path.join(tmp, ".memtide-rootfs"), "w") as f:
-            f.write(want)
-        shutil.rmtree(path, ignore_errors=True)
-        os.rename(tmp, path)
-        log("rootfs: made in %.0f s" % (time.monotonic() - t0))
-    return path
-
-
-# --- the container -------------------------------------------------------------
-
-class Container:
-    """systemd-nspawn --boot on an overlay of the rootfs; commands run in its
-    namespaces through nsenter."""
-
-    def __init__(self, rootfs, binds, log_path):
-        self.name = "memtide-test-%d" % os.getpid()
-        self.cmd = ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "-D", rootfs,
-                    "--volatile=overlay", "--machine=" + self.name,
-                    "--console=read-only"] + binds
-        self.log_path = log_path
-        self.proc = None
-        self.leader = None
-
-    def start(self):
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, preexec_fn=guests._child_setup)
-        self.leader = wait_for(self._find_leader, 30, "the container's PID 1")
-        state = wait_for(self._booted, 90, "the container to finish booting")
-        log("container: systemd %s as PID 1 (host pid %d), %s" % (
-            self.run("systemctl", "--version").stdout.split()[1], self.leader, state))
-
-    def _find_leader(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("systemd-nspawn exited %d:\n%s" % (self.proc.returncode,
-                                                                     self.log_tail()))
-        for pid in self._children(self.proc.pid):
-            try:
-                with open("/proc/%d/comm" % pid) as f:
-                    if f.read().strip() == "systemd":
-                        return pid
-            except OSError:
-                pass
-        return None
-
-    @staticmethod
-    def _children(pid):
-        out = []
-        for task in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                    out += [int(p) for p in f.read().split()]
-            except OSError:
-                pass
-        return out
-
-    def _booted(self):
-        r = self.run("systemctl", "is-system-running", check=False)
-        state = r.stdout.strip()
-        return state if state in ("running", "degraded") else None
-
-    def nsenter(self):
-        return ["nsenter", "-t", str(self.leader), "-a", "--"]
-
-    def run(self, *cmd, check=True, user=None, stdin=None, timeout=120):
-        argv = list(cmd)
-        if user:
-            name, group = user.split(":")
-            argv = ["setpriv", "--reuid=" + name, "--regid=" + group, "--init-groups", "--"] + argv
-        r = subprocess.run(self.nsenter() + argv, input=stdin, capture_output=True, text=True,
-                           timeout=timeout, env={"PATH": CONTAINER_PATH, "LANG": "C.UTF-8",
-                                                 "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"})
-        if check and r.returncode != 0:
-            raise AssertionError("in the container: %s: exit %d\n%s%s" % (
-                " ".join(argv), r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
-        return r
-
-    def path(self, p):
-        """A path of the container's file system, seen from the host."""
-        return "/proc/%d/root%s" % (self.leader, p)
-
-    def log_tail(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()[-3000:]
-
-    def stop(self):
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)  # the container's systemd shuts down
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-# --- memtide in the container ----------------------------------------------------
-
-def show(c, *props):
-    r = c.run("systemctl", "show", "memtided", "-p", ",".join(props))
-    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-
-
-def ctl(c, *args, user=None, check=True):
-    return c.run("memtidectl", *args, user=user, check=check)
-
-
-def ctl_json(c, *args):
-    return json.loads(ctl(c, "--json", *args).stdout)
-
-
-def journal(c):
-    r = c.run("journalctl", "-u", "memtided", "-o", "json", "--no-pager")
-    return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-
-
-def messages(c):
-    return [e.get("MESSAGE", "") for e in journal(c) if isinstance(e.get("MESSAGE"), str)]
 
 
 def interval(c):
     return ctl_json(c, "status")["daemon"]["interval_seconds"]
-
-
-def readme_install_commands():
-    """The command block of the README's "## Install" section."""
-    with open(os.path.join(SOURCE_ROOT, "README.md")) as f:
-        text = f.read()
-    section = text.split("\n## Install\n", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
-    return [ln.split("#")[0].strip() for ln in block.splitlines() if ln.split("#")[0].strip()]
-
-
-def install(c):
-    """Runs the README's install commands: meson setup and compile are this
-    build's (the container has no compiler), meson install goes into the
-    container's root from outside, the rest runs inside."""
-    commands = readme_install_commands()
-    log("README install: %s" % " ; ".join(commands))
-    assert any(cmd.startswith("meson install") for cmd in commands), commands
-    for cmd in commands:
-        argv = shlex.split(cmd)
-        if argv[:2] in (["meson", "setup"], ["meson", "compile"]):
-            log("  %s: this build (%s)" % (cmd, build_dir()))
-        elif argv[:2] == ["meson", "install"]:
-            r = subprocess.run(["meson", "install", "-C", build_dir(), "--no-rebuild", "--quiet",
-                                "--destdir", c.path("")], capture_output=True, text=True)
-            assert r.returncode == 0, r.stdout + r.stderr
-            log("  %s: into the container's root" % cmd)
-            check_before_sysusers(c)
-        else:
-            c.run(*argv)
-            log("  %s: ok" % cmd)
 
 
 def check_before_sysusers(c):
@@ -327,7 +113,7 @@ def check_read_only_qmp_dir(c):
 
 def host_rss(guest):
     """VmRSS of the guest's QEMU, seen from the host (the child of nsenter)."""
-    for pid in Container._children(guest.proc.pid):
+    for pid in Container.children(guest.proc.pid):
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
@@ -335,21 +121,9 @@ def host_rss(guest):
     return None
 
 
-def squeezed(c, names):
-    gl = {g["name"]: g for g in ctl_json(c, "list")["guests"]}
-    if not all(n in gl for n in names):
-        return None
-    for n in names:
-        g = gl[n]
-        if g["floor_bytes"] is None or not (g["actual_bytes"] <= 1.25 * g["floor_bytes"]
-                                            and g["actual_bytes"] < 0.6 * GUEST_MIB * MIB):
-            return None
-    return gl
-
-
 def check_guests(c, gl):
     try:
-        listed = wait_for(lambda: squeezed(c, [g.name for g in gl]), 180,
+        listed = wait_for(lambda: squeezed(c, [g.name for g in gl], GUEST_MIB), 180,
                           "both guests to be squeezed")
     except AssertionError:
         log("memtidectl list:\n" + ctl(c, "list", check=False).stdout)
@@ -448,23 +222,6 @@ def check_watchdog_fed(c, first):
     log("watchdog: last ping %.1f s after the first" % ((now - first) / 1e6))
 
 
-def check_security(c):
-    r = c.run("systemd-analyze", "security", "memtided.service", "--no-pager")
-    score = float(re.search(r"Overall exposure level for memtided.service: ([0-9.]+)",
-                            r.stdout).group(1))
-    log("systemd-analyze security memtided.service (installed): %.1f" % score)
-    assert score <= 2.0, r.stdout[-3000:]
-
-
-def check_stop(c):
-    c.run("systemctl", "stop", "memtided")
-    st = show(c, "ActiveState", "Result", "ExecMainStatus", "ExecMainCode")
-    log("systemctl stop: %s" % st)
-    assert st["ActiveState"] == "inactive" and st["Result"] == "success", st
-    assert st["ExecMainStatus"] == "0", st
-    assert not os.path.exists(c.path(SOCKET)), "control socket left behind"
-
-
 # --- guests ---------------------------------------------------------------------
 
 def qemu_wrapper(wd, c, user):
@@ -490,8 +247,7 @@ def start_guest(name, wd, image, qemu):
 
 def dump(c, gl):
     if c.leader:
-        r = c.run("journalctl", "-u", "memtided", "--no-pager", "-n", "60", check=False)
-        print("---- journal of memtided (tail) ----\n" + r.stdout)
+        print(journal_tail(c))
     print("---- systemd-nspawn (tail) ----\n" + c.log_tail())
     for g in gl:
         print("---- %s console (tail) ----\n%s\n%s" % (g.name, g.console_text()[-1500:],
@@ -499,18 +255,11 @@ def dump(c, gl):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("needs root (systemd-nspawn boots a container)")
-    for tool, package in (("systemd-nspawn", "systemd-container"), ("mmdebstrap", "mmdebstrap"),
-                          ("nsenter", "util-linux")):
-        if not shutil.which(tool):
-            skip("%s not installed (package %s; scripts/install-deps.sh installs it)" % (
-                tool, package))
-    if sanitized_build():
-        skip("the container test runs in the normal and the no-libvirt build, not under ASan: "
-             "it tests the unit and the install, the sanitizers are tested by the other tests")
+    require_container_tools("the container test runs in the normal and the no-libvirt build, not "
+                            "under ASan: it tests the unit and the install, the sanitizers are "
+                            "tested by the other tests")
     image = require_guests()
-    rootfs = ensure_rootfs()
+    rootfs = ensure_rootfs("nspawn-rootfs", BASE_PACKAGES, ROOTFS_FORMAT)
     wd = workdir("memtide-systemd-")
     wda, wdb = os.path.join(wd, "qa"), os.path.join(wd, "qb")
     os.makedirs(wda, 0o700)
@@ -529,7 +278,7 @@ def main():
               stdin="u %s %d \"memtide test QEMU\" / /usr/sbin/nologin\n" % (QEMU_USER, QEMU_UID))
         gl.append(start_guest("qa", wda, image, qemu_wrapper(wd, c, QEMU_USER)))
         gl.append(start_guest("qb", wdb, image, qemu_wrapper(wd, c, None)))
-        install(c)
+        install(c, check_before_sysusers)
         first_ping = check_service(c)
         for g in gl:
             g.wait_ready(180)
