@@ -38,6 +38,13 @@ static LibvirtGuests *libvirt_of(const Guest *g)
         return g->backend->data;
 }
 
+/* A guest's own (Guest.backend_data): what its definition says, as of the
+ * last GUEST_ADDED (start, reconnection, redefinition). */
+static LibvirtDomainMemory *definition_of(const Guest *g)
+{
+        return g->backend_data;
+}
+
 bool libvirt_socket_present(void)
 {
         return access("/run/libvirt/libvirt-sock", F_OK) == 0 ||
@@ -62,6 +69,8 @@ static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
 
         if (r >= 0)
                 r = guest_set_uuid(g, info->uuid);
+        if (r >= 0 && !(g->backend_data = calloc(1, sizeof(LibvirtDomainMemory))))
+                r = -ENOMEM;
         if (r >= 0)
                 r = guest_add_actuator(g, &balloon_actuator);
         if (r >= 0 && !m->config->libvirt_qmp_passthrough)
@@ -85,11 +94,14 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
         g->actual_bytes = info->actual_bytes;
         g->max_bytes = info->max_bytes;
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
+        *definition_of(g) = info->memory;
         if (info->stats_period_error)
                 log_guest(LOG_WARNING, g, "setting the stats period failed: %s",
                           info->stats_period_error);
         if (g->state != GUEST_READY)
                 manager_guest_ready(m, g, "balloon (libvirt)");
+        else
+                manager_refresh_settings(m, g); /* the definition may have changed */
 }
 
 static void guest_removed(Manager *m, const LibvirtResult *r)
@@ -205,6 +217,31 @@ static void forget(Guest *g)
                         l->pending[i] = l->pending[--l->n_pending];
                 else
                         i++;
+        free(g->backend_data);
+        g->backend_data = NULL;
+}
+
+/* The domain's guaranteed minimum: <memtune><min_guarantee> as MOM reads it,
+ * or oVirt's metadata where QEMU's driver refuses that element. */
+static void vm_settings(Guest *g, GuestSettings *s)
+{
+        const LibvirtDomainMemory *d = definition_of(g);
+
+        if (!d || d->min_source == LIBVIRT_MIN_NONE)
+                return;
+        s->min_bytes = d->min_bytes;
+        guest_settings_set_source(s, GUEST_SETTING_MIN, "%s",
+                                  libvirt_min_source_to_string(d->min_source));
+}
+
+/* <currentMemory>: shown, not used (memtide.conf(5), LIBVIRT SETTINGS). */
+static void describe_guest(const Guest *g, json_object *o)
+{
+        const LibvirtDomainMemory *d = definition_of(g);
+
+        json_object_object_add(o, "libvirt_current_memory_bytes",
+                               d && d->current_bytes ? json_object_new_uint64(d->current_bytes)
+                                                     : NULL);
 }
 
 /* QEMU's answer, as our own QMP client would hand it out. */
@@ -387,5 +424,7 @@ const BackendOps libvirt_backend_ops = {
         .set_stats_period = set_stats_period,
         .qmp_command = qmp_command,
         .forget = forget,
+        .describe_guest = describe_guest,
+        .vm_settings = vm_settings,
         .status_json = status_json,
 };

@@ -10,7 +10,7 @@
 # neither started nor left enabled: the tests start their own instances.
 set -euo pipefail
 
-BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev scdoc)
+BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev libxml2-dev scdoc)
 # The demo: QEMU, and what the guest image is made with.
 DEMO_PACKAGES=(python3 qemu-system-x86 busybox-static cpio gzip binutils)
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" kmod procps valgrind

@@ -84,6 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libvirt-domain-xml.h"
 #include "libvirt-stats.h"
 
 /* A UUID in its 36-character text form plus NUL (VIR_UUID_STRING_BUFLEN). */
@@ -179,6 +180,9 @@ typedef struct LibvirtGuestInfo {
         LibvirtGuestState state;
         uint64_t actual_bytes; /* current balloon size (virDomainGetInfo memory) */
         uint64_t max_bytes;    /* maximum (virDomainGetInfo maxMem) */
+        /* From the persistent definition (virDomainGetXMLDesc INACTIVE): the
+         * guaranteed minimum and <currentMemory>; zeros when it could not be read. */
+        LibvirtDomainMemory memory;
         /* Setting the stats period failed (e.g. no balloon device): the
          * guest will not report stats. NULL when it worked or was not asked. */
         char *stats_period_error;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include <libxml/parser.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -36,6 +37,9 @@ static void libvirt_init_once(void)
                 return;
         }
         virSetErrorFunc(NULL, libvirt_quiet_error);
+        /* libxml2's global set-up is not safe to race: done here, once, before
+         * the worker parses domain definitions (libvirt-domain-xml.c). */
+        xmlInitParser();
 }
 
 static void *libvirt_event_loop_run(void *userdata)

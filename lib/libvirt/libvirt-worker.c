@@ -196,6 +196,24 @@ static int worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g, int
         return 0;
 }
 
+/* What the persistent definition says about memory (the inactive XML: the
+ * live one's <currentMemory> is only the balloon's size now). No API gives
+ * min_guarantee for QEMU, nor metadata values, hence the XML. Left at zero
+ * when it cannot be had: the guest is still managed, on memtide's defaults. */
+static void worker_read_definition(LibvirtBackend *b, virDomainPtr dom, LibvirtDomainMemory *ret)
+{
+        _cleanup_free_ char *xml = NULL;
+
+        worker_call_begin(b, "virDomainGetXMLDesc");
+        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        worker_call_end(b);
+        if (!xml) {
+                worker_failed(b, NULL);
+                return;
+        }
+        (void)libvirt_domain_xml_memory(xml, strlen(xml), ret);
+}
+
 /* Takes ownership of dom: records the guest (new, or a new run of a known
  * one) and sends GUEST_ADDED. */
 static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
@@ -239,6 +257,7 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
                 e->result.guest.actual_bytes = (uint64_t)info.memory * 1024;
                 e->result.guest.max_bytes = (uint64_t)info.maxMem * 1024;
         }
+        worker_read_definition(b, dom, &e->result.guest.memory);
         (void)worker_set_stats_period(b, g, e->result.guest.id,
                                       &e->result.guest.stats_period_error);
         libvirt_result_push(b, e);
@@ -595,7 +614,12 @@ static void worker_handle_lifecycle(LibvirtBackend *b, const LibvirtNote *n)
                 if (g)
                         worker_push_state(b, n->uuid, LIBVIRT_GUEST_CRASHED);
                 return;
-        default: /* defined, undefined, shutdown (STOPPED follows) */
+        case VIR_DOMAIN_EVENT_DEFINED:
+                /* virsh define or edit of a running domain: its settings may have changed */
+                if (g)
+                        worker_guest_started(b, n->uuid);
+                return;
+        default: /* undefined, shutdown (STOPPED follows) */
                 return;
         }
 }

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "libvirt-domain-xml.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "cleanup.h"
+
+/* Sizes above 2^57 bytes no machine addresses (as OVERRIDE_MAX_BYTES). */
+#define MAX_BYTES (UINT64_C(1) << 57)
+
+static inline void xml_free_docp(xmlDocPtr *d)
+{
+        if (*d)
+                xmlFreeDoc(*d);
+}
+
+static inline void xml_freep(xmlChar **s)
+{
+        if (*s)
+                xmlFree(*s);
+}
+
+const char *libvirt_min_source_to_string(LibvirtMinSource s)
+{
+        switch (s) {
+        case LIBVIRT_MIN_MEMTUNE:
+                return "libvirt memtune/min_guarantee";
+        case LIBVIRT_MIN_OVIRT:
+                return "libvirt metadata ovirt-vm:minGuaranteedMemoryMb";
+        default:
+                return NULL;
+        }
+}
+
+/* libvirt's scaled integers (docs: formatdomain "Memory Allocation"); KiB by default. */
+static int unit_factor(const char *unit, uint64_t *ret)
+{
+        static const struct {
+                const char *name;
+                uint64_t factor;
+        } units[] = {
+                { "b", 1 },
+                { "bytes", 1 },
+                { "KB", 1000 },
+                { "k", 1024 },
+                { "KiB", 1024 },
+                { "MB", 1000 * 1000 },
+                { "M", 1024 * 1024 },
+                { "MiB", 1024 * 1024 },
+                { "GB", 1000 * 1000 * 1000 },
+                { "G", UINT64_C(1) << 30 },
+                { "GiB", UINT64_C(1) << 30 },
+                { "TB", UINT64_C(1000) * 1000 * 1000 * 1000 },
+                { "T", UINT64_C(1) << 40 },
+                { "TiB", UINT64_C(1) << 40 },
+        };
+
+        if (!unit) {
+                *ret = 1024;
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+                /* libvirt compares case-insensitively, except that "b" is bytes */
+                if (strcasecmp(unit, units[i].name) == 0) {
+                        *ret = units[i].factor;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* The element's text times factor, in bytes; 0 when it is no size. */
+static uint64_t node_number(xmlNodePtr n, uint64_t factor)
+{
+        _cleanup_(xml_freep) xmlChar *text = xmlNodeGetContent(n);
+        unsigned long long v;
+        char *end;
+
+        if (!text || !(text[0] >= '0' && text[0] <= '9'))
+                return 0;
+        errno = 0;
+        v = strtoull((const char *)text, &end, 10);
+        if (errno != 0 || *end != '\0' || v > MAX_BYTES / factor)
+                return 0;
+        return v * factor;
+}
+
+/* A libvirt scaled size: text and unit='...'. */
+static uint64_t node_size(xmlNodePtr n)
+{
+        _cleanup_(xml_freep) xmlChar *unit = xmlGetProp(n, (const xmlChar *)"unit");
+        uint64_t factor;
+
+        if (unit_factor((const char *)unit, &factor) < 0)
+                return 0;
+        return node_number(n, factor);
+}
+
+/* The first element child called name, in namespace ns (NULL: any, or none). */
+static xmlNodePtr child(xmlNodePtr parent, const char *name, const char *ns)
+{
+        for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next) {
+                if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
+                        continue;
+                if (!ns || (n->ns && n->ns->href && strcmp((const char *)n->ns->href, ns) == 0))
+                        return n;
+        }
+        return NULL;
+}
+
+/* oVirt's engine has written the inner element with and without the prefix. */
+static uint64_t ovirt_min_bytes(xmlNodePtr domain)
+{
+        xmlNodePtr vm = child(child(domain, "metadata", NULL), "vm", LIBVIRT_OVIRT_VM_NAMESPACE);
+        xmlNodePtr min = child(vm, "minGuaranteedMemoryMb", NULL);
+
+        return min ? node_number(min, 1024 * 1024) : 0;
+}
+
+int libvirt_domain_xml_memory(const char *xml, size_t len, LibvirtDomainMemory *ret)
+{
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        xmlNodePtr domain, n;
+        LibvirtDomainMemory m = { 0 };
+
+        if (len > INT_MAX)
+                return -EINVAL;
+        /* No network, no entity expansion, no DTD: only the elements themselves. */
+        doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        domain = doc ? xmlDocGetRootElement(doc) : NULL;
+        /* libvirt writes no DTD; one brings entities, which xmlNodeGetContent expands */
+        if (!domain || doc->intSubset || strcmp((const char *)domain->name, "domain") != 0)
+                return -EINVAL;
+        n = child(child(domain, "memtune", NULL), "min_guarantee", NULL);
+        if (n && (m.min_bytes = node_size(n)) > 0)
+                m.min_source = LIBVIRT_MIN_MEMTUNE;
+        else if ((m.min_bytes = ovirt_min_bytes(domain)) > 0)
+                m.min_source = LIBVIRT_MIN_OVIRT;
+        n = child(domain, "currentMemory", NULL);
+        if (n)
+                m.current_bytes = node_size(n);
+        *ret = m;
+        return 0;
+}
