@@ -40,8 +40,8 @@ static void print_size_setting(const char *label, json_object *g, const char *ke
         uint64_t v;
         char b[32];
 
-        print_setting(label, json_get_u64(g, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-",
-                      g, key);
+        print_setting(label, json_get_u64(g, key, &v) == 0 ? format_bytes(b, sizeof(b), v) : "-", g,
+                      key);
 }
 
 static void print_settings(json_object *g)
@@ -76,6 +76,45 @@ static json_object *name_params(const char *name)
         return p;
 }
 
+/* A QMP guest's monitor: memtide's own, or shared with other clients. */
+static void print_monitor(json_object *g)
+{
+        bool shared = false;
+        uint64_t sessions = 0;
+
+        if (json_get_bool(g, "shared_monitor", &shared) < 0)
+                return;
+        if (!shared) {
+                printf("%-20s %s\n", "Monitor:", "held by memtided");
+                return;
+        }
+        (void)json_get_u64(g, "monitor_sessions", &sessions);
+        printf("%-20s shared, one session per cycle (%llu so far)\n",
+               "Monitor:", (unsigned long long)sessions);
+}
+
+static void print_other_controller(json_object *g)
+{
+        json_object *oc = NULL;
+        uint64_t to = 0, left = 0;
+        bool back = false;
+
+        if (!json_object_object_get_ex(g, "other_controller", &oc) || !oc) {
+                printf("%-20s %s\n", "Other controller:", "none seen");
+                return;
+        }
+        (void)json_get_u64(oc, "moved_to_bytes", &to);
+        (void)json_get_bool(oc, "standing_back", &back);
+        (void)json_get_u64(oc, "standing_back_seconds", &left);
+        if (back)
+                printf("%-20s moved the balloon to %llu MiB; memtided stands back for %llu s\n",
+                       "Other controller:", (unsigned long long)(to >> 20),
+                       (unsigned long long)left);
+        else
+                printf("%-20s moved the balloon to %llu MiB; memtided manages it again\n",
+                       "Other controller:", (unsigned long long)(to >> 20));
+}
+
 static void print_guest(json_object *g)
 {
         json_object *stats = NULL, *ov = NULL, *compat = NULL;
@@ -98,6 +137,8 @@ static void print_guest(json_object *g)
         printf("%-20s %s\n", "Compat verdict:", str_or(compat, "verdict", "unknown"));
         printf("%-20s %s\n", "Page reporting:", str_or(compat, "page_reporting", "-"));
         printf("%-20s %s\n", "Override:", ov ? json_object_to_json_string(ov) : "none");
+        print_monitor(g);
+        print_other_controller(g);
         printf("%-20s %s\n", "Last decision:", str_or(g, "reason", "-"));
 }
 
@@ -135,10 +176,10 @@ static int parse_size_option(const char *opt, const char *v, json_object *p, con
 static int parse_set_options(int argc, char **argv, json_object *p)
 {
         static const struct option options[] = {
-                {"min", required_argument, NULL, 'm'},
-                {"max", required_argument, NULL, 'M'},
-                {"shares", required_argument, NULL, 's'},
-                {"manage", required_argument, NULL, 'g'},
+                { "min", required_argument, NULL, 'm' },
+                { "max", required_argument, NULL, 'M' },
+                { "shares", required_argument, NULL, 's' },
+                { "manage", required_argument, NULL, 'g' },
                 {},
         };
         int opt, r = 0;
@@ -260,6 +301,6 @@ static int verb_explain(const CtlArgs *a, int argc, char **argv)
 }
 
 const CtlVerb guest_verbs[] = {
-        {"show", verb_show},     {"set", verb_set},         {"reset", verb_reset},
-        {"reload", verb_reload}, {"explain", verb_explain}, {},
+        { "show", verb_show },     { "set", verb_set },         { "reset", verb_reset },
+        { "reload", verb_reload }, { "explain", verb_explain }, {},
 };

@@ -29,8 +29,8 @@ static int verb_metrics(const CtlArgs *a, int argc, char **argv);
 static int verb_top(const CtlArgs *a, int argc, char **argv);
 
 static const CtlVerb verbs[] = {
-        {"status", verb_status},   {"list", verb_list}, {"compat", verb_compat},
-        {"metrics", verb_metrics}, {"top", verb_top},   {"simulate", verb_simulate},
+        { "status", verb_status },   { "list", verb_list }, { "compat", verb_compat },
+        { "metrics", verb_metrics }, { "top", verb_top },   { "simulate", verb_simulate },
 };
 
 static void usage(FILE *f)
@@ -162,6 +162,7 @@ static void print_status(json_object *params)
         print_field("Balloon commands:", d, "balloon_commands");
         print_field("Guests managed:", d, "guests_managed");
         print_field("Guests known:", d, "guests_known");
+        print_field("Another controller:", d, "guests_other_controller");
         print_overrides(d);
         if (!h) {
                 printf("%-22s unavailable\n", "Host memory:");
@@ -349,7 +350,7 @@ static int take_global_options(int *argc, char **argv, CtlArgs *a)
 {
         int n = 0;
 
-        *a = (CtlArgs){.socket = getenv("MEMTIDE_SOCKET")};
+        *a = (CtlArgs){ .socket = getenv("MEMTIDE_SOCKET") };
         if (!a->socket || !*a->socket)
                 a->socket = CONFIG_DEFAULT_CONTROL_SOCKET;
         for (int i = 1; i < *argc; i++) {

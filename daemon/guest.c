@@ -100,6 +100,7 @@ void guest_reset(Guest *g, const char *reason)
         g->stats_actual_bytes = 0;
         guest_compat_clear(&g->compat);
         g->policy_state = (PolicyGuestState){ 0 };
+        g->other_controller = (OtherController){ 0 };
         g->has_decision = false;
         g->history_len = g->history_next = 0;
 }

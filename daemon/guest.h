@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "guest-compat.h"
+#include "other-controller.h"
 #include "overrides.h"
 #include "policy.h"
 #include "qmp.h"
@@ -62,6 +63,7 @@ typedef struct Guest {
         uint64_t command_sent_usec;
 
         GuestCompat compat;
+        OtherController other_controller;
         GuestSettings settings;
         PolicyGuestState policy_state;
         bool has_decision;

@@ -126,6 +126,10 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
                 .command_pending = g->command_pending,
                 .pending_target_bytes = g->pending_target_bytes,
                 .manage = g->settings.manage,
+                .other_controller_bytes =
+                        other_controller_active(&g->other_controller, manager_now_usec(m))
+                                ? g->other_controller.moved_bytes
+                                : 0,
                 .shares = g->settings.shares,
                 .page_reporting_functional = guest_compat_reporting_functional(&g->compat),
                 .deflate_on_oom =
@@ -146,6 +150,7 @@ static int send_target(Manager *m, Guest *g, uint64_t target_bytes)
         int r;
 
         g->command_pending = true;
+        other_controller_command_sent(&g->other_controller, g->actual_bytes, target_bytes);
         g->pending_target_bytes = target_bytes;
         g->command_sent_usec = manager_now_usec(m);
         r = guest_apply_target(g, target_bytes);
@@ -198,6 +203,33 @@ typedef struct CycleInput {
         size_t n;
 } CycleInput;
 
+/* Logged here, once per move and once when memtided takes over again. */
+static void check_other_controller(Manager *m, Guest *g)
+{
+        OtherController *o = &g->other_controller;
+        uint64_t hold_sec = m->config->other_controller_hold_usec / USEC_PER_SEC;
+        char from_s[32], to_s[32];
+        bool deflate_on_oom = g->compat.have_inference &&
+                              g->compat.status.negotiated & COMPAT_FEATURE(COMPAT_F_DEFLATE_ON_OOM);
+        OtherControllerEvent e = other_controller_check(
+                o, g->actual_bytes, g->command_pending, deflate_on_oom, manager_now_usec(m),
+                manager_wall_sec(), m->config->other_controller_hold_usec);
+
+        if (e == OTHER_CONTROLLER_MOVED)
+                g->command_pending = false; /* QEMU has one target: the other's now */
+        if (e == OTHER_CONTROLLER_MOVED)
+                log_guest(LOG_WARNING, g,
+                          "the balloon moved from %s to %s without a command of memtided's: "
+                          "another controller (Proxmox's auto-ballooning, virsh setmem?); "
+                          "standing back for %" PRIu64 " s instead of fighting it",
+                          format_bytes(from_s, sizeof(from_s), o->moved_from_bytes),
+                          format_bytes(to_s, sizeof(to_s), o->moved_bytes), hold_sec);
+        else if (e == OTHER_CONTROLLER_RESUMED)
+                log_guest(LOG_INFO, g,
+                          "no other controller seen for %" PRIu64 " s: managing the balloon again",
+                          hold_sec);
+}
+
 static void cycle_input_free(CycleInput *in)
 {
         free(in->guests);
@@ -220,6 +252,7 @@ static int collect(Manager *m, CycleInput *in)
                 Guest *g = m->guests[i];
                 if (g->state != GUEST_READY)
                         continue;
+                check_other_controller(m, g);
                 in->guests[in->n] = g;
                 manager_guest_sample(m, g, &in->samples[in->n]);
                 in->states[in->n] = g->policy_state;

@@ -129,6 +129,29 @@ static json_object *settings_sources_json(const GuestSettings *s)
         return o;
 }
 
+/* The last move of another controller, null when none was seen. */
+static json_object *other_controller_json(Manager *m, const Guest *g)
+{
+        const OtherController *oc = &g->other_controller;
+        uint64_t now = manager_now_usec(m);
+        bool active = other_controller_active(oc, now);
+        json_object *o;
+
+        if (!oc->moved_bytes)
+                return NULL;
+        o = json_object_new_object();
+        add_u64(o, "moved_from_bytes", oc->moved_from_bytes);
+        add_u64(o, "moved_to_bytes", oc->moved_bytes);
+        json_object_object_add(o, "seen", json_object_new_uint64(oc->seen_wall_sec));
+        json_object_object_add(o, "times", json_object_new_uint64(oc->times));
+        json_object_object_add(o, "standing_back", json_object_new_boolean(active));
+        json_object_object_add(
+                o, "standing_back_seconds",
+                active ? json_object_new_uint64((oc->until_usec - now + 999999) / USEC_PER_SEC)
+                       : NULL);
+        return o;
+}
+
 json_object *guest_json(Manager *m, const Guest *g)
 {
         json_object *o = json_object_new_object();
@@ -164,6 +187,7 @@ json_object *guest_json(Manager *m, const Guest *g)
         json_object_object_add(o, "stats_fresh", json_object_new_boolean(sample.stats_fresh));
         json_object_object_add(o, "command_pending", json_object_new_boolean(g->command_pending));
         json_object_object_add(o, "distress", json_object_new_boolean(d && d->distress));
+        json_object_object_add(o, "other_controller", other_controller_json(m, g));
         json_object_object_add(o, "compat", compat_json(g, false));
         json_object_object_add(o, "reason", string_or_null(d ? d->reason : NULL));
         return o;
@@ -233,11 +257,13 @@ static json_object *overrides_status_json(Manager *m)
 json_object *status_json(Manager *m)
 {
         json_object *o = json_object_new_object(), *d = json_object_new_object();
-        size_t ready = 0, known = m->n_guests;
+        size_t ready = 0, known = m->n_guests, standing_back = 0;
         uint64_t now = manager_now_usec(m);
 
-        for (size_t i = 0; i < m->n_guests; i++)
+        for (size_t i = 0; i < m->n_guests; i++) {
                 ready += m->guests[i]->state == GUEST_READY;
+                standing_back += other_controller_active(&m->guests[i]->other_controller, now);
+        }
         json_object_object_add(d, "version", json_object_new_string(MEMTIDE_VERSION));
         json_object_object_add(d, "backend", json_object_new_string(m->backend.ops->name));
         json_object_object_add(
@@ -255,6 +281,8 @@ json_object *status_json(Manager *m)
         json_object_object_add(d, "balloon_commands", json_object_new_uint64(m->balloon_commands));
         json_object_object_add(d, "guests_managed", json_object_new_uint64(ready));
         json_object_object_add(d, "guests_known", json_object_new_uint64(known));
+        /* Guests whose balloon another controller moved: memtided stands back. */
+        json_object_object_add(d, "guests_other_controller", json_object_new_uint64(standing_back));
         json_object_object_add(d, "overrides", overrides_status_json(m));
         json_object_object_add(o, "daemon", d);
         json_object_object_add(o, "host", host_json(m));

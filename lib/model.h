@@ -11,8 +11,8 @@
 
 #include "balloon-stats.h"
 
-#define MIB (UINT64_C(1) << 20)
-#define GIB (UINT64_C(1) << 30)
+#define MIB          (UINT64_C(1) << 20)
+#define GIB          (UINT64_C(1) << 30)
 #define USEC_PER_SEC UINT64_C(1000000)
 
 typedef struct HostSample {
@@ -21,9 +21,9 @@ typedef struct HostSample {
         uint64_t mem_free_bytes;
         uint64_t buffers_bytes;
         uint64_t cached_bytes;
-        bool swap_known;       /* /proc/vmstat read */
-        uint64_t swap_in_pages;  /* pswpin, cumulative */
-        uint64_t swap_out_pages; /* pswpout, cumulative */
+        bool swap_known;                    /* /proc/vmstat read */
+        uint64_t swap_in_pages;             /* pswpin, cumulative */
+        uint64_t swap_out_pages;            /* pswpout, cumulative */
         uint64_t zfs_arc_reclaimable_bytes; /* counted in mem_available_bytes; 0 without ZFS */
         bool zfs_arc_known;                 /* arcstats read */
         bool psi_available;
@@ -32,29 +32,32 @@ typedef struct HostSample {
 } HostSample;
 
 typedef struct GuestSample {
-        const char *name;           /* borrowed from the guest object */
-        uint64_t actual_bytes;      /* memory the guest has now (QMP query-balloon actual) */
-        uint64_t max_bytes;         /* the ceiling: boot memory, or a lower MaxMemory= */
-        uint64_t boot_bytes;        /* memory it booted with; 0 = max_bytes */
+        const char *name;      /* borrowed from the guest object */
+        uint64_t actual_bytes; /* memory the guest has now (QMP query-balloon actual) */
+        uint64_t max_bytes;    /* the ceiling: boot memory, or a lower MaxMemory= */
+        uint64_t boot_bytes;   /* memory it booted with; 0 = max_bytes */
         /* MaxMemory= wins over the floor (MaxMemoryBelowFloor=yes): the
          * guest may be squeezed below its use plus HeadroomMin=. */
         bool max_below_floor;
-        uint64_t min_bytes;         /* configured MinMemory=, 0 when unset */
+        uint64_t min_bytes; /* configured MinMemory=, 0 when unset */
         BalloonStats stats;
         uint64_t stats_actual_bytes; /* balloon size when stats were reported; 0 = unknown */
         /* Memory the guest's kernel keeps out of MemTotal (learnt while the
          * balloon is at its maximum); 0 = unknown. */
         uint64_t kernel_reserve_bytes;
-        uint64_t stats_age_usec;    /* UINT64_MAX when never reported */
-        bool stats_fresh;           /* reported within the staleness limit */
-        bool command_pending;       /* last balloon command not reached yet */
+        uint64_t stats_age_usec; /* UINT64_MAX when never reported */
+        bool stats_fresh;        /* reported within the staleness limit */
+        bool command_pending;    /* last balloon command not reached yet */
         uint64_t pending_target_bytes;
-        bool manage;                /* Manage=no leaves the balloon alone */
+        bool manage; /* Manage=no leaves the balloon alone */
+        /* Another controller moved the balloon to this size lately and
+         * memtided stands back (OtherControllerHold=); 0 when not. */
+        uint64_t other_controller_bytes;
         /* From the compatibility layer: reporting negotiated, layouts agree, not
          * stalled. Then the guest's free memory goes back to the host by itself. */
         bool page_reporting_functional;
-        bool deflate_on_oom;        /* negotiated DEFLATE_ON_OOM */
-        uint32_t shares;            /* Shares= weight when memory is scarce; 0: left out by proxmox */
+        bool deflate_on_oom; /* negotiated DEFLATE_ON_OOM */
+        uint32_t shares;     /* Shares= weight when memory is scarce; 0: left out by proxmox */
 } GuestSample;
 
 typedef struct Snapshot {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "guard-rails.h"
+#include "units.h"
 #include "strategy.h"
 
 static const Strategy *const strategies[_POLICY_STRATEGY_MAX] = {
@@ -71,6 +72,16 @@ static void finish_one(const PolicyConfig *config, const HostSample *host, const
                 d->target_bytes = g->actual_bytes;
                 d->floor_bytes = guest_floor_bytes(config, host, g);
                 decision_explain(d, "hold: not managed (Manage=no)");
+                return;
+        }
+        if (g->other_controller_bytes) {
+                char moved_s[32];
+                d->target_bytes = g->actual_bytes;
+                d->floor_bytes = guest_floor_bytes(config, host, g);
+                decision_explain(d,
+                                 "hold: another controller set the balloon to %s; "
+                                 "memtided stands back (OtherControllerHold=)",
+                                 format_bytes(moved_s, sizeof(moved_s), g->other_controller_bytes));
                 return;
         }
         if (!balloon_stats_reported(&g->stats)) {

@@ -309,8 +309,11 @@ static const ConfigKey config_keys[] = {
           .offset = CONF(libvirt_qmp_passthrough) },
         { SECTION_DAEMON, "QMPSockets", parse_glob_list, .offset = CONF(qmp_sockets),
           .why = "socket globs must be absolute paths" },
-        { SECTION_DAEMON, "SharedQMPSockets", parse_glob_list,
-          .offset = CONF(shared_qmp_sockets), .why = "socket globs must be absolute paths" },
+        { SECTION_DAEMON, "SharedQMPSockets", parse_glob_list, .offset = CONF(shared_qmp_sockets),
+          .why = "socket globs must be absolute paths" },
+        { SECTION_DAEMON, "OtherControllerHold", parse_duration,
+          .offset = CONF(other_controller_hold_usec), .min = USEC_PER_SEC,
+          .max = 24 * 3600 * USEC_PER_SEC, .why = "expected a time from 1s to 24h" },
         { SECTION_DAEMON, "Interval", parse_duration, .offset = CONF(interval_usec),
           .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
         { SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
@@ -593,6 +596,7 @@ int config_new(MemtideConfig **ret)
         c->backend = BACKEND_AUTO;
         c->interval_usec = 2 * USEC_PER_SEC;
         c->stats_period_usec = 1 * USEC_PER_SEC;
+        c->other_controller_hold_usec = 5 * 60 * USEC_PER_SEC;
         policy_config_init(&c->policy);
         ksm_config_init(&c->ksm);
         if (replace_string(&c->libvirt_uri, "qemu:///system") < 0 ||
@@ -602,8 +606,8 @@ int config_new(MemtideConfig **ret)
             replace_string(&c->proxmox_config_dir, CONFIG_DEFAULT_PROXMOX_CONFIG_DIR) < 0 ||
             parse_glob_list("/run/memtide/qmp/*.qmp /var/run/qemu-server/*.qmp", &c->qmp_sockets,
                             NULL, &why) < 0 ||
-            parse_glob_list(CONFIG_DEFAULT_SHARED_QMP_SOCKETS, &c->shared_qmp_sockets, NULL,
-                            &why) < 0)
+            parse_glob_list(CONFIG_DEFAULT_SHARED_QMP_SOCKETS, &c->shared_qmp_sockets, NULL, &why) <
+                    0)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;

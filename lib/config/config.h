@@ -54,11 +54,14 @@ typedef struct MemtideConfig {
         /* Monitors other clients use too (Proxmox's qm, pvestatd): held only
          * while memtided has commands for them. NULL-terminated globs. */
         char **shared_qmp_sockets;
+        /* How long memtided leaves a guest alone after another controller
+         * moved its balloon. */
+        uint64_t other_controller_hold_usec;
         uint64_t interval_usec;
         uint64_t stats_period_usec;
         char *control_socket;
-        char *state_directory; /* runtime overrides survive restarts here */
-        char *metrics_file;    /* Prometheus textfile, NULL = none */
+        char *state_directory;    /* runtime overrides survive restarts here */
+        char *metrics_file;       /* Prometheus textfile, NULL = none */
         char *proxmox_config_dir; /* VMID.conf per QMP socket VMID.qmp; NULL = none */
         PolicyConfig policy;
         KsmConfig ksm; /* [KSM] */
