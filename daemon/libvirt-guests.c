@@ -91,8 +91,12 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
         if (!g && new_guest(m, info, &g) < 0)
                 return;
         (void)guest_set_name(g, info->name ? info->name : info->uuid); /* else keeps its UUID */
-        g->actual_bytes = info->actual_bytes;
-        g->max_bytes = info->max_bytes;
+        /* A redefinition of a running domain whose info could not be read
+         * keeps what is known rather than writing "unknown" into it. */
+        if (info->actual_bytes != STAT_UNKNOWN || g->state != GUEST_READY)
+                g->actual_bytes = info->actual_bytes;
+        if (info->max_bytes != STAT_UNKNOWN || g->state != GUEST_READY)
+                g->max_bytes = info->max_bytes;
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
         *definition_of(g) = info->memory;
         if (info->stats_period_error)

@@ -211,20 +211,22 @@ static void check_other_controller(Manager *m, Guest *g)
         char from_s[32], to_s[32];
         bool deflate_on_oom = g->compat.have_inference &&
                               g->compat.status.negotiated & COMPAT_FEATURE(COMPAT_F_DEFLATE_ON_OOM);
-        OtherControllerEvent e = other_controller_check(
-                o, g->actual_bytes, g->command_pending, deflate_on_oom, manager_now_usec(m),
-                manager_wall_sec(), m->config->other_controller_hold_usec);
+        OtherControllerEvent e;
 
-        if (e == OTHER_CONTROLLER_MOVED)
+        if (!g->settings.manage)
+                return; /* Manage=no: whoever moves its balloon, memtided does not */
+        e = other_controller_check(o, g->actual_bytes, g->max_bytes, g->command_pending,
+                                   deflate_on_oom, manager_now_usec(m), manager_wall_sec(),
+                                   m->config->other_controller_hold_usec);
+        if (e == OTHER_CONTROLLER_MOVED) {
                 g->command_pending = false; /* QEMU has one target: the other's now */
-        if (e == OTHER_CONTROLLER_MOVED)
                 log_guest(LOG_WARNING, g,
                           "the balloon moved from %s to %s without a command of memtided's: "
                           "another controller (Proxmox's auto-ballooning, virsh setmem?); "
                           "standing back for %" PRIu64 " s instead of fighting it",
                           format_bytes(from_s, sizeof(from_s), o->moved_from_bytes),
                           format_bytes(to_s, sizeof(to_s), o->moved_bytes), hold_sec);
-        else if (e == OTHER_CONTROLLER_RESUMED)
+        } else if (e == OTHER_CONTROLLER_RESUMED)
                 log_guest(LOG_INFO, g,
                           "no other controller seen for %" PRIu64 " s: managing the balloon again",
                           hold_sec);

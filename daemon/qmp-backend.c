@@ -87,9 +87,14 @@ static void cycle_begin(Backend *b)
         Manager *m = b->manager;
 
         discover(m);
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY)
-                        read_qemu_rss(m, m->guests[i]);
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state != GUEST_READY)
+                        continue;
+                read_qemu_rss(m, g);
+                if (g->settings.vm_settings_missing)
+                        manager_refresh_settings(m, g); /* until pmxcfs is back */
+        }
 }
 
 static void cycle_end(Backend *b)
@@ -100,13 +105,18 @@ static void cycle_end(Backend *b)
                 Guest *g = m->guests[i];
                 if (g->state != GUEST_READY)
                         continue;
+                /* A shared monitor still waiting for another client to hang up
+                 * gets nothing new: a queue of the same queries helps nobody. */
+                if (qmp_guest_session_waiting(g))
+                        continue;
                 (void)qmp_guest_refresh_balloon(g);
                 if (qmp_guest_shared(g)) {
                         /* One session per cycle brings all of it. */
                         (void)qmp_guest_refresh_status(g);
                         (void)qmp_guest_poll_stats(g);
                 }
-                qmp_compat_refresh(g, manager_now_usec(m));
+                if (g->state == GUEST_READY) /* a session that failed to open lost it */
+                        qmp_compat_refresh(g, manager_now_usec(m));
         }
 }
 

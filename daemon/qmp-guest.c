@@ -223,6 +223,7 @@ static void on_query_status(QmpClient *c, json_object *ret, const char *error, v
 {
         bool running;
 
+        qmp_guest_of((Guest *)userdata)->status_query_inflight = false;
         if (ret && json_get_bool(ret, "running", &running) == 0)
                 set_paused(userdata, !running, "query-status");
 }
@@ -232,7 +233,6 @@ static void session_ready(Guest *g, QmpClient *c)
 {
         QmpGuest *q = qmp_guest_of(g);
 
-        q->peer_pid = qmp_client_peer_pid(c);
         qmp_command_queue_flush(&q->queue, c);
         if (q->qmp == c && qmp_client_pending(c) == 0)
                 q->qmp = qmp_client_free(c);
@@ -242,6 +242,7 @@ static void on_ready(QmpClient *c, void *userdata)
 {
         Guest *g = userdata;
 
+        qmp_guest_of(g)->peer_pid = qmp_client_peer_pid(c); /* QEMU's RSS between sessions */
         if (g->state == GUEST_READY)
                 return session_ready(g, c);
         if (qmp_client_command(c, "query-status", NULL, on_query_status, g) < 0 ||
@@ -363,6 +364,13 @@ bool qmp_guest_shared(const Guest *g)
         return qmp_guest_of(g)->shared;
 }
 
+bool qmp_guest_session_waiting(const Guest *g)
+{
+        const QmpGuest *q = qmp_guest_of(g);
+
+        return q->shared && g->state == GUEST_READY && q->qmp && !qmp_client_is_ready(q->qmp);
+}
+
 void qmp_guest_try_connect(Guest *g, uint64_t now_usec)
 {
         int r;
@@ -386,6 +394,7 @@ void qmp_guest_lost(Guest *g, const char *reason)
         q->peer_pid = 0;
         q->stats_poll_inflight = false;
         q->balloon_query_inflight = false;
+        q->status_query_inflight = false;
         /* A guest that never came up again is not logged at every retry. */
         manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
         q->failures++;
@@ -499,5 +508,13 @@ static int set_target(Guest *g, uint64_t target_bytes)
 
 int qmp_guest_refresh_status(Guest *g)
 {
-        return send_command(g, "query-status", NULL, on_query_status);
+        QmpGuest *q = qmp_guest_of(g);
+        int r;
+
+        if (q->status_query_inflight)
+                return 0;
+        r = send_command(g, "query-status", NULL, on_query_status);
+        if (r >= 0)
+                q->status_query_inflight = true;
+        return r;
 }

@@ -22,6 +22,7 @@ typedef struct QmpGuest {
          * answers late must not collect a queue of them. */
         bool stats_poll_inflight;
         bool balloon_query_inflight;
+        bool status_query_inflight;
         uint64_t connect_started_usec;
         unsigned failures;
         uint64_t reconnect_at_usec;
@@ -56,6 +57,8 @@ bool qmp_guest_stuck(const Guest *g, uint64_t now_usec);
 
 /* True for a guest on a shared monitor: polled once per cycle, not at every tick. */
 bool qmp_guest_shared(const Guest *g);
+/* A session on a shared monitor opened and not greeted yet (another client holds it). */
+bool qmp_guest_session_waiting(const Guest *g);
 
 int qmp_guest_poll_stats(Guest *g);
 /* query-status: a shared monitor's STOP and RESUME events are missed between sessions. */

@@ -142,8 +142,8 @@ static json_object *other_controller_json(Manager *m, const Guest *g)
         o = json_object_new_object();
         add_u64(o, "moved_from_bytes", oc->moved_from_bytes);
         add_u64(o, "moved_to_bytes", oc->moved_bytes);
-        json_object_object_add(o, "seen", json_object_new_uint64(oc->seen_wall_sec));
-        json_object_object_add(o, "times", json_object_new_uint64(oc->times));
+        json_object_object_add(o, "seen_seconds", json_object_new_uint64(oc->seen_wall_sec));
+        json_object_object_add(o, "moves", json_object_new_uint64(oc->moves));
         json_object_object_add(o, "standing_back", json_object_new_boolean(active));
         json_object_object_add(
                 o, "standing_back_seconds",

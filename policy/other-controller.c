@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where the balloon should be is where it settled (two checks in a row within
+ * 1 MiB) once no command of ours is under way. A later move by 8 MiB or more
+ * is someone else's, unless it is the balloon going on towards the target
+ * QEMU still holds from us (a command that stalled and expired, a guest that
+ * rebooted and inflates again) or the balloon fully deflated (a reset guest
+ * whose driver is not loaded yet).
+ */
 #include "other-controller.h"
 
 #include "arrival.h"
+#include "model.h"
 
-#define MIB (1024ull * 1024ull)
 /* Smaller moves are noise (a balloon that creeps the last pages to its
  * target); another controller's targets differ by far more. */
 #define MOVE_MIN_BYTES (8 * MIB)
@@ -19,6 +27,21 @@ void other_controller_command_sent(OtherController *o, uint64_t actual_bytes, ui
         o->last_bytes = 0;
         o->command_from_bytes = actual_bytes;
         o->command_target_bytes = target_bytes;
+        if (target_bytes)
+                o->qemu_target_bytes = target_bytes;
+}
+
+/* From settled towards QEMU's target, not past it: our own command still
+ * working (it stalled and expired, or the guest rebooted and inflates again). */
+static bool towards_qemu_target(const OtherController *o, uint64_t actual)
+{
+        uint64_t t = o->qemu_target_bytes, s = o->settled_bytes;
+
+        if (!t)
+                return false;
+        if (s > t)
+                return actual + MOVE_MIN_BYTES > t && actual < s;
+        return actual < t + MOVE_MIN_BYTES && actual > s;
 }
 
 /* While a command of ours is under way the balloon moves from where it was
@@ -55,16 +78,17 @@ static OtherControllerEvent moved(OtherController *o, uint64_t from, uint64_t ac
         o->moved_bytes = actual;
         o->seen_wall_sec = wall_sec;
         o->until_usec = now_usec + hold_usec;
-        o->times++;
+        o->moves++;
         /* Settles anew where the other put it; our command is void. */
         other_controller_command_sent(o, 0, 0);
+        o->qemu_target_bytes = 0; /* the other's now, unknown */
         return was_active ? OTHER_CONTROLLER_NONE : OTHER_CONTROLLER_MOVED;
 }
 
 OtherControllerEvent other_controller_check(OtherController *o, uint64_t actual,
-                                            bool command_pending, bool deflate_on_oom,
-                                            uint64_t now_usec, uint64_t wall_sec,
-                                            uint64_t hold_usec)
+                                            uint64_t max_bytes, bool command_pending,
+                                            bool deflate_on_oom, uint64_t now_usec,
+                                            uint64_t wall_sec, uint64_t hold_usec)
 {
         bool was_active = o->moved_bytes > 0 && o->until_usec > 0;
         bool grew;
@@ -90,8 +114,9 @@ OtherControllerEvent other_controller_check(OtherController *o, uint64_t actual,
         }
         if (distance(actual, o->settled_bytes) < MOVE_MIN_BYTES)
                 return OTHER_CONTROLLER_NONE;
-        if (deflate_on_oom && actual > o->settled_bytes) {
-                other_controller_command_sent(o, 0, 0); /* the guest's own deflation */
+        if ((deflate_on_oom && actual > o->settled_bytes) || towards_qemu_target(o, actual) ||
+            balloon_arrived(actual, max_bytes)) {
+                o->settled_bytes = o->last_bytes = 0; /* settles anew, ours or the guest's */
                 return OTHER_CONTROLLER_NONE;
         }
         return moved(o, o->settled_bytes, actual, was_active, now_usec, wall_sec, hold_usec);

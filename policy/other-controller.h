@@ -20,12 +20,15 @@ typedef struct OtherController {
         /* Our command under way: from where, to what; 0 when none. */
         uint64_t command_from_bytes;
         uint64_t command_target_bytes;
+        /* The target QEMU holds from our last command; 0 when unknown (none
+         * sent, or another controller set one since). */
+        uint64_t qemu_target_bytes;
         /* What the other controller did; moved_bytes 0 when nothing seen. */
         uint64_t moved_from_bytes;
         uint64_t moved_bytes;
         uint64_t seen_wall_sec;
         uint64_t until_usec; /* memtided stands back until then */
-        uint64_t times;      /* moves seen since the guest was set up */
+        uint64_t moves;      /* moves seen since the guest was set up */
 } OtherController;
 
 typedef enum OtherControllerEvent {
@@ -38,11 +41,11 @@ typedef enum OtherControllerEvent {
  * balloon settles anew after it. */
 void other_controller_command_sent(OtherController *o, uint64_t actual_bytes,
                                    uint64_t target_bytes);
-/* One check per cycle. deflate_on_oom: the guest may deflate by itself, so
- * growth is its own doing, not another controller's. */
+/* One check per cycle. max_bytes: the balloon fully deflated. deflate_on_oom:
+ * the guest may deflate by itself, so growth is its own doing. */
 OtherControllerEvent other_controller_check(OtherController *o, uint64_t actual_bytes,
-                                            bool command_pending, bool deflate_on_oom,
-                                            uint64_t now_usec, uint64_t wall_sec,
-                                            uint64_t hold_usec);
+                                            uint64_t max_bytes, bool command_pending,
+                                            bool deflate_on_oom, uint64_t now_usec,
+                                            uint64_t wall_sec, uint64_t hold_usec);
 /* True while memtided stands back for this guest. */
 bool other_controller_active(const OtherController *o, uint64_t now_usec);

@@ -65,6 +65,23 @@ static void hold_until_due(const Strategy *s, const PolicyConfig *config, const 
         }
 }
 
+/* Another controller set the balloon: memtided stands back, except to rescue
+ * a guest it left short of memory (the guard rails' distress deflation). */
+static void stand_back(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
+                       Decision *d)
+{
+        char moved_s[32];
+
+        if (d->distress && d->change && d->target_bytes > g->actual_bytes)
+                return;
+        d->target_bytes = g->actual_bytes;
+        d->change = false;
+        decision_explain(d,
+                         "hold: another controller set the balloon to %s; memtided stands back "
+                         "(OtherControllerHold=)",
+                         format_bytes(moved_s, sizeof(moved_s), g->other_controller_bytes));
+}
+
 static void finish_one(const PolicyConfig *config, const HostSample *host, const GuestSample *g,
                        Decision *d)
 {
@@ -74,21 +91,13 @@ static void finish_one(const PolicyConfig *config, const HostSample *host, const
                 decision_explain(d, "hold: not managed (Manage=no)");
                 return;
         }
-        if (g->other_controller_bytes) {
-                char moved_s[32];
-                d->target_bytes = g->actual_bytes;
-                d->floor_bytes = guest_floor_bytes(config, host, g);
-                decision_explain(d,
-                                 "hold: another controller set the balloon to %s; "
-                                 "memtided stands back (OtherControllerHold=)",
-                                 format_bytes(moved_s, sizeof(moved_s), g->other_controller_bytes));
-                return;
-        }
         if (!balloon_stats_reported(&g->stats)) {
                 d->target_bytes = g->actual_bytes;
                 decision_explain(d, "hold: no stats reported yet");
         }
         guard_rails_apply(config, host, g, d);
+        if (g->other_controller_bytes)
+                stand_back(config, host, g, d);
 }
 
 void policy_decide(const PolicyConfig *config, const Snapshot *snapshot, PolicyState *state,

@@ -9,14 +9,15 @@
 #define SEC    1000000ull
 #define HOLD   (300 * SEC)
 #define PERIOD (2 * SEC)
+#define MAX_MIB 1024 /* the balloon fully deflated */
 
 /* One check per cycle, PERIOD apart; returns the event. */
 static OtherControllerEvent step(OtherController *o, uint64_t *now, uint64_t actual_mib,
                                  bool pending, bool deflate_on_oom)
 {
         *now += PERIOD;
-        return other_controller_check(o, actual_mib * MIB, pending, deflate_on_oom, *now,
-                                      1700000000 + *now / SEC, HOLD);
+        return other_controller_check(o, actual_mib * MIB, MAX_MIB * MIB, pending, deflate_on_oom,
+                                      *now, 1700000000 + *now / SEC, HOLD);
 }
 
 static void test_move_after_settling_is_seen(void)
@@ -32,7 +33,7 @@ static void test_move_after_settling_is_seen(void)
         check(other_controller_active(&o, now));
         check_u64_eq(o.moved_from_bytes, 512 * MIB);
         check_u64_eq(o.moved_bytes, 450 * MIB);
-        check_u64_eq(o.times, 1);
+        check_u64_eq(o.moves, 1);
         check(step(&o, &now, 400, false, false) == OTHER_CONTROLLER_NONE);
         check_u64_eq(o.moved_bytes, 400 * MIB); /* where the other's move ended */
         /* Moving on while memtided stands back: recorded, not logged again. */
@@ -40,7 +41,7 @@ static void test_move_after_settling_is_seen(void)
         check(step(&o, &now, 400, false, false) == OTHER_CONTROLLER_NONE);
         check(step(&o, &now, 350, false, false) == OTHER_CONTROLLER_NONE);
         check_u64_eq(o.moved_bytes, 350 * MIB);
-        check_u64_eq(o.times, 2);
+        check_u64_eq(o.moves, 2);
         /* The hold runs from the last move. */
         while (now < o.until_usec - PERIOD)
                 check(step(&o, &now, 350, false, false) == OTHER_CONTROLLER_NONE);
@@ -129,8 +130,53 @@ static void test_move_against_our_command_is_seen(void)
         check(step(&o, &now, 450, true, true) == OTHER_CONTROLLER_NONE);
 }
 
+/* Review finding: a command that stalled and expired, then went on. */
+static void test_our_stalled_command_going_on_is_ours(void)
+{
+        OtherController o = { 0 };
+        uint64_t now = 0;
+
+        step(&o, &now, 512, false, false);
+        step(&o, &now, 512, false, false);
+        other_controller_command_sent(&o, 512 * MIB, 200 * MIB);
+        check(step(&o, &now, 300, true, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 250, true, false) == OTHER_CONTROLLER_NONE);
+        /* expired (10 s) while stalled at 250; settles there */
+        check(step(&o, &now, 250, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 250, false, false) == OTHER_CONTROLLER_NONE);
+        /* the guest frees memory: the balloon goes on towards QEMU's 200 */
+        check(step(&o, &now, 230, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 205, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 200, false, false) == OTHER_CONTROLLER_NONE);
+        check(!other_controller_active(&o, now));
+        /* but past QEMU's target is someone else */
+        step(&o, &now, 200, false, false);
+        check(step(&o, &now, 150, false, false) == OTHER_CONTROLLER_MOVED);
+}
+
+/* A rebooted guest: the balloon reads fully deflated until its driver loads,
+ * then inflates back to QEMU's target. */
+static void test_reboot_is_not_another_controller(void)
+{
+        OtherController o = { 0 };
+        uint64_t now = 0;
+
+        other_controller_command_sent(&o, 512 * MIB, 300 * MIB);
+        step(&o, &now, 300, true, false);
+        step(&o, &now, 300, false, false);
+        step(&o, &now, 300, false, false);
+        check(step(&o, &now, MAX_MIB, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, MAX_MIB, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 700, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 300, false, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 300, false, false) == OTHER_CONTROLLER_NONE);
+        check(!other_controller_active(&o, now));
+}
+
 int main(void)
 {
+        RUN(test_our_stalled_command_going_on_is_ours);
+        RUN(test_reboot_is_not_another_controller);
         RUN(test_move_against_our_command_is_seen);
         RUN(test_move_after_settling_is_seen);
         RUN(test_our_commands_are_not_another_controller);

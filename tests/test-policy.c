@@ -165,6 +165,32 @@ static void test_distress_deflates_past_the_step_cap(void)
         check_str_contains(d.reason, "deflate");
 }
 
+/* Another controller set the balloon: no inflation, no ordinary deflation,
+ * but a guest in distress is still rescued. */
+static void test_other_controller_holds_except_distress(void)
+{
+        PolicyConfig c = config();
+        PolicyGuestState st = { 0 };
+        GuestSample g = guest(512, 50, 100);
+        Decision d;
+
+        g.other_controller_bytes = 512 * MIB;
+        d = decide(&c, &g, &st);
+        check(!d.change);
+        check_u64_eq(d.target_bytes, 512 * MIB);
+        check_str_contains(d.reason, "another controller");
+
+        st = (PolicyGuestState){ 0 };
+        g = guest(120, 60, 100);
+        g.other_controller_bytes = 120 * MIB;
+        (void)decide(&c, &g, &st);
+        g = guest(120, 110, 102);
+        g.other_controller_bytes = 120 * MIB;
+        d = decide(&c, &g, &st);
+        check(d.distress && d.change);
+        check(d.target_bytes > 120 * MIB);
+}
+
 static void test_oom_kill_is_distress(void)
 {
         PolicyConfig c = config();
@@ -723,6 +749,7 @@ int main(void)
         RUN(test_no_stats_yet_holds);
         RUN(test_floor_respects_min_memory);
         RUN(test_distress_deflates_past_the_step_cap);
+        RUN(test_other_controller_holds_except_distress);
         RUN(test_oom_kill_is_distress);
         RUN(test_band_hysteresis_holds);
         RUN(test_pending_inflation_blocks_more_inflation);

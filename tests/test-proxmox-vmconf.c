@@ -198,6 +198,24 @@ static void test_missing_file(void)
         check_contains(err, "999.conf");
 }
 
+/* Review finding: pmxcfs down, Proxmox's own socket: not managed (and read
+ * again), never memtide's defaults; a socket elsewhere keeps the defaults. */
+static void test_missing_config_of_a_proxmox_socket(void)
+{
+        GuestSettings s;
+
+        guest_settings_init(&s);
+        check_int(proxmox_vmconf_guest_settings(DIR, "/var/run/qemu-server/999.qmp", &s, NULL), 0);
+        check(!s.manage);
+        check(s.vm_settings_missing);
+        check_contains(s.source[GUEST_SETTING_MANAGE], "pmxcfs");
+
+        guest_settings_init(&s);
+        check_int(proxmox_vmconf_guest_settings(DIR, "/tmp/vms/999.qmp", &s, NULL), 0);
+        check(s.manage);
+        check(!s.vm_settings_missing);
+}
+
 int main(void)
 {
         RUN(test_main_section_keys);
@@ -211,5 +229,6 @@ int main(void)
         RUN(test_hostile_sizes);
         RUN(test_socket_names);
         RUN(test_missing_file);
+        RUN(test_missing_config_of_a_proxmox_socket);
         return 0;
 }

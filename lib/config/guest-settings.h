@@ -31,6 +31,9 @@ typedef struct GuestSettings {
         bool max_below_floor;
         bool manage;
         uint32_t shares; /* Shares=, POLICY_SHARES_DEFAULT when unset */
+        /* The VM manager's settings should exist and could not be read yet
+         * (pmxcfs not mounted): not managed, read again every cycle. */
+        bool vm_settings_missing;
         /* "default", "proxmox FILE:LINE", "config FILE [Guest:MATCH]", "override" */
         char source[_GUEST_SETTING_FIELD_MAX][GUEST_SETTING_SOURCE_MAX];
 } GuestSettings;

@@ -237,6 +237,13 @@ void proxmox_vmconf_apply(const ProxmoxVmConf *c, const char *path, GuestSetting
         }
 }
 
+/* Under Proxmox's run directory: the VM config must exist. */
+static bool proxmox_socket(const char *socket_path)
+{
+        return strncmp(socket_path, "/run/qemu-server/", 17) == 0 ||
+               strncmp(socket_path, "/var/run/qemu-server/", 21) == 0;
+}
+
 int proxmox_vmconf_guest_settings(const char *dir, const char *socket_path, GuestSettings *s,
                                   char **ret_error)
 {
@@ -252,11 +259,23 @@ int proxmox_vmconf_guest_settings(const char *dir, const char *socket_path, Gues
         if (r < 0)
                 return r;
         r = proxmox_vmconf_load(path, &conf, ret_error);
-        if (r == -ENOENT) { /* a socket named like Proxmox's on a host that is not */
+        if (r == -ENOENT) {
                 if (ret_error) {
                         free(*ret_error);
                         *ret_error = NULL;
                 }
+                /* Proxmox's own socket without its config: pmxcfs is down or
+                 * restarting, and memtide's defaults could squeeze a VM that
+                 * Proxmox never balloons. Elsewhere: a socket merely named
+                 * like Proxmox's, on a host that is not. */
+                if (!proxmox_socket(socket_path))
+                        return 0;
+                s->manage = false;
+                s->vm_settings_missing = true;
+                guest_settings_set_source(s, GUEST_SETTING_MANAGE,
+                                          "proxmox %s missing (pmxcfs not mounted?): not managed "
+                                          "until it is back",
+                                          path);
                 return 0;
         }
         if (r < 0) {

@@ -130,6 +130,25 @@ def wait_for(pred, timeout, what, interval=0.5):
         time.sleep(interval)
 
 
+_UNPRIVILEGED_DIR = None
+
+
+def unprivileged_script(name):
+    """A world-readable copy of tests/integration/NAME for a helper run as
+    another user: the checkout may be in a directory only root can enter (a
+    clone in mktemp -d)."""
+    global _UNPRIVILEGED_DIR
+    if _UNPRIVILEGED_DIR is None:
+        _UNPRIVILEGED_DIR = tempfile.mkdtemp(prefix="memtide-helpers-",
+                                             dir=os.environ.get("MEMTIDE_TEST_TMP", "/tmp"))
+        os.chmod(_UNPRIVILEGED_DIR, 0o755)
+    path = os.path.join(_UNPRIVILEGED_DIR, name)
+    with open(os.path.join(HERE, name)) as src, open(path, "w") as dst:
+        dst.write(src.read())
+    os.chmod(path, 0o644)
+    return path
+
+
 def workdir(prefix):
     return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("MEMTIDE_TEST_TMP", "/tmp"))
 

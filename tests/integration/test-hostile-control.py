@@ -21,11 +21,7 @@ overrides. No guests needed.
     another came in the same read.
 
 The limits are read from daemon/control.h, so the test follows them.
-Unprivileged clients are this file run as a helper under setpriv:
-  test-hostile-control.py --hold SOCKET N [FLOOD]
-connects N times, reports how many connections the daemon kept open and how
-many it closed, connects and disconnects FLOOD more times, and holds the
-open ones until its stdin closes.
+Unprivileged clients are hold_connections.py run under setpriv.
 """
 
 import json
@@ -39,6 +35,7 @@ import time
 
 import harness
 from harness import Daemon, log, wait_for
+from hold_connections import closed_by_peer, connect
 
 METHOD = "io.memtide.Manager."
 GET_METRICS = b'{"method":"io.memtide.Manager.GetMetrics"}\0'
@@ -56,29 +53,6 @@ def constant(name, header="daemon/control.h"):
     return eval(m.group(1).replace("u", ""), {"__builtins__": {}})
 
 
-def closed_by_peer(s):
-    """True when the daemon closed s (EOF), False while it keeps it open."""
-    timeout = s.gettimeout()
-    s.setblocking(False)
-    try:
-        return s.recv(1) == b""
-    except BlockingIOError:
-        return False
-    finally:
-        s.settimeout(timeout)
-
-
-def hold(path, n, flood):
-    """The unprivileged helper: see the module's docstring."""
-    held = [connect(path) for _ in range(n)]
-    time.sleep(1.5)  # time for the daemon to accept or refuse each
-    kept = [s for s in held if not closed_by_peer(s)]
-    for _ in range(flood):
-        connect(path).close()
-    print(json.dumps({"kept": len(kept), "refused": n - len(kept)}), flush=True)
-    sys.stdin.read()
-
-
 class Holder:
     """Connections held by an unprivileged uid (a helper process)."""
 
@@ -87,7 +61,8 @@ class Holder:
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         self.proc = subprocess.Popen(
             ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", python,
-             os.path.abspath(__file__), "--hold", daemon.socket, str(n), str(flood)],
+             harness.unprivileged_script("hold_connections.py"), daemon.socket, str(n),
+             str(flood)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         assert line, "the helper holding connections as uid %d failed" % uid
@@ -108,15 +83,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for PID %d" % pid)
-
-
-def connect(path, timeout=5):
-    """Connects blocking (a full listen backlog makes a non-blocking connect
-    fail), then sets the timeout for what follows."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    s.settimeout(timeout)
-    return s
 
 
 def read_replies(s, count, timeout, pending=b""):
@@ -435,8 +401,6 @@ def check_override_cap(wd):
 
 
 def main():
-    if len(sys.argv) >= 4 and sys.argv[1] == "--hold":
-        return hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     wd = harness.workdir("memtide-hostile-")
     os.chmod(wd, 0o755)  # unprivileged clients must reach the socket
     state = os.path.join(wd, "state")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (run_test, MIB, build_dir, Daemon, guests, require_guests,  # noqa: E402
+from harness import (run_test, MIB, build_dir, Daemon, guests, require_guests, unprivileged_script,  # noqa: E402
                      teardown, wait_for, workdir)
 
 CONTRACT_FIELDS = {"name", "uuid", "backend", "actual_bytes", "target_bytes", "max_bytes",
@@ -88,9 +88,9 @@ def check_held_connections(daemon):
     (test-hostile-control.py checks the limits one by one)."""
     os.chmod(daemon.socket, 0o666)  # reachable by nobody whatever the memtide group
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test-hostile-control.py")
+    helper = unprivileged_script("hold_connections.py")
     holder = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                               python, helper, "--hold", daemon.socket, "40"],
+                               python, helper, daemon.socket, "40"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = holder.stdout.readline()
