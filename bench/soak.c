@@ -115,7 +115,7 @@ int main(int argc, char **argv)
                 if (manager_run_cycle(m) < 0)
                         return 1;
                 if (k % 100 == 0) {
-                        json_object_put(guests_json(m));
+                        json_object_put(guests_json(m, true));
                         json_object_put(status_json(m));
                 }
                 if (k == 1 || k % (cycles / 10 ? cycles / 10 : 1) == 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "json-util.h"
@@ -253,12 +254,32 @@ static int verb_reload(const CtlArgs *a, int argc, char **argv)
         return ctl_request(a, "io.memtide.Manager.Reload", NULL, &reply);
 }
 
+/* Local time, ISO 8601 with its offset: what an operator compares with the journal. */
+static const char *iso_local(char *buf, size_t size, uint64_t wall_sec)
+{
+        time_t t = (time_t)wall_sec;
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+                snprintf(buf, size, "@%llu", (unsigned long long)wall_sec);
+        return buf;
+}
+
+static const char *change_mark(json_object *d)
+{
+        if (!json_object_get_boolean(json_object_object_get(d, "change")))
+                return "";
+        return json_object_get_boolean(json_object_object_get(d, "sent")) ? " (sent)"
+                                                                          : " (observed)";
+}
+
 static void print_decisions(json_object *guest)
 {
         json_object *list = NULL;
+        char when[40];
 
         json_object_object_get_ex(guest, "decisions", &list);
-        printf("%s:\n", str_or(guest, "name", "?"));
+        printf("%s: the last decisions\n", str_or(guest, "name", "?"));
         for (size_t i = 0; list && i < json_object_array_length(list); i++) {
                 json_object *d = json_object_array_get_idx(list, i), *in = NULL;
                 uint64_t t = 0, act = 0, used = 0, target = 0;
@@ -267,13 +288,112 @@ static void print_decisions(json_object *guest)
                 (void)json_get_u64(in, "actual_bytes", &act);
                 (void)json_get_u64(in, "used_bytes", &used);
                 (void)json_get_u64(d, "target_bytes", &target);
-                printf("  %llu  actual %4llu MiB  used %4llu MiB -> target %4llu MiB%s  %s\n",
-                       (unsigned long long)t, (unsigned long long)(act >> 20),
+                printf("  %s  actual %4llu MiB  used %4llu MiB -> target %4llu MiB%s  %s\n",
+                       iso_local(when, sizeof(when), t), (unsigned long long)(act >> 20),
                        (unsigned long long)(used >> 20), (unsigned long long)(target >> 20),
-                       json_object_get_boolean(json_object_object_get(d, "change")) ? " (sent)"
-                                                                                    : "",
-                       str_or(d, "reason", ""));
+                       change_mark(d), str_or(d, "reason", ""));
         }
+}
+
+/* explain --since: each change of target, steps in one direction merged. */
+static void print_changes(json_object *guest)
+{
+        json_object *list = NULL;
+        char first[40], last[40];
+
+        if (!json_object_object_get_ex(guest, "changes", &list) || !list)
+                return;
+        printf("%s: %zu change(s) of target\n", str_or(guest, "name", "?"),
+               json_object_array_length(list));
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *c = json_object_array_get_idx(list, i);
+                uint64_t t0 = 0, t1 = 0, from = 0, to = 0, steps = 0;
+                (void)json_get_u64(c, "first_seconds", &t0);
+                (void)json_get_u64(c, "last_seconds", &t1);
+                (void)json_get_u64(c, "from_bytes", &from);
+                (void)json_get_u64(c, "target_bytes", &to);
+                (void)json_get_u64(c, "steps", &steps);
+                printf("  %s", iso_local(first, sizeof(first), t0));
+                if (t1 != t0)
+                        printf(" .. %s", iso_local(last, sizeof(last), t1));
+                printf("  %llu -> %llu MiB in %llu step(s)%s  %s\n",
+                       (unsigned long long)(from >> 20), (unsigned long long)(to >> 20),
+                       (unsigned long long)steps,
+                       json_object_get_boolean(json_object_object_get(c, "sent")) ? ""
+                                                                                  : " (observed)",
+                       str_or(c, "reason", ""));
+        }
+}
+
+/*
+ * --since: "1h", "30min" (that long ago), "@SECONDS", or a local time
+ * "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DDTHH:MM[:SS]". -EINVAL otherwise.
+ */
+static int parse_since(const char *s, uint64_t *ret)
+{
+        uint64_t usec;
+        struct tm tm = { .tm_isdst = -1 };
+        const char *end;
+        char *num_end;
+
+        if (s[0] == '@') {
+                unsigned long long v = strtoull(s + 1, &num_end, 10);
+                if (num_end == s + 1 || *num_end)
+                        return -EINVAL;
+                *ret = v;
+                return 0;
+        }
+        if (parse_time_usec(s, &usec) == 0) {
+                uint64_t now = (uint64_t)time(NULL), ago = usec / 1000000;
+                *ret = ago < now ? now - ago : 0;
+                return 0;
+        }
+        for (const char *const *f =
+                     (const char *const[]){ "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                                            "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", NULL };
+             *f; f++) {
+                tm = (struct tm){ .tm_isdst = -1 };
+                end = strptime(s, *f, &tm);
+                if (end && *end == '\0') {
+                        time_t t = mktime(&tm);
+                        if (t < 0)
+                                return -EINVAL;
+                        *ret = (uint64_t)t;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int explain_args(int argc, char **argv, json_object **ret)
+{
+        json_object *p = json_object_new_object();
+        uint64_t since;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+                        if (parse_since(argv[++i], &since) < 0) {
+                                fprintf(stderr,
+                                        "memtidectl: --since %s: expected a time ago (1h, 30min), "
+                                        "a local time (2026-12-03 03:00) or @SECONDS\n",
+                                        argv[i]);
+                                json_object_put(p);
+                                return -EINVAL;
+                        }
+                        json_object_object_add(p, "since", json_object_new_uint64(since));
+                } else if (argv[i][0] != '-' && !json_object_object_get_ex(p, "name", NULL))
+                        json_object_object_add(p, "name", json_object_new_string(argv[i]));
+                else {
+                        fprintf(stderr,
+                                "memtidectl: unexpected argument '%s'; usage: explain "
+                                "[GUEST] [--since 1h|TIME]\n",
+                                argv[i]);
+                        json_object_put(p);
+                        return -EINVAL;
+                }
+        }
+        *ret = p;
+        return 0;
 }
 
 static int verb_explain(const CtlArgs *a, int argc, char **argv)
@@ -282,12 +402,11 @@ static int verb_explain(const CtlArgs *a, int argc, char **argv)
         json_object *guests = NULL;
         int r;
 
-        if (argc > 2) {
-                fprintf(stderr, "memtidectl: usage: explain [GUEST]\n");
+        json_object *params = NULL;
+
+        if (explain_args(argc, argv, &params) < 0)
                 return EXIT_USAGE;
-        }
-        r = ctl_request(a, "io.memtide.Manager.Explain", argc == 2 ? name_params(argv[1]) : NULL,
-                        &reply);
+        r = ctl_request(a, "io.memtide.Manager.Explain", params, &reply);
         if (r != 0)
                 return r;
         if (a->json) {
@@ -295,8 +414,10 @@ static int verb_explain(const CtlArgs *a, int argc, char **argv)
                 return 0;
         }
         json_object_object_get_ex(reply, "guests", &guests);
-        for (size_t i = 0; guests && i < json_object_array_length(guests); i++)
+        for (size_t i = 0; guests && i < json_object_array_length(guests); i++) {
                 print_decisions(json_object_array_get_idx(guests, i));
+                print_changes(json_object_array_get_idx(guests, i));
+        }
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -15,6 +16,7 @@
 #include "ctl-client.h"
 #include "ctl-compat.h"
 #include "ctl-guest.h"
+#include "ctl-host.h"
 #include "ctl-simulate.h"
 #include "ctl.h"
 #include "json-util.h"
@@ -39,13 +41,19 @@ static void usage(FILE *f)
                 "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
                 "Commands:\n"
                 "  status                 daemon state and host memory\n"
-                "  list                   managed guests with balloon sizes and last decision\n"
+                "  list [--all]           managed guests with balloon sizes and last decision\n"
+                "                         (--all: also guests known and not managed, and why)\n"
                 "  show GUEST             one guest in detail\n"
                 "  set GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no]\n"
                 "                         runtime override (kept across restarts)\n"
                 "  reset GUEST            drop the guest's runtime override\n"
                 "  reload                 re-read the config (a bad one is refused)\n"
-                "  explain [GUEST]        the last decisions with their inputs and reasons\n"
+                "  explain [GUEST] [--since 1h|TIME]\n"
+                "                         the last decisions with their inputs and reasons;\n"
+                "                         --since: every change of target since then\n"
+                "  pause                  observe only: decide, record, send nothing (kept)\n"
+                "  resume                 manage again after pause\n"
+                "  log-level LEVEL        debug, info, notice, warning or err until a reload\n"
                 "  compat GUEST           the guest's balloon queue layout and what works\n"
                 "  metrics                Prometheus exposition of the daemon's state\n"
                 "  top [--interval S] [--iterations N]   (--json: one JSON line per refresh)\n"
@@ -71,14 +79,75 @@ static const char *mib(char *buf, size_t size, json_object *o, const char *key)
         return buf;
 }
 
-static void print_guest_row(json_object *g)
+/* The width the terminal gives the REASON column; the full reason is in
+ * show and explain. */
+static int reason_width(void)
 {
-        char a[32], t[32], f[32], mx[32], u[32], av[32], rss[32], age[32] = "-";
-        const char *name = "?", *reason = "";
-        json_object *stats = NULL, *age_o = NULL;
+        const char *c = getenv("COLUMNS");
+        long cols = c ? strtol(c, NULL, 10) : 0;
+        struct winsize ws;
+
+        if (cols <= 0 && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+                cols = ws.ws_col;
+        if (cols <= 0)
+                cols = 120;
+        return cols > 100 ? (int)cols - 78 : 22;
+}
+
+/*
+ * A reason fit for the list: without its leading "target X:" / "hold at X:"
+ * (the TARGET column says it), the strategy's wish "-> N MiB" said as such
+ * (it may differ from TARGET, which the guard rails cap), cut to width.
+ */
+static void short_reason(const char *reason, char *buf, size_t size)
+{
+        const char *p = reason, *colon = strstr(reason, ": ");
+        char tmp[512];
+        size_t n = 0;
+        int width = reason_width();
+
+        if (colon && (strncmp(reason, "target ", 7) == 0 || strncmp(reason, "hold at ", 8) == 0))
+                p = colon + 2;
+        for (; *p && n + 8 < sizeof(tmp); p++) {
+                if (strncmp(p, " -> ", 4) == 0) {
+                        memcpy(tmp + n, " wants ", 7);
+                        n += 7;
+                        p += 3;
+                        continue;
+                }
+                tmp[n++] = *p;
+        }
+        tmp[n] = '\0';
+        if ((int)n > width && width > 3)
+                snprintf(buf, size, "%.*s...", width - 3, tmp);
+        else
+                snprintf(buf, size, "%s", tmp);
+}
+
+static void print_unmanaged_row(json_object *g)
+{
+        const char *name = "?", *state = "?", *reason = "";
+        char why[512];
 
         (void)json_get_string(g, "name", &name);
+        (void)json_get_string(g, "state", &state);
         (void)json_get_string(g, "reason", &reason);
+        short_reason(reason, why, sizeof(why));
+        printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  not managed (%s): %s\n", name, "-", "-", "-",
+               "-", "-", "-", "-", "-", state, why);
+}
+
+static void print_guest_row(json_object *g)
+{
+        char a[32], t[32], f[32], mx[32], u[32], av[32], rss[32], age[32] = "-", why[512];
+        const char *name = "?", *reason = "", *state = NULL;
+        json_object *stats = NULL, *age_o = NULL;
+
+        if (json_get_string(g, "state", &state) == 0 && strcmp(state, "ready") != 0)
+                return print_unmanaged_row(g);
+        (void)json_get_string(g, "name", &name);
+        (void)json_get_string(g, "reason", &reason);
+        short_reason(reason, why, sizeof(why));
         json_object_object_get_ex(g, "stats", &stats);
         if (json_object_object_get_ex(g, "stats_age_seconds", &age_o) && age_o)
                 snprintf(age, sizeof(age), "%.0fs", json_object_get_double(age_o));
@@ -87,7 +156,7 @@ static void print_guest_row(json_object *g)
                mib(f, sizeof(f), g, "floor_bytes"), mib(mx, sizeof(mx), g, "max_bytes"),
                mib(u, sizeof(u), g, "used_bytes"),
                stats ? mib(av, sizeof(av), stats, "available_bytes") : "-",
-               mib(rss, sizeof(rss), g, "qemu_rss_bytes"), age, reason);
+               mib(rss, sizeof(rss), g, "qemu_rss_bytes"), age, why);
 }
 
 static void print_top_header(json_object *status)
@@ -113,6 +182,9 @@ static void print_list(json_object *params)
 
         json_object_object_get_ex(params, "guests", &guests);
         n = guests ? json_object_array_length(guests) : 0;
+        if (json_object_get_boolean(json_object_object_get(params, "observing")))
+                printf("Observing (Mode=observe or memtidectl pause): targets are decided and "
+                       "recorded, none is sent.\n");
         printf("%-16s %7s %7s %7s %7s %7s %7s %7s %5s  %s\n", "NAME", "ACTUAL", "TARGET", "FLOOR",
                "MAX", "USED", "AVAIL", "RSS", "AGE",
                "REASON (sizes in MiB; RSS: the QEMU process)");
@@ -147,6 +219,20 @@ static void print_overrides(json_object *daemon)
                 printf("%-22s %s\n", "Overrides problem:", problem);
 }
 
+/* Managing, or observing and why: an operator must never wonder. */
+static void print_mode(json_object *d)
+{
+        const char *mode = "?", *why = NULL;
+
+        (void)json_get_string(d, "mode", &mode);
+        (void)json_get_string(d, "observe_reason", &why);
+        if (strcmp(mode, "observe") == 0)
+                printf("%-22s observe, not manage (%s): no balloon commands are sent\n",
+                       "Mode:", why ? why : "?");
+        else
+                printf("%-22s %s\n", "Mode:", mode);
+}
+
 static void print_status(json_object *params)
 {
         json_object *d = NULL, *h = NULL;
@@ -155,6 +241,8 @@ static void print_status(json_object *params)
         json_object_object_get_ex(params, "host", &h);
         print_field("Version:", d, "version");
         print_field("Backend:", d, "backend");
+        print_mode(d);
+        print_field("Log level:", d, "log_level");
         print_field("Strategy:", d, "strategy");
         print_field("Interval (s):", d, "interval_seconds");
         print_field("Uptime (s):", d, "uptime_seconds");
@@ -261,7 +349,27 @@ static int verb_status(const CtlArgs *a, int argc, char **argv)
 
 static int verb_list(const CtlArgs *a, int argc, char **argv)
 {
-        return simple_verb(a, argc, "io.memtide.Manager.ListGuests", print_list);
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *p = NULL;
+        int r;
+
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0)) {
+                fprintf(stderr, "memtidectl: unexpected argument '%s'; usage: list [--all]\n",
+                        argv[argc - 1]);
+                return EXIT_USAGE;
+        }
+        if (argc == 2) {
+                p = json_object_new_object();
+                json_object_object_add(p, "all", json_object_new_boolean(true));
+        }
+        r = ctl_request(a, "io.memtide.Manager.ListGuests", p, &reply);
+        if (r != 0)
+                return r;
+        if (a->json)
+                ctl_print_json(reply);
+        else
+                print_list(reply);
+        return 0;
 }
 
 static void print_metrics(json_object *reply)
@@ -391,6 +499,9 @@ int main(int argc, char **argv)
                 if (strcmp(argv[0], verbs[i].name) == 0)
                         return verbs[i].run(&a, argc, argv);
         for (const CtlVerb *v = guest_verbs; v->name; v++)
+                if (strcmp(argv[0], v->name) == 0)
+                        return v->run(&a, argc, argv);
+        for (const CtlVerb *v = host_verbs; v->name; v++)
                 if (strcmp(argv[0], v->name) == 0)
                         return v->run(&a, argc, argv);
         fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[0]);

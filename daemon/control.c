@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "host-pause.h"
 #include "json-util.h"
 #include "log.h"
 #include "memtide-config.h"
@@ -277,20 +278,36 @@ static json_object *get_guest(Manager *m, json_object *params)
         return reply_new(p);
 }
 
-/* One guest's decisions, or every guest's when no name is given. */
+/* since: seconds since the epoch; absent (EXPLAIN_NO_CHANGES) for the last decisions only. */
+static int get_since(json_object *params, uint64_t *ret)
+{
+        json_object *v = NULL;
+
+        *ret = EXPLAIN_NO_CHANGES;
+        if (!json_object_object_get_ex(params, "since", &v))
+                return 0;
+        return json_to_u64(v, ret);
+}
+
+/* One guest's decisions, or every guest's when no name is given; with since,
+ * also every change of target from then on. */
 static json_object *explain(Manager *m, json_object *params)
 {
         const char *name = NULL;
         json_object *list, *p;
+        uint64_t since;
         int r = get_name(params, &name);
 
         if (r < 0 && r != -ENOENT)
                 return invalid_parameter("name", NAME_RULE);
+        if (get_since(params, &since) < 0)
+                return invalid_parameter("since", "seconds since the epoch");
         list = json_object_new_array();
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
-                if (g->state == GUEST_READY && (!name || g == find_guest(m, name)))
-                        json_object_array_add(list, explain_json(g));
+                bool known = g->state == GUEST_READY || g->changes.n > 0;
+                if (known && (!name || g == find_guest(m, name)))
+                        json_object_array_add(list, explain_json(g, since));
         }
         if (name && json_object_array_length(list) == 0) {
                 json_object_put(list);
@@ -383,9 +400,67 @@ static json_object *m_status(Manager *m, json_object *params)
 {
         return reply_new(status_json(m));
 }
+/* An optional boolean parameter: -EINVAL when present and not a boolean. */
+static int get_optional_bool(json_object *params, const char *key, bool *ret)
+{
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(params, key, &v))
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean))
+                return -EINVAL;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
 static json_object *m_list(Manager *m, json_object *params)
 {
-        return reply_new(guests_json(m));
+        bool all = false;
+
+        if (get_optional_bool(params, "all", &all) < 0)
+                return invalid_parameter("all", "a boolean");
+        return reply_new(guests_json(m, all));
+}
+
+static json_object *set_paused(Manager *m, bool paused)
+{
+        json_object *p;
+        char *msg = NULL;
+        int r = host_pause_set(m, paused);
+
+        if (r >= 0)
+                return reply_new(json_object_new_object());
+        p = json_object_new_object();
+        if (asprintf(&msg, "cannot save %s/paused.json: %s; nothing changed",
+                     m->config->state_directory, strerror(-r)) < 0)
+                msg = NULL;
+        json_object_object_add(p, "message", json_object_new_string(msg ? msg : strerror(-r)));
+        free(msg);
+        return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", p);
+}
+
+static json_object *m_pause(Manager *m, json_object *params)
+{
+        return set_paused(m, true);
+}
+
+static json_object *m_resume(Manager *m, json_object *params)
+{
+        return set_paused(m, false);
+}
+
+/* Until the next reload or restart, which apply LogLevel= again. */
+static json_object *m_set_log_level(Manager *m, json_object *params)
+{
+        const char *name = NULL;
+        int level;
+
+        if (varlink_get_string(params, "level", &name) < 0 ||
+            (level = log_level_from_string(name)) < 0)
+                return invalid_parameter("level", "one of debug, info, notice, warning, err");
+        log_set_max_level(level);
+        log_fields(LOG_NOTICE, NULL, "Log level set to %s by memtidectl", name);
+        return reply_new(json_object_new_object());
 }
 static json_object *m_info(Manager *m, json_object *params)
 {
@@ -406,19 +481,25 @@ static json_object *m_metrics(Manager *m, json_object *params)
 
 static const char *const no_parameters[] = { NULL };
 static const char *const name_only[] = { "name", NULL };
+static const char *const list_parameters[] = { "all", NULL };
+static const char *const explain_parameters[] = { "name", "since", NULL };
+static const char *const level_only[] = { "level", NULL };
 static const char *const override_parameters[] = { "name",   "min_bytes", "max_bytes",
                                                    "manage", "shares",    NULL };
 
 static const Method methods[] = {
         { VARLINK_INTERFACE ".GetStatus", false, m_status, no_parameters },
-        { VARLINK_INTERFACE ".ListGuests", false, m_list, no_parameters },
+        { VARLINK_INTERFACE ".ListGuests", false, m_list, list_parameters },
         { VARLINK_INTERFACE ".GetGuest", false, get_guest, name_only },
         { VARLINK_INTERFACE ".GetCompat", false, get_compat, name_only },
-        { VARLINK_INTERFACE ".Explain", false, explain, name_only },
+        { VARLINK_INTERFACE ".Explain", false, explain, explain_parameters },
         { VARLINK_INTERFACE ".GetMetrics", false, m_metrics, no_parameters },
         { VARLINK_INTERFACE ".SetOverride", true, set_override, override_parameters },
         { VARLINK_INTERFACE ".ResetOverride", true, reset_override, name_only },
         { VARLINK_INTERFACE ".Reload", true, m_reload, no_parameters },
+        { VARLINK_INTERFACE ".Pause", true, m_pause, no_parameters },
+        { VARLINK_INTERFACE ".Resume", true, m_resume, no_parameters },
+        { VARLINK_INTERFACE ".SetLogLevel", true, m_set_log_level, level_only },
         { "org.varlink.service.GetInfo", false, m_info, no_parameters },
 };
 

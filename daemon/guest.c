@@ -106,39 +106,55 @@ void guest_reset(Guest *g, const char *reason)
 }
 
 /* The override's fields name it as their source. */
+/* "override (memtidectl set)", or "override 'web*' (memtidectl set)" for a glob. */
 static void override_sources(const Override *ov, GuestSettings *s)
 {
-        static const char source[] = "override (memtidectl set)";
+        char source[OVERRIDE_GUEST_MAX_BYTES + 64];
 
+        if (override_is_glob(ov))
+                snprintf(source, sizeof(source), "override '%s' (memtidectl set)", ov->guest);
+        else
+                snprintf(source, sizeof(source), "override (memtidectl set)");
         if (ov->min_set)
-                guest_settings_set_source(s, GUEST_SETTING_MIN, source);
+                guest_settings_set_source(s, GUEST_SETTING_MIN, "%s", source);
         if (ov->max_set)
-                guest_settings_set_source(s, GUEST_SETTING_MAX, source);
+                guest_settings_set_source(s, GUEST_SETTING_MAX, "%s", source);
         if (ov->manage_set)
-                guest_settings_set_source(s, GUEST_SETTING_MANAGE, source);
+                guest_settings_set_source(s, GUEST_SETTING_MANAGE, "%s", source);
         if (ov->shares_set)
-                guest_settings_set_source(s, GUEST_SETTING_SHARES, source);
+                guest_settings_set_source(s, GUEST_SETTING_SHARES, "%s", source);
 }
 
 void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides)
 {
         GuestSettings *s = &g->settings;
         const Override *ov = overrides_find(overrides, g->name, g->uuid);
+        const Override *glob = overrides_find_glob(overrides, g->name);
 
         guest_settings_init(s);
         if (g->backend->ops->vm_settings)
                 g->backend->ops->vm_settings(g, s);
         config_guest_rules_apply(config, g->name, g->uuid, s);
         overrides_apply(overrides, g->name, g->uuid, s);
+        if (glob)
+                override_sources(glob, s);
         if (ov)
                 override_sources(ov, s);
 }
 
-void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d)
+void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d,
+                           bool sent)
 {
         DecisionRecord *rec = &g->history[g->history_next];
 
-        *rec = (DecisionRecord){ .wall_sec = wall_sec, .input = *in, .decision = *d };
+        if (d->change)
+                (void)target_history_add(
+                        &g->changes, wall_sec, in->actual_bytes,
+                        in->stats.available_bytes == STAT_UNKNOWN ? 0 : in->stats.available_bytes,
+                        d, sent); /* out of memory: one step unrecorded */
+        *rec = (DecisionRecord){
+                .wall_sec = wall_sec, .sent = sent && d->change, .input = *in, .decision = *d
+        };
         rec->input.name = NULL;
         g->history_next = (g->history_next + 1) % GUEST_HISTORY;
         if (g->history_len < GUEST_HISTORY)
@@ -158,6 +174,7 @@ Guest *guest_free(Guest *g)
         free(g->name);
         free(g->uuid);
         free(g->last_error);
+        target_history_clear(&g->changes);
         free(g);
         return NULL;
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "guest-compat.h"
 #include "other-controller.h"
+#include "target-history.h"
 #include "overrides.h"
 #include "policy.h"
 #include "qmp.h"
@@ -32,6 +33,7 @@ typedef enum GuestState {
 /* One past decision with the inputs it saw, for memtidectl explain. */
 typedef struct DecisionRecord {
         uint64_t wall_sec;
+        bool sent;         /* a change decided while observing is recorded, not sent */
         GuestSample input; /* name not kept: the guest's own */
         Decision decision;
 } DecisionRecord;
@@ -70,6 +72,7 @@ typedef struct Guest {
         Decision last_decision;
         DecisionRecord history[GUEST_HISTORY]; /* ring, newest at history_next - 1 */
         unsigned history_next, history_len;
+        TargetHistory changes; /* kept across reconnects: a log, not connection state */
 
         char *last_error;
 } Guest;
@@ -100,6 +103,8 @@ void guest_reset(Guest *g, const char *reason);
  * keeps the source of the last layer that set it. */
 void guest_apply_settings(Guest *g, const MemtideConfig *config, const Overrides *overrides);
 
-void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d);
+/* sent: the change goes to the guest (false while observing). */
+void guest_record_decision(Guest *g, uint64_t wall_sec, const GuestSample *in, const Decision *d,
+                           bool sent);
 
 const char *guest_state_to_string(GuestState s);

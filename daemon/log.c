@@ -16,6 +16,11 @@ void log_set_max_level(int level)
         max_level = level;
 }
 
+int log_get_max_level(void)
+{
+        return max_level;
+}
+
 /* Under systemd, stderr is the journal when $JOURNAL_STREAM names its device:inode. */
 static bool stderr_is_journal(void)
 {

@@ -18,6 +18,7 @@ typedef struct LogFields {
 } LogFields;
 
 void log_set_max_level(int level);
+int log_get_max_level(void);
 void log_fields(int level, const LogFields *f, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

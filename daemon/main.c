@@ -18,6 +18,7 @@
 #include "config.h"
 #include "control.h"
 #include "fileio.h"
+#include "host-pause.h"
 #include "instance-lock.h"
 #include "ksm-control.h"
 #include "log.h"
@@ -248,6 +249,13 @@ static int run(MemtideConfig *config, const Args *args)
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the watchdog: %m");
         runtime_overrides_load(m);
+        host_pause_load(m);
+        m->debug_forced = args->debug;
+        if (!args->debug)
+                log_set_max_level(m->config->log_level);
+        if (manager_observing(m))
+                log_warning("Observing (%s): the policy runs, no balloon commands are sent",
+                            m->operator_paused ? "memtidectl pause" : "Mode=observe");
         r = manager_start(m);
         if (r < 0)
                 return r;

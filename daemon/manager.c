@@ -159,12 +159,28 @@ static int send_target(Manager *m, Guest *g, uint64_t target_bytes)
         return r;
 }
 
+bool manager_observing(const Manager *m)
+{
+        return m->config->mode == DAEMON_MODE_OBSERVE || m->operator_paused;
+}
+
+/* A change decided while observing says so wherever its reason is shown. */
+static void mark_observed(Decision *d)
+{
+        char reason[POLICY_REASON_MAX];
+
+        if (!d->change)
+                return;
+        snprintf(reason, sizeof(reason), "observing, not sent: %s", d->reason);
+        memcpy(d->reason, reason, sizeof(reason));
+}
+
 static void act(Manager *m, Guest *g, const Decision *d)
 {
         char target_s[32], target_bytes[24];
         int r;
 
-        if (!d->change) {
+        if (!d->change || manager_observing(m)) {
                 log_guest(LOG_DEBUG, g, "%s", d->reason);
                 return;
         }
@@ -280,7 +296,10 @@ int manager_run_cycle(Manager *m)
         policy_decide(&m->config->policy, &snap, &m->policy_state, in.states, in.decisions);
         for (size_t i = 0; i < in.n; i++) {
                 in.guests[i]->policy_state = in.states[i];
-                guest_record_decision(in.guests[i], wall, &in.samples[i], &in.decisions[i]);
+                if (manager_observing(m))
+                        mark_observed(&in.decisions[i]);
+                guest_record_decision(in.guests[i], wall, &in.samples[i], &in.decisions[i],
+                                      !manager_observing(m));
                 act(m, in.guests[i], &in.decisions[i]);
         }
         m->cycles++;

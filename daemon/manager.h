@@ -48,6 +48,10 @@ typedef struct Manager {
         uint64_t early_cycle_usec; /* when the last cycle brought forward was set to run; 0 none */
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
+        /* memtidectl pause (kept in the state directory): observing at run time. */
+        bool operator_paused;
+        bool debug_forced; /* memtided --debug: LogLevel= does not apply */
+        uint64_t paused_since_sec;
         KsmFigures ksm;
         KsmState ksm_state;
         int ksm_last_error;
@@ -66,6 +70,8 @@ DEFINE_POINTER_CLEANUP(Manager, manager_free)
 int manager_start(Manager *m);
 
 uint64_t manager_now_usec(Manager *m);
+/* Mode=observe or memtidectl pause: decide and record, send nothing. */
+bool manager_observing(const Manager *m);
 /* Wall clock seconds: QEMU stamps guest stats with host wall-clock time. */
 uint64_t manager_wall_sec(void);
 

@@ -2,6 +2,7 @@
 #include "overrides.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,11 +31,13 @@ const Override *overrides_find(const Overrides *o, const char *name, const char 
         return NULL;
 }
 
-void overrides_apply(const Overrides *o, const char *name, const char *uuid, GuestSettings *s)
+bool override_is_glob(const Override *ov)
 {
-        const Override *ov = overrides_find(o, name, uuid);
-        if (!ov)
-                return;
+        return strpbrk(ov->guest, "*?[") != NULL;
+}
+
+static void apply_one(const Override *ov, GuestSettings *s)
+{
         if (ov->min_set)
                 s->min_bytes = ov->min_bytes;
         if (ov->max_set)
@@ -43,6 +46,27 @@ void overrides_apply(const Overrides *o, const char *name, const char *uuid, Gue
                 s->manage = ov->manage;
         if (ov->shares_set)
                 s->shares = ov->shares;
+}
+
+const Override *overrides_find_glob(const Overrides *o, const char *name)
+{
+        for (size_t i = o->n; name && i-- > 0;)
+                if (override_is_glob(&o->items[i]) && fnmatch(o->items[i].guest, name, 0) == 0)
+                        return &o->items[i];
+        return NULL;
+}
+
+/* Glob overrides in the order they were set, then the guest's own: the most
+ * specific wins. */
+void overrides_apply(const Overrides *o, const char *name, const char *uuid, GuestSettings *s)
+{
+        const Override *own = overrides_find(o, name, uuid);
+
+        for (size_t i = 0; name && i < o->n; i++)
+                if (override_is_glob(&o->items[i]) && fnmatch(o->items[i].guest, name, 0) == 0)
+                        apply_one(&o->items[i], s);
+        if (own)
+                apply_one(own, s);
 }
 
 int overrides_set(Overrides *o, const Override *patch)

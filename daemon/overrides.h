@@ -62,7 +62,14 @@ int overrides_check_patch(const Overrides *o, const Override *patch, const char 
  * OVERRIDE_GUEST_MAX_BYTES (UTF-8 and no NUL: varlink_get_string()). */
 bool override_guest_valid(const char *guest);
 
+/* The override set for exactly this name or UUID (a glob is matched as text). */
 const Override *overrides_find(const Overrides *o, const char *name, const char *uuid);
+/* An override's guest may be a glob (fnmatch(3): *, ?, [...]) matching
+ * guest names, e.g. `memtidectl set 'web*' --manage no`. */
+bool override_is_glob(const Override *ov);
+/* The last glob override matching name, or NULL. */
+const Override *overrides_find_glob(const Overrides *o, const char *name);
+/* Glob overrides first, in the order set, then the guest's own. */
 void overrides_apply(const Overrides *o, const char *name, const char *uuid, GuestSettings *s);
 
 json_object *override_to_json(const Override *ov);

@@ -378,8 +378,12 @@ void qmp_guest_try_connect(Guest *g, uint64_t now_usec)
         if (g->state != GUEST_DISCONNECTED || now_usec < qmp_guest_of(g)->reconnect_at_usec)
                 return;
         r = connect_now(g);
-        if (r < 0)
-                qmp_guest_lost(g, strerror(-r));
+        if (r < 0) {
+                char reason[128];
+                snprintf(reason, sizeof(reason), "connecting to the QMP socket: %s (QEMU gone?)",
+                         strerror(-r));
+                qmp_guest_lost(g, reason);
+        }
 }
 
 void qmp_guest_lost(Guest *g, const char *reason)

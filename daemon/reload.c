@@ -27,6 +27,14 @@ static void apply_new_config(Manager *m, const MemtideConfig *old)
         if (strcmp(old->libvirt_uri, c->libvirt_uri) != 0)
                 log_warning("LibvirtURI= changed to %s: takes effect at the next restart",
                             c->libvirt_uri);
+        if (!m->debug_forced)
+                log_set_max_level(c->log_level); /* a run-time log-level lasts until a reload */
+        if (old->mode != c->mode)
+                log_warning("Mode=%s%s", daemon_mode_to_string(c->mode),
+                            c->mode == DAEMON_MODE_OBSERVE
+                                    ? ": observing, no balloon commands are sent"
+                            : m->operator_paused ? ", but memtidectl pause holds"
+                                                 : ": managing the guests");
         for (size_t i = 0; i < m->n_guests; i++)
                 manager_refresh_settings(m, m->guests[i]);
         if (!period_changed || !m->backend.ops->set_stats_period)

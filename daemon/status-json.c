@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "status-json.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "compat-format.h"
+#include "log.h"
 #include "memtide-config.h"
 
 /* Stats and sizes are uint64; "unknown" is JSON null, never a sentinel number. */
@@ -193,14 +195,75 @@ json_object *guest_json(Manager *m, const Guest *g)
         return o;
 }
 
-json_object *guests_json(Manager *m)
+/* A guest known and not managed: its state and why, no figures. */
+static json_object *unmanaged_guest_json(const Guest *g)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", string_or_null(g->name));
+        json_object_object_add(o, "uuid", string_or_null(g->uuid));
+        json_object_object_add(o, "backend", json_object_new_string(g->backend->ops->name));
+        json_object_object_add(o, "state", json_object_new_string(guest_state_to_string(g->state)));
+        json_object_object_add(o, "managed", json_object_new_boolean(false));
+        json_object_object_add(o, "reason",
+                               string_or_null(g->last_error ? g->last_error : "connecting"));
+        return o;
+}
+
+json_object *guests_json(Manager *m, bool all)
 {
         json_object *o = json_object_new_object(), *list = json_object_new_array();
-        for (size_t i = 0; i < m->n_guests; i++)
-                if (m->guests[i]->state == GUEST_READY)
-                        json_object_array_add(list, guest_json(m, m->guests[i]));
+        for (size_t i = 0; i < m->n_guests; i++) {
+                Guest *g = m->guests[i];
+                if (g->state == GUEST_READY)
+                        json_object_array_add(list, guest_json(m, g));
+                else if (all)
+                        json_object_array_add(list, unmanaged_guest_json(g));
+        }
         json_object_object_add(o, "guests", list);
+        json_object_object_add(o, "observing", json_object_new_boolean(manager_observing(m)));
         return o;
+}
+
+/* ISO 8601 in UTC, for JSON beside the seconds since the epoch. */
+static json_object *iso_time_json(uint64_t wall_sec)
+{
+        time_t t = (time_t)wall_sec;
+        struct tm tm;
+        char buf[32];
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                return NULL;
+        return json_object_new_string(buf);
+}
+
+static json_object *change_json(const TargetChange *c)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "first_seconds", json_object_new_uint64(c->first_sec));
+        json_object_object_add(o, "first", iso_time_json(c->first_sec));
+        json_object_object_add(o, "last_seconds", json_object_new_uint64(c->last_sec));
+        json_object_object_add(o, "last", iso_time_json(c->last_sec));
+        add_u64(o, "from_bytes", c->from_bytes);
+        add_u64(o, "target_bytes", c->target_bytes);
+        add_u64(o, "used_bytes", c->used_bytes ? c->used_bytes : STAT_UNKNOWN);
+        add_u64(o, "floor_bytes", c->floor_bytes ? c->floor_bytes : STAT_UNKNOWN);
+        add_u64(o, "available_bytes", c->available_bytes ? c->available_bytes : STAT_UNKNOWN);
+        json_object_object_add(o, "steps", json_object_new_uint64(c->steps));
+        json_object_object_add(o, "sent", json_object_new_boolean(c->sent));
+        json_object_object_add(o, "reason", json_object_new_string(c->reason));
+        return o;
+}
+
+static json_object *changes_json(const TargetHistory *h, uint64_t since)
+{
+        json_object *list = json_object_new_array();
+
+        for (size_t i = 0; i < h->n; i++)
+                if (h->items[i].last_sec >= since)
+                        json_object_array_add(list, change_json(&h->items[i]));
+        return list;
 }
 
 static json_object *host_json(Manager *m)
@@ -266,6 +329,18 @@ json_object *status_json(Manager *m)
         }
         json_object_object_add(d, "version", json_object_new_string(MEMTIDE_VERSION));
         json_object_object_add(d, "backend", json_object_new_string(m->backend.ops->name));
+        json_object_object_add(d, "mode",
+                               json_object_new_string(manager_observing(m) ? "observe" : "manage"));
+        json_object_object_add(d, "observe_reason",
+                               !manager_observing(m) ? NULL
+                               : m->operator_paused
+                                       ? json_object_new_string("memtidectl pause")
+                                       : json_object_new_string("Mode=observe in the config"));
+        json_object_object_add(d, "paused_since_seconds",
+                               m->operator_paused ? json_object_new_uint64(m->paused_since_sec)
+                                                  : NULL);
+        json_object_object_add(d, "log_level",
+                               json_object_new_string(log_level_to_string(log_get_max_level())));
         json_object_object_add(
                 d, "strategy",
                 json_object_new_string(policy_strategy_to_string(m->config->policy.strategy)));
@@ -300,6 +375,8 @@ static json_object *record_json(const DecisionRecord *rec)
         const Decision *d = &rec->decision;
 
         json_object_object_add(o, "time_seconds", json_object_new_uint64(rec->wall_sec));
+        json_object_object_add(o, "time", iso_time_json(rec->wall_sec));
+        json_object_object_add(o, "sent", json_object_new_boolean(rec->sent));
         add_u64(o, "target_bytes", d->target_bytes);
         json_object_object_add(o, "change", json_object_new_boolean(d->change));
         json_object_object_add(o, "distress", json_object_new_boolean(d->distress));
@@ -324,7 +401,7 @@ static json_object *record_json(const DecisionRecord *rec)
 }
 
 /* Oldest first: the story of the last decisions reads top to bottom. */
-json_object *explain_json(const Guest *g)
+json_object *explain_json(const Guest *g, uint64_t since)
 {
         json_object *o = json_object_new_object(), *list = json_object_new_array();
 
@@ -334,5 +411,7 @@ json_object *explain_json(const Guest *g)
         }
         json_object_object_add(o, "name", json_object_new_string(g->name));
         json_object_object_add(o, "decisions", list);
+        if (since != EXPLAIN_NO_CHANGES)
+                json_object_object_add(o, "changes", changes_json(&g->changes, since));
         return o;
 }

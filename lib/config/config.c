@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -68,6 +69,53 @@ const char *backend_kind_to_string(BackendKind k)
 static const char *backend_name(int v)
 {
         return backend_kind_to_string((BackendKind)v);
+}
+
+static const char *const mode_names[_DAEMON_MODE_MAX] = {
+        [DAEMON_MODE_MANAGE] = "manage",
+        [DAEMON_MODE_OBSERVE] = "observe",
+};
+
+const char *daemon_mode_to_string(DaemonMode m)
+{
+        return m < _DAEMON_MODE_MAX ? mode_names[m] : NULL;
+}
+
+static const char *mode_name(int v)
+{
+        return daemon_mode_to_string((DaemonMode)v);
+}
+
+static int mode_from_string(const char *s)
+{
+        for (int i = 0; i < _DAEMON_MODE_MAX; i++)
+                if (strcmp(s, mode_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+/* The syslog levels an operator picks from, by their journalctl -p names. */
+static const char *const level_names[] = {
+        [LOG_ERR] = "err",   [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+const char *log_level_to_string(int level)
+{
+        return level >= LOG_ERR && level <= LOG_DEBUG ? level_names[level] : NULL;
+}
+
+int log_level_from_string(const char *s)
+{
+        for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
+                if (strcmp(s, level_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+static const char *log_level_name(int v)
+{
+        return log_level_to_string(v);
 }
 
 static const char *strategy_name(int v)
@@ -304,6 +352,11 @@ static const ConfigKey config_keys[] = {
         { SECTION_DAEMON, "Backend", parse_enum, .offset = CONF(backend),
           .from_string = backend_kind_from_string, .to_string = backend_name,
           .why = "expected auto, libvirt or qmp" },
+        { SECTION_DAEMON, "Mode", parse_enum, .offset = CONF(mode), .from_string = mode_from_string,
+          .to_string = mode_name, .why = "expected manage or observe" },
+        { SECTION_DAEMON, "LogLevel", parse_enum, .offset = CONF(log_level),
+          .from_string = log_level_from_string, .to_string = log_level_name,
+          .why = "expected debug, info, notice, warning or err" },
         { SECTION_DAEMON, "LibvirtURI", parse_string, .offset = CONF(libvirt_uri) },
         { SECTION_DAEMON, "LibvirtQMPPassthrough", parse_bool,
           .offset = CONF(libvirt_qmp_passthrough) },
@@ -594,6 +647,8 @@ int config_new(MemtideConfig **ret)
         if (!c)
                 return -ENOMEM;
         c->backend = BACKEND_AUTO;
+        c->mode = DAEMON_MODE_MANAGE;
+        c->log_level = LOG_INFO;
         c->interval_usec = 2 * USEC_PER_SEC;
         c->stats_period_usec = 1 * USEC_PER_SEC;
         c->other_controller_hold_usec = 5 * 60 * USEC_PER_SEC;

@@ -26,6 +26,18 @@
 /* Proxmox VE's own monitors: qm, pvestatd and backups connect to them too. */
 #define CONFIG_DEFAULT_SHARED_QMP_SOCKETS "/var/run/qemu-server/*.qmp /run/qemu-server/*.qmp"
 
+/* Manage: send the policy's targets. Observe: decide and record, send nothing. */
+typedef enum DaemonMode {
+        DAEMON_MODE_MANAGE,
+        DAEMON_MODE_OBSERVE,
+        _DAEMON_MODE_MAX,
+} DaemonMode;
+
+const char *daemon_mode_to_string(DaemonMode m);
+/* "debug", "info", "notice", "warning", "err" for the syslog levels; NULL else. */
+const char *log_level_to_string(int level);
+int log_level_from_string(const char *s);
+
 typedef enum BackendKind {
         BACKEND_AUTO,
         BACKEND_QMP,
@@ -48,6 +60,8 @@ typedef struct GuestRule {
 
 typedef struct MemtideConfig {
         BackendKind backend;
+        DaemonMode mode;
+        int log_level; /* syslog level: LOG_ERR .. LOG_DEBUG */
         char *libvirt_uri;
         bool libvirt_qmp_passthrough; /* compat probing through libvirt; taints domains */
         char **qmp_sockets;           /* NULL-terminated globs */
