@@ -23,6 +23,7 @@
 #include "host-pause.h"
 #include "json-util.h"
 #include "log.h"
+#include "manager-varlink-idl.h"
 #include "memtide-config.h"
 #include "metrics.h"
 #include "reload.h"
@@ -31,6 +32,53 @@
 #include "varlink.h"
 
 #define VARLINK_INTERFACE "io.memtide.Manager"
+
+/*
+ * org.varlink.service as the varlink reference implementation describes it
+ * (https://varlink.org/Service; the Go library's orgvarlinkservice.go), for
+ * GetInterfaceDescription. memtided answers GetInfo and
+ * GetInterfaceDescription of it.
+ */
+#define SERVICE_VARLINK_IDL                                                                        \
+        "# The Varlink Service Interface is provided by every varlink service. It\n"               \
+        "# describes the service and the interfaces it implements.\n"                              \
+        "interface org.varlink.service\n"                                                          \
+        "\n"                                                                                       \
+        "# Get a list of all the interfaces a service provides and information\n"                  \
+        "# about the implementation.\n"                                                            \
+        "method GetInfo() -> (\n"                                                                  \
+        "  vendor: string,\n"                                                                      \
+        "  product: string,\n"                                                                     \
+        "  version: string,\n"                                                                     \
+        "  url: string,\n"                                                                         \
+        "  interfaces: []string\n"                                                                 \
+        ")\n"                                                                                      \
+        "\n"                                                                                       \
+        "# Get the description of an interface that is implemented by this service.\n"             \
+        "method GetInterfaceDescription(interface: string) -> (description: string)\n"             \
+        "\n"                                                                                       \
+        "# The requested interface was not found.\n"                                               \
+        "error InterfaceNotFound (interface: string)\n"                                            \
+        "\n"                                                                                       \
+        "# The requested method was not found\n"                                                   \
+        "error MethodNotFound (method: string)\n"                                                  \
+        "\n"                                                                                       \
+        "# The interface defines the requested method, but the service does not\n"                 \
+        "# implement it.\n"                                                                        \
+        "error MethodNotImplemented (method: string)\n"                                            \
+        "\n"                                                                                       \
+        "# One of the passed parameters is invalid.\n"                                             \
+        "error InvalidParameter (parameter: string)\n"
+
+/* What GetInfo lists and GetInterfaceDescription describes. io.memtide.Manager's
+ * text is data/io.memtide.Manager.varlink, compiled in (daemon/meson.build). */
+static const struct {
+        const char *name;
+        const char *description;
+} interfaces[] = {
+        { "org.varlink.service", SERVICE_VARLINK_IDL },
+        { VARLINK_INTERFACE, MANAGER_VARLINK_IDL },
+};
 
 typedef struct ControlClient ControlClient;
 
@@ -181,9 +229,9 @@ static json_object *service_info(void)
         json_object_object_add(p, "vendor", json_object_new_string("memtide"));
         json_object_object_add(p, "product", json_object_new_string("memtided"));
         json_object_object_add(p, "version", json_object_new_string(MEMTIDE_VERSION));
-        json_object_object_add(p, "url", json_object_new_string("https://memtide.invalid/"));
-        json_object_array_add(ifaces, json_object_new_string("org.varlink.service"));
-        json_object_array_add(ifaces, json_object_new_string(VARLINK_INTERFACE));
+        json_object_object_add(p, "url", json_object_new_string(MEMTIDE_URL));
+        for (size_t i = 0; i < ELEMENTSOF(interfaces); i++)
+                json_object_array_add(ifaces, json_object_new_string(interfaces[i].name));
         json_object_object_add(p, "interfaces", ifaces);
         return p;
 }
@@ -471,6 +519,31 @@ static json_object *m_reload(Manager *m, json_object *params)
         return reload(m);
 }
 
+const char *control_interface_description(const char *interface)
+{
+        for (size_t i = 0; i < ELEMENTSOF(interfaces); i++)
+                if (strcmp(interface, interfaces[i].name) == 0)
+                        return interfaces[i].description;
+        return NULL;
+}
+
+static json_object *m_interface_description(Manager *m, json_object *params)
+{
+        const char *interface = NULL, *description;
+        json_object *p;
+
+        if (varlink_get_string(params, "interface", &interface) < 0)
+                return invalid_parameter("interface", "an interface name, UTF-8 without NUL");
+        description = control_interface_description(interface);
+        p = json_object_new_object();
+        if (!description) {
+                json_object_object_add(p, "interface", json_object_new_string(interface));
+                return varlink_error_new("org.varlink.service.InterfaceNotFound", p);
+        }
+        json_object_object_add(p, "description", json_object_new_string(description));
+        return reply_new(p);
+}
+
 static json_object *m_metrics(Manager *m, json_object *params)
 {
         _cleanup_free_ char *text = metrics_render(m);
@@ -484,6 +557,7 @@ static const char *const name_only[] = { "name", NULL };
 static const char *const list_parameters[] = { "all", NULL };
 static const char *const explain_parameters[] = { "name", "since", NULL };
 static const char *const level_only[] = { "level", NULL };
+static const char *const interface_only[] = { "interface", NULL };
 static const char *const override_parameters[] = { "name",   "min_bytes", "max_bytes",
                                                    "manage", "shares",    NULL };
 
@@ -501,7 +575,18 @@ static const Method methods[] = {
         { VARLINK_INTERFACE ".Resume", true, m_resume, no_parameters },
         { VARLINK_INTERFACE ".SetLogLevel", true, m_set_log_level, level_only },
         { "org.varlink.service.GetInfo", false, m_info, no_parameters },
+        { "org.varlink.service.GetInterfaceDescription", false, m_interface_description,
+          interface_only },
 };
+
+const char *control_method(size_t i, const char *const **ret_parameters)
+{
+        if (i >= ELEMENTSOF(methods))
+                return NULL;
+        if (ret_parameters)
+                *ret_parameters = methods[i].parameters;
+        return methods[i].name;
+}
 
 /* The first parameter the method does not take, or NULL. */
 static const char *unknown_parameter(const Method *method, json_object *params)

@@ -38,4 +38,12 @@ int control_server_new(ControlServer **ret, Manager *m, const char *path);
  * (-EUSERS, logged). on_accept's path, also for tests. */
 int control_server_add_client(ControlServer *s, int fd);
 ControlServer *control_server_free(ControlServer *s);
+
+/* The description GetInterfaceDescription serves for an interface, or NULL
+ * when memtided has no such interface (InterfaceNotFound). */
+const char *control_interface_description(const char *interface);
+/* The i-th method served ("io.memtide.Manager.GetStatus") and the parameters
+ * it takes (NULL-terminated), or NULL past the last: for the test that holds
+ * the methods to their interface descriptions. */
+const char *control_method(size_t i, const char *const **ret_parameters);
 DEFINE_POINTER_CLEANUP(ControlServer, control_server_free)

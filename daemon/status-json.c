@@ -195,18 +195,14 @@ json_object *guest_json(Manager *m, const Guest *g)
         return o;
 }
 
-/* A guest known and not managed: its state and why, no figures. */
-static json_object *unmanaged_guest_json(const Guest *g)
+/* A guest known and not managed: every field of a guest, and why. */
+static json_object *unmanaged_guest_json(Manager *m, const Guest *g)
 {
-        json_object *o = json_object_new_object();
+        json_object *o = guest_json(m, g);
 
-        json_object_object_add(o, "name", string_or_null(g->name));
-        json_object_object_add(o, "uuid", string_or_null(g->uuid));
-        json_object_object_add(o, "backend", json_object_new_string(g->backend->ops->name));
-        json_object_object_add(o, "state", json_object_new_string(guest_state_to_string(g->state)));
         json_object_object_add(o, "managed", json_object_new_boolean(false));
-        json_object_object_add(o, "reason",
-                               string_or_null(g->last_error ? g->last_error : "connecting"));
+        json_object_object_add(o, "reason", string_or_null(g->last_error ? g->last_error
+                                                                          : "connecting"));
         return o;
 }
 
@@ -218,7 +214,7 @@ json_object *guests_json(Manager *m, bool all)
                 if (g->state == GUEST_READY)
                         json_object_array_add(list, guest_json(m, g));
                 else if (all)
-                        json_object_array_add(list, unmanaged_guest_json(g));
+                        json_object_array_add(list, unmanaged_guest_json(m, g));
         }
         json_object_object_add(o, "guests", list);
         json_object_object_add(o, "observing", json_object_new_boolean(manager_observing(m)));

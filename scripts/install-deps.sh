@@ -15,7 +15,10 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjso
 DEMO_PACKAGES=(python3 qemu-system-x86 busybox-static cpio gzip binutils)
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" kmod procps valgrind
                libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients prometheus-node-exporter
-               util-linux man-db systemd mmdebstrap systemd-container strace)
+               util-linux man-db systemd mmdebstrap systemd-container strace
+               # test-varlink-go: the control socket through the upstream Go
+               # varlink library, built offline from these packages.
+               golang-go golang-github-varlink-go-dev)
 # Only for tests/fuzz/run-fuzzers.sh (libFuzzer); the suite replays the fuzz
 # corpora with gcc, so the test command does not need them.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

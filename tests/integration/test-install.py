@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The installed service: `meson install --destdir` puts memtided, memtidectl,
-the unit, the sysusers entry, the example config and the man pages in
-place; `systemd-analyze verify` passes and `systemd-analyze security` scores
+the unit, the sysusers entry, the example config, the man pages and the
+control socket's interface description (share/varlink) in place; `systemd-analyze verify` passes and `systemd-analyze security` scores
 the unit at most 2.0; memtided started from the installed unit's ExecStart
 (plus --config naming a file in the destdir) sends READY=1, reloads a good config
 (RELOADING=1 then READY=1) and refuses a bad one with file:line while the old
-one stays in force; the installed man pages render without warnings.
+one stays in force and serves the installed interface description
+(GetInterfaceDescription); the installed man pages render without warnings.
 
 The install layout: a default `meson setup` (the project's default_options,
 read from the source tree) puts the config in /etc/memtide, where memtided(8),
@@ -97,6 +98,22 @@ class Notify:
                         "sd_notify %s" % text, 0.1)
 
 
+def describe(path, interface):
+    """org.varlink.service.GetInterfaceDescription over the control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(json.dumps({"method": "org.varlink.service.GetInterfaceDescription",
+                          "parameters": {"interface": interface}}).encode() + b"\0")
+    data = b""
+    while not data.endswith(b"\0"):
+        chunk = s.recv(65536)
+        assert chunk, "no reply to GetInterfaceDescription"
+        data += chunk
+    s.close()
+    return json.loads(data[:-1])["parameters"]["description"]
+
+
 def check_daemon(dest, exec_start, work):
     argv = shlex.split(exec_start)
     assert argv[1:] == [], "ExecStart should read the default config: %s" % exec_start
@@ -113,6 +130,10 @@ def check_daemon(dest, exec_start, work):
     try:
         notify.wait("READY=1")
         assert subprocess.run(ctl + ["status"], capture_output=True).returncode == 0
+        # The installed interface description is what memtided serves.
+        with open(find_one(dest, "**/share/varlink/io.memtide.Manager.varlink")) as f:
+            assert describe(ctl[2], "io.memtide.Manager") == f.read(), \
+                "GetInterfaceDescription does not serve the installed IDL"
         with open(conf, "a") as f:
             f.write("[Policy]\nHeadroomMin=64M\n")
         notify.messages.clear()
@@ -211,7 +232,8 @@ def main():
     work = tempfile.mkdtemp(prefix="memtide-install-")
     install(dest)
     for pattern in ("**/sbin/memtided", "**/bin/memtidectl", "**/sysusers.d/memtide.conf",
-                    "**/doc/memtide/memtide.conf.example"):
+                    "**/doc/memtide/memtide.conf.example",
+                    "**/share/varlink/io.memtide.Manager.varlink"):
         find_one(dest, pattern)
     unit = find_one(dest, "**/system/memtided.service")
     exec_start = check_unit(dest, unit)
