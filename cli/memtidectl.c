@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * memtidectl: the operators' CLI. Verb first, a table for people, --json for
- * programs. Exit codes: 0 success, 1 the daemon failed or could not be
- * reached, 2 bad usage.
+ * programs. Exit codes: 0 success, 1 the daemon failed, could not be reached
+ * or has no such guest, 2 bad usage (also a value the daemon refused).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,9 +47,12 @@ static const CtlVerb last_verbs[] = {
           .run = verb_compat,
           .synopsis =
                   "GUEST | --device SIDE --driver SIDE --offered MASK [--negotiated MASK] | --list",
-          .summary = "a guest's balloon queue layout and what works; without a guest, the\n"
-                     "queue-layout calculator (SIDE: fixed, dense-offered, dense-negotiated or\n"
-                     "an implementation; compat --list)" },
+          .summary = "a guest's balloon queue layout and what works, or the layout calculator",
+          .details = "  GUEST                   the daemon's view of a running guest's queues\n"
+                     "  --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
+                     "                          calculator; SIDE: fixed, dense-offered,\n"
+                     "                          dense-negotiated or an implementation\n"
+                     "  --list                  the implementations known\n" },
         { .name = "metrics",
           .run = verb_metrics,
           .synopsis = "",
