@@ -1,17 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* memtidectl verbs about one guest and the daemon's config: show, set, reset, reload, explain. */
+/*
+ * memtidectl verbs about one guest and the daemon's config: show, set, reset,
+ * overrides, reload, explain.
+ */
 #include "ctl-guest.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cleanup.h"
 #include "json-util.h"
+#include "model.h"
 #include "units.h"
+
+/* The range memtided takes for shares (Shares= and SetOverride). */
+#define SHARES_MAX 50000
+/* Close names: at most this many edits apart, and at most this many shown. */
+#define CLOSE_NAME_EDITS 3
+#define CLOSE_NAMES_MAX  5
+
+/* A size as the operator would write it: "2 GiB", "384 MiB"; else "1.5 GiB". */
+static const char *format_size(char *buf, size_t size, uint64_t bytes)
+{
+        if (bytes >= GIB && bytes % GIB == 0)
+                snprintf(buf, size, "%" PRIu64 " GiB", bytes / GIB);
+        else if (bytes >= MIB && bytes % MIB == 0)
+                snprintf(buf, size, "%" PRIu64 " MiB", bytes / MIB);
+        else
+                format_bytes(buf, size, bytes);
+        return buf;
+}
 
 static const char *str_or(json_object *o, const char *key, const char *fallback)
 {
@@ -62,6 +87,10 @@ static void print_settings(json_object *g)
 
 static int one_name(int argc, char **argv, const char *verb, const char **ret)
 {
+        if (argc > 2) {
+                ctl_unexpected_argument(verb, argv[2]);
+                return -EINVAL;
+        }
         if (argc != 2) {
                 fprintf(stderr, "memtidectl: usage: %s GUEST\n", verb);
                 return -EINVAL;
@@ -116,9 +145,32 @@ static void print_other_controller(json_object *g)
                        "Other controller:", (unsigned long long)(to >> 20));
 }
 
+/* An override's fields, as memtidectl set takes them: "max 256 MiB, shares 200". */
+static const char *format_override(char *buf, size_t size, json_object *ov)
+{
+        uint64_t v;
+        bool manage;
+        size_t n = 0;
+        char b[32];
+
+        buf[0] = '\0';
+#define APPEND(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
+        if (json_get_u64(ov, "min_bytes", &v) == 0)
+                APPEND("%smin %s", n ? ", " : "", format_size(b, sizeof(b), v));
+        if (json_get_u64(ov, "max_bytes", &v) == 0)
+                APPEND("%smax %s", n ? ", " : "", format_size(b, sizeof(b), v));
+        if (json_get_u64(ov, "shares", &v) == 0)
+                APPEND("%sshares %" PRIu64, n ? ", " : "", v);
+        if (json_get_bool(ov, "manage", &manage) == 0)
+                APPEND("%smanage %s", n ? ", " : "", manage ? "yes" : "no");
+#undef APPEND
+        return n ? buf : "none";
+}
+
 static void print_guest(json_object *g)
 {
         json_object *stats = NULL, *ov = NULL, *compat = NULL;
+        char override[160];
 
         json_object_object_get_ex(g, "stats", &stats);
         json_object_object_get_ex(g, "override", &ov);
@@ -137,7 +189,8 @@ static void print_guest(json_object *g)
         print_size("Free (guest):", stats, "free_bytes");
         printf("%-20s %s\n", "Compat verdict:", str_or(compat, "verdict", "unknown"));
         printf("%-20s %s\n", "Page reporting:", str_or(compat, "page_reporting", "-"));
-        printf("%-20s %s\n", "Override:", ov ? json_object_to_json_string(ov) : "none");
+        printf("%-20s %s\n",
+               "Override:", ov ? format_override(override, sizeof(override), ov) : "none");
         print_monitor(g);
         print_other_controller(g);
         printf("%-20s %s\n", "Last decision:", str_or(g, "reason", "-"));
@@ -167,20 +220,23 @@ static int parse_size_option(const char *opt, const char *v, json_object *p, con
 {
         uint64_t bytes;
         if (parse_size(v, &bytes) < 0) {
-                fprintf(stderr, "memtidectl: %s %s: expected a size such as 512M or 2G\n", opt, v);
+                fprintf(stderr, "memtidectl: set: %s %s: expected a size such as 512M or 2G\n", opt,
+                        v);
                 return -EINVAL;
         }
         json_object_object_add(p, key, json_object_new_uint64(bytes));
         return 0;
 }
 
-static int parse_set_options(int argc, char **argv, json_object *p)
+/* Parses set's options into the SetOverride parameters p; says what is wrong. */
+static int parse_set_options(int argc, char **argv, json_object *p, bool *ret_create)
 {
         static const struct option options[] = {
                 { "min", required_argument, NULL, 'm' },
                 { "max", required_argument, NULL, 'M' },
                 { "shares", required_argument, NULL, 's' },
                 { "manage", required_argument, NULL, 'g' },
+                { "create", no_argument, NULL, 'c' },
                 {},
         };
         int opt, r = 0;
@@ -197,40 +253,217 @@ static int parse_set_options(int argc, char **argv, json_object *p)
                         break;
                 case 's': {
                         unsigned long v = strtoul(optarg, &end, 10);
-                        if (*optarg == '\0' || *end || v > 50000)
+                        if (*optarg == '\0' || *optarg == '-' || *end || v > SHARES_MAX) {
+                                fprintf(stderr,
+                                        "memtidectl: set: --shares %s: expected a whole number "
+                                        "from 0 to %d (as Shares=; 100 is a guest's usual "
+                                        "weight)\n",
+                                        optarg, SHARES_MAX);
                                 r = -EINVAL;
-                        else
+                        } else
                                 json_object_object_add(p, "shares", json_object_new_uint64(v));
                         break;
                 }
                 case 'g':
-                        if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
+                        if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0) {
+                                fprintf(stderr,
+                                        "memtidectl: set: --manage %s: expected yes or no\n",
+                                        optarg);
                                 r = -EINVAL;
-                        else
+                        } else
                                 json_object_object_add(p, "manage",
                                                        json_object_new_boolean(optarg[0] == 'y'));
                         break;
+                case 'c':
+                        *ret_create = true;
+                        break;
                 default:
-                        r = -EINVAL;
+                        r = -EINVAL; /* getopt said which option */
                 }
-        if (r >= 0 && optind + 1 != argc)
-                r = -EINVAL;
-        return r;
+        if (r < 0)
+                return r;
+        if (optind >= argc) {
+                fprintf(stderr, "memtidectl: set: which guest? (memtidectl set GUEST ...)\n");
+                return -EINVAL;
+        }
+        if (optind + 1 < argc) {
+                ctl_unexpected_argument("set", argv[optind + 1]);
+                return -EINVAL;
+        }
+        if (json_object_object_length(p) == 0) {
+                fprintf(stderr, "memtidectl: set: nothing to set: give --min, --max, --shares "
+                                "or --manage\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Both bounds given and crossed: said here, the daemon would refuse them anyway. */
+static int check_set_bounds(json_object *p)
+{
+        uint64_t min, max;
+        char a[32], b[32];
+
+        if (json_get_u64(p, "min_bytes", &min) < 0 || json_get_u64(p, "max_bytes", &max) < 0 ||
+            min <= max)
+                return 0;
+        fprintf(stderr,
+                "memtidectl: set: --min %s is above --max %s: the minimum must not "
+                "exceed the maximum\n",
+                format_size(a, sizeof(a), min), format_size(b, sizeof(b), max));
+        return -EINVAL;
+}
+
+/* Edit distance (Levenshtein) between a and b, stopping early past limit. */
+static size_t edit_distance(const char *a, const char *b, size_t limit)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        _cleanup_free_ size_t *row = NULL;
+
+        if ((la > lb ? la - lb : lb - la) > limit)
+                return limit + 1;
+        row = malloc((lb + 1) * sizeof(*row));
+        if (!row)
+                return limit + 1;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0], best;
+                best = row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+                        size_t v = diag + (a[i - 1] != b[j - 1]);
+                        if (up + 1 < v)
+                                v = up + 1;
+                        if (row[j - 1] + 1 < v)
+                                v = row[j - 1] + 1;
+                        row[j] = v;
+                        diag = up;
+                        if (v < best)
+                                best = v;
+                }
+                if (best > limit)
+                        return limit + 1;
+        }
+        return row[lb];
+}
+
+static bool names_close(const char *typed, const char *known)
+{
+        size_t len = strlen(typed);
+        /* One typo in a short name, up to CLOSE_NAME_EDITS in a long one. */
+        size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : CLOSE_NAME_EDITS;
+
+        return strcasecmp(typed, known) == 0 || (len >= 3 && strcasestr(known, typed)) ||
+               edit_distance(typed, known, limit) <= limit;
+}
+
+/*
+ * 1 when a guest memtided manages has this name or UUID, 0 when none has
+ * (then the close names are printed), or minus the exit code when the daemon
+ * could not be asked.
+ */
+static int check_guest_known(const CtlArgs *a, const char *name)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *guests = NULL;
+        unsigned shown = 0;
+        size_t n;
+        int r = ctl_request(a, "io.memtide.Manager.ListGuests", NULL, &reply);
+
+        if (r != 0)
+                return -r;
+        json_object_object_get_ex(reply, "guests", &guests);
+        n = guests ? json_object_array_length(guests) : 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *g = json_object_array_get_idx(guests, i);
+                const char *uuid = str_or(g, "uuid", NULL);
+                /* A glob (set 'web*' --manage no) is known when it matches one. */
+                if (strcmp(str_or(g, "name", ""), name) == 0 ||
+                    (uuid && strcasecmp(uuid, name) == 0) ||
+                    (strpbrk(name, "*?[") && fnmatch(name, str_or(g, "name", ""), 0) == 0))
+                        return 1;
+        }
+        fprintf(stderr,
+                "memtidectl: set: no running guest is '%s' or matches it (memtidectl list "
+                "shows them)\n",
+                name);
+        for (size_t i = 0; i < n && shown < CLOSE_NAMES_MAX; i++) {
+                const char *known = str_or(json_object_array_get_idx(guests, i), "name", "");
+                if (names_close(name, known))
+                        fprintf(stderr, "%s '%s'", shown++ ? "," : "memtidectl: did you mean",
+                                known);
+        }
+        if (shown)
+                fputs("?\n", stderr);
+        fprintf(stderr, "memtidectl: to set an override for a guest that has not started yet, "
+                        "add --create\n");
+        return 0;
 }
 
 static int verb_set(const CtlArgs *a, int argc, char **argv)
 {
         _cleanup_json_ json_object *reply = NULL;
-        json_object *p = json_object_new_object();
+        _cleanup_json_ json_object *p = json_object_new_object();
+        bool create = false;
+        int r;
 
-        if (parse_set_options(argc, argv, p) < 0 || json_object_object_length(p) == 0) {
-                json_object_put(p);
-                fprintf(stderr, "memtidectl: usage: set GUEST [--min SIZE] [--max SIZE] "
-                                "[--shares N] [--manage yes|no]\n");
+        if (parse_set_options(argc, argv, p, &create) < 0 || check_set_bounds(p) < 0)
                 return EXIT_USAGE;
+        if (!create) {
+                r = check_guest_known(a, argv[optind]);
+                if (r <= 0)
+                        return r < 0 ? -r : EXIT_DAEMON;
         }
         json_object_object_add(p, "name", json_object_new_string(argv[optind]));
-        return ctl_request(a, "io.memtide.Manager.SetOverride", p, &reply);
+        return ctl_request(a, "io.memtide.Manager.SetOverride", json_object_get(p), &reply);
+}
+
+static void print_override_row(json_object *ov)
+{
+        char min[32] = "-", max[32] = "-", shares[16] = "-";
+        uint64_t v;
+        bool b, running = false;
+        const char *manage = "-";
+
+        if (json_get_u64(ov, "min_bytes", &v) == 0)
+                format_size(min, sizeof(min), v);
+        if (json_get_u64(ov, "max_bytes", &v) == 0)
+                format_size(max, sizeof(max), v);
+        if (json_get_u64(ov, "shares", &v) == 0)
+                snprintf(shares, sizeof(shares), "%" PRIu64, v);
+        if (json_get_bool(ov, "manage", &b) == 0)
+                manage = b ? "yes" : "no";
+        (void)json_get_bool(ov, "running", &running);
+        printf("%-24s %10s %10s %6s %6s  %s\n", str_or(ov, "guest", "?"), min, max, shares, manage,
+               running ? "yes" : "no");
+}
+
+/* The runtime overrides in force, for guests running or not. */
+static int verb_overrides(const CtlArgs *a, int argc, char **argv)
+{
+        _cleanup_json_ json_object *reply = NULL;
+        json_object *list = NULL;
+        size_t n;
+        int r;
+
+        if (argc > 1)
+                return ctl_unexpected_argument("overrides", argv[1]);
+        r = ctl_request(a, "io.memtide.Manager.ListOverrides", NULL, &reply);
+        if (r != 0)
+                return r;
+        if (a->json) {
+                ctl_print_json(reply);
+                return 0;
+        }
+        json_object_object_get_ex(reply, "overrides", &list);
+        n = list ? json_object_array_length(list) : 0;
+        printf("%-24s %10s %10s %6s %6s  %s\n", "GUEST", "MIN", "MAX", "SHARES", "MANAGE",
+               "RUNNING");
+        for (size_t i = 0; i < n; i++)
+                print_override_row(json_object_array_get_idx(list, i));
+        printf("%zu override(s); '-': the config's value (memtidectl reset GUEST drops one)\n", n);
+        return 0;
 }
 
 static int verb_reset(const CtlArgs *a, int argc, char **argv)
@@ -247,10 +480,8 @@ static int verb_reload(const CtlArgs *a, int argc, char **argv)
 {
         _cleanup_json_ json_object *reply = NULL;
 
-        if (argc != 1) {
-                fprintf(stderr, "memtidectl: usage: reload\n");
-                return EXIT_USAGE;
-        }
+        if (argc > 1)
+                return ctl_unexpected_argument("reload", argv[1]);
         return ctl_request(a, "io.memtide.Manager.Reload", NULL, &reply);
 }
 
@@ -422,6 +653,35 @@ static int verb_explain(const CtlArgs *a, int argc, char **argv)
 }
 
 const CtlVerb guest_verbs[] = {
-        { "show", verb_show },     { "set", verb_set },         { "reset", verb_reset },
-        { "reload", verb_reload }, { "explain", verb_explain }, {},
+        { .name = "show", .run = verb_show, .synopsis = "GUEST", .summary = "one guest in detail" },
+        { .name = "set",
+          .run = verb_set,
+          .synopsis = "GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no] [--create]",
+          .summary = "runtime override of the guest's settings (kept across restarts)",
+          .details = "  --min SIZE, --max SIZE  balloon bounds, such as 512M or 2G (min <= max)\n"
+                     "  --shares N              weight under pressure, 0 to 50000 (as Shares=)\n"
+                     "  --manage yes|no         whether memtided moves the guest's balloon\n"
+                     "  --create                set it even though no running guest has this\n"
+                     "                          name or UUID (a guest not started yet);\n"
+                     "                          without it a mistyped name is refused\n" },
+        { .name = "reset",
+          .run = verb_reset,
+          .synopsis = "GUEST",
+          .summary = "drop the guest's runtime override" },
+        { .name = "overrides",
+          .run = verb_overrides,
+          .synopsis = "",
+          .summary = "the runtime overrides in force, running guests or not" },
+        { .name = "reload",
+          .run = verb_reload,
+          .synopsis = "",
+          .summary = "re-read the config (a bad one is refused)" },
+        { .name = "explain",
+          .run = verb_explain,
+          .synopsis = "[GUEST] [--since 1h|TIME]",
+          .summary = "the last decisions with their inputs and reasons; --since: every change\n"
+                     "of target since then",
+          .details = "  --since AGO|TIME  1h, 30min (that long ago), 2026-12-03 03:00 (local\n"
+                     "                    time) or @SECONDS; changes are kept 24 h or more\n" },
+        {},
 };

@@ -7,12 +7,9 @@
 #include "cleanup.h"
 #include "json-util.h"
 
-static int no_arguments(int argc, char **argv, const char *usage)
+static int no_arguments(int argc, char **argv, const char *verb)
 {
-        if (argc == 1)
-                return 0;
-        fprintf(stderr, "memtidectl: unexpected argument '%s'; usage: %s\n", argv[1], usage);
-        return EXIT_USAGE;
+        return argc == 1 ? 0 : ctl_unexpected_argument(verb, argv[1]);
 }
 
 /* The whole host observed: decisions recorded, nothing sent, kept across restarts. */
@@ -64,8 +61,15 @@ static int verb_log_level(const CtlArgs *a, int argc, char **argv)
 }
 
 const CtlVerb host_verbs[] = {
-        { "pause", verb_pause },
-        { "resume", verb_resume },
-        { "log-level", verb_log_level },
+        { .name = "pause",
+          .run = verb_pause,
+          .synopsis = "",
+          .summary = "observe only: decide and record, send no balloon command (kept across\n"
+                     "restarts until resume)" },
+        { .name = "resume", .run = verb_resume, .synopsis = "", .summary = "manage again after pause" },
+        { .name = "log-level",
+          .run = verb_log_level,
+          .synopsis = "debug|info|notice|warning|err",
+          .summary = "the daemon's log level until the next reload or restart" },
         {},
 };

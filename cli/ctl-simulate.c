@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,19 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "ctl-timeline.h"
+#include "json-util.h"
 #include "model.h"
 #include "sim.h"
 
 #define SWEEP_PRECISION    0.0025
 #define SWEEP_MAX_FRACTION 1.0
+/* Fractions are found to SWEEP_PRECISION: four decimals say all there is. */
+#define FRACTION_DECIMALS  4
 #define MAX_GRID           64
+/* A timeline's size: rows of text for a terminal, points of JSON for a plot. */
+#define TIMELINE_ROWS   40
+#define TIMELINE_POINTS 500
 
 typedef struct StrategyName {
         const char *name;
@@ -41,7 +49,7 @@ static const StrategyName strategies[] = {
 typedef struct SimArgs {
         const char *trace, *scenario, *config, *strategy;
         double host_fraction; /* < 0: not given */
-        bool sweep, json;
+        bool sweep, json, timeline;
         double grid[MAX_GRID];
         size_t n_grid;
         SimParams overrides; /* fields < 0 or 0: keep the default */
@@ -51,12 +59,17 @@ typedef struct SimArgs {
 
 DEFINE_POINTER_CLEANUP(Trace, trace_free);
 
-static void usage(FILE *f)
+void simulate_help(FILE *f)
 {
         fprintf(f, "Usage: memtidectl simulate --trace FILE [--strategy NAME] [--host-fraction F | "
                    "--sweep | --grid F,F,...]\n"
                    "                           [--config FILE] [--json] [model options]\n"
-                   "       memtidectl simulate --scenario NAME|all [--strategy NAME] [--json]\n\n"
+                   "       memtidectl simulate --scenario NAME|all [--strategy NAME] [--json]\n"
+                   "       memtidectl simulate --timeline --scenario NAME | --trace FILE\n"
+                   "                           [--strategy NAME] [--host-fraction F] [--json]\n\n"
+                   "--timeline: one run (--strategy, default adaptive) step by step: the host's\n"
+                   "resident memory, the guests' demand and balloons against its RAM, as\n"
+                   "columns with a bar chart (--json: points for a plot).\n"
                    "Strategies: adaptive, mom, proxmox (policy/), static, oracle (baselines).\n"
                    "Without --strategy every one runs side by side (with --sweep on a trace).\n"
                    "Trace: CSV vm,timestamp_s,mem_provisioned_kb,mem_used_kb, plain or gzip.\n\n"
@@ -104,21 +117,23 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                 ARG_SWAP,
                 ARG_MIN,
                 ARG_FPR,
+                ARG_TIMELINE,
         };
         static const struct option options[] = {
-                {"trace", required_argument, NULL, ARG_TRACE},
-                {"scenario", required_argument, NULL, ARG_SCENARIO},
-                {"strategy", required_argument, NULL, ARG_STRATEGY},
-                {"host-fraction", required_argument, NULL, ARG_HOST_FRACTION},
-                {"sweep", no_argument, NULL, ARG_SWEEP},
-                {"grid", required_argument, NULL, ARG_GRID},
-                {"config", required_argument, NULL, ARG_CONFIG},
-                {"step", required_argument, NULL, ARG_STEP},
-                {"cache-rate", required_argument, NULL, ARG_CACHE},
-                {"swap-share", required_argument, NULL, ARG_SWAP},
-                {"min-share", required_argument, NULL, ARG_MIN},
-                {"page-reporting", no_argument, NULL, ARG_FPR},
-                {"help", no_argument, NULL, 'h'},
+                { "trace", required_argument, NULL, ARG_TRACE },
+                { "scenario", required_argument, NULL, ARG_SCENARIO },
+                { "strategy", required_argument, NULL, ARG_STRATEGY },
+                { "host-fraction", required_argument, NULL, ARG_HOST_FRACTION },
+                { "sweep", no_argument, NULL, ARG_SWEEP },
+                { "grid", required_argument, NULL, ARG_GRID },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "step", required_argument, NULL, ARG_STEP },
+                { "cache-rate", required_argument, NULL, ARG_CACHE },
+                { "swap-share", required_argument, NULL, ARG_SWAP },
+                { "min-share", required_argument, NULL, ARG_MIN },
+                { "page-reporting", no_argument, NULL, ARG_FPR },
+                { "timeline", no_argument, NULL, ARG_TIMELINE },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c, r = 0;
@@ -163,8 +178,11 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                 case ARG_FPR:
                         a->page_reporting = true;
                         break;
+                case ARG_TIMELINE:
+                        a->timeline = true;
+                        break;
                 case 'h':
-                        usage(stdout);
+                        simulate_help(stdout);
                         return 0;
                 default:
                         return -EINVAL;
@@ -181,6 +199,16 @@ static const StrategyName *find_strategy(const char *name)
                 if (strcmp(strategies[i].name, name) == 0)
                         return &strategies[i];
         return NULL;
+}
+
+static bool scenario_known(const char *name)
+{
+        if (strcmp(name, "all") == 0)
+                return true;
+        for (unsigned i = 0; i < sim_n_scenarios; i++)
+                if (strcmp(sim_scenarios[i].name, name) == 0)
+                        return true;
+        return false;
 }
 
 static void apply_model_args(const SimArgs *a, SimParams *p)
@@ -207,6 +235,7 @@ static double now_sec(void)
 typedef struct Result {
         const char *strategy;
         double host_fraction; /* < 0: none acceptable up to the sweep's maximum */
+        uint64_t host_bytes;  /* the host size the fraction stands for */
         bool swept;
         SimScores scores;
         double seconds;
@@ -218,32 +247,35 @@ static json_object *result_json(const Result *r)
         const SimScores *s = &r->scores;
 
         json_object_object_add(o, "strategy", json_object_new_string(r->strategy));
-        if (r->swept)
-                json_object_object_add(
-                        o, "min_host_fraction",
-                        r->host_fraction >= 0 ? json_object_new_double(r->host_fraction) : NULL);
-        else
-                json_object_object_add(o, "host_fraction",
-                                       json_object_new_double(r->host_fraction));
+        json_object_object_add(
+                o, r->swept ? "min_host_fraction" : "host_fraction",
+                r->host_fraction >= 0 ? json_new_double_rounded(r->host_fraction, FRACTION_DECIMALS)
+                                      : NULL);
+        json_object_object_add(o, r->swept ? "min_host_bytes" : "host_bytes",
+                               r->host_fraction >= 0 ? json_object_new_uint64(r->host_bytes)
+                                                     : NULL);
         json_object_object_add(o, "shortfall_gib_hours",
-                               json_object_new_double(s->shortfall_gib_hours));
+                               json_new_double_rounded(s->shortfall_gib_hours, 6));
         json_object_object_add(o, "overrun_gib_hours",
-                               json_object_new_double(s->overrun_gib_hours));
+                               json_new_double_rounded(s->overrun_gib_hours, 6));
         json_object_object_add(o, "oom_events", json_object_new_int64((int64_t)s->oom_events));
         json_object_object_add(o, "returned_gib_hours",
-                               json_object_new_double(s->returned_gib_hours));
-        json_object_object_add(o, "churn_gib", json_object_new_double(s->churn_gib));
-        json_object_object_add(o, "demand_gib_hours", json_object_new_double(s->demand_gib_hours));
-        json_object_object_add(o, "trouble_seconds", json_object_new_double(s->trouble_seconds));
+                               json_new_double_rounded(s->returned_gib_hours, 6));
+        json_object_object_add(o, "churn_gib", json_new_double_rounded(s->churn_gib, 6));
+        json_object_object_add(o, "demand_gib_hours",
+                               json_new_double_rounded(s->demand_gib_hours, 6));
+        json_object_object_add(o, "trouble_seconds",
+                               json_new_double_rounded(s->trouble_seconds, 3));
         json_object_object_add(o, "peak_resident_gib",
-                               json_object_new_double(s->peak_resident_gib));
-        json_object_object_add(o, "run_seconds", json_object_new_double(r->seconds));
+                               json_new_double_rounded(s->peak_resident_gib, 6));
+        json_object_object_add(o, "run_seconds", json_new_double_rounded(r->seconds, 3));
         return o;
 }
 
-/* One strategy on the trace: at a host size, or swept. */
+/* One strategy on the trace: at a host size, or swept; step by step into tl when given. */
 static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *params,
-                   const StrategyName *sn, const SimArgs *a, double fraction, Result *ret)
+                   const StrategyName *sn, const SimArgs *a, double fraction, Timeline *tl,
+                   Result *ret)
 {
         MemtideConfig config = *base;
         SimParams p = *params;
@@ -257,27 +289,33 @@ static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *p
                               &ret->host_fraction, &ret->scores);
         else {
                 p.host_bytes = (uint64_t)(fraction * (double)t->total_max_bytes);
+                p.on_step = tl ? timeline_on_step : NULL;
+                p.step_userdata = tl;
                 r = sim_run(t, &config, &p, sn->kind, &ret->scores);
         }
+        if (r >= 0 && tl && tl->out_of_memory)
+                r = -ENOMEM;
+        ret->host_bytes = (uint64_t)(fmax(ret->host_fraction, 0) * (double)t->total_max_bytes);
         ret->seconds = now_sec() - start;
         return r;
 }
 
 static void print_table_header(const char *first)
 {
-        printf("%-10s %9s %12s %12s %6s %12s %10s %8s\n", "STRATEGY", first, "SHORT GiB-h",
+        printf("%-10s %20s %12s %12s %6s %12s %10s %8s\n", "STRATEGY", first, "SHORT GiB-h",
                "OVER GiB-h", "OOM", "RET GiB-h", "CHURN GiB", "TIME s");
 }
 
 static void print_row(const Result *r)
 {
-        char frac[32];
+        char frac[48];
 
         if (r->host_fraction < 0)
                 snprintf(frac, sizeof(frac), "> %.2f", SWEEP_MAX_FRACTION);
         else
-                snprintf(frac, sizeof(frac), "%.4f", r->host_fraction);
-        printf("%-10s %9s %12.2f %12.2f %6" PRIu64 " %12.0f %10.1f %8.1f\n", r->strategy, frac,
+                snprintf(frac, sizeof(frac), "%.*f %7.2f GiB", FRACTION_DECIMALS, r->host_fraction,
+                         (double)r->host_bytes / GIB);
+        printf("%-10s %20s %12.2f %12.2f %6" PRIu64 " %12.0f %10.1f %8.1f\n", r->strategy, frac,
                r->scores.shortfall_gib_hours, r->scores.overrun_gib_hours, r->scores.oom_events,
                r->scores.returned_gib_hours, r->scores.churn_gib, r->seconds);
 }
@@ -316,22 +354,42 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
                         continue;
                 size_t n_runs = a->n_grid ? a->n_grid : 1;
                 for (size_t k = 0; k < n_runs; k++) {
+                        Timeline tl = { 0 };
                         Result res;
                         r = run_one(t, config, params, sn, &eff, a->n_grid ? a->grid[k] : fraction,
-                                    &res);
+                                    a->timeline ? &tl : NULL, &res);
                         if (r < 0) {
+                                timeline_clear(&tl);
                                 fprintf(stderr, "memtidectl: simulation failed: %s\n",
                                         strerror(-r));
                                 return 1;
                         }
-                        if (a->json || a->n_grid)
-                                json_object_array_add(out, result_json(&res));
-                        else {
+                        if (a->json || a->n_grid) {
+                                json_object *o = result_json(&res);
+                                if (a->timeline)
+                                        json_object_object_add(o, "timeline",
+                                                               timeline_json(&tl, TIMELINE_POINTS));
+                                json_object_array_add(out, o);
+                        } else {
                                 print_row(&res);
+                                if (a->timeline) {
+                                        putchar('\n');
+                                        timeline_print(&tl, TIMELINE_ROWS);
+                                }
                                 fflush(stdout);
                         }
+                        timeline_clear(&tl);
                 }
         }
+        if (!a->json && a->n_grid == 0)
+                printf("%s\nSHORT: the guests' demand above their memory (swapped); OVER: resident "
+                       "memory above the host's RAM\n",
+                       eff.sweep
+                               ? "MIN HOST: the smallest host on which the strategy is acceptable "
+                                 "(SHORT plus OVER under 0.1 % of\nthe guests' demand), as a "
+                                 "share of their provisioned memory and in GiB; > 1.00: none is"
+                               : "HOST: the host's RAM, as a share of the guests' provisioned "
+                                 "memory and in GiB");
         if (a->json || a->n_grid) {
                 json_object *o = out;
                 if (only && !a->n_grid)
@@ -361,8 +419,13 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
         bool all = strcmp(a->scenario, "all") == 0;
         const StrategyName *only = a->strategy ? find_strategy(a->strategy) : NULL;
 
-        if (a->strategy && !only)
+        if (a->strategy && !only) {
+                fprintf(stderr,
+                        "memtidectl: simulate: unknown strategy '%s' (try simulate "
+                        "--help)\n",
+                        a->strategy);
                 return EXIT_USAGE;
+        }
         if (!a->json)
                 printf("%-13s %-10s %10s %6s %12s %12s %5s %10s\n", "SCENARIO", "STRATEGY",
                        "REACTION s", "LAG s", "SHORT MiB-s", "OVER MiB-s", "OOM", "CHURN MiB");
@@ -375,12 +438,20 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                         return 1;
                 for (size_t k = 0; k < ELEMENTSOF(strategies); k++) {
                         MemtideConfig config = *base;
+                        Timeline tl = { 0 };
                         SimScores s;
                         if (only && &strategies[k] != only)
                                 continue;
                         config.policy.strategy = strategies[k].strategy;
-                        if (sim_run(t, &config, &p, strategies[k].kind, &s) < 0)
+                        p.on_step = a->timeline ? timeline_on_step : NULL;
+                        p.step_userdata = &tl;
+                        if (sim_run(t, &config, &p, strategies[k].kind, &s) < 0 ||
+                            tl.out_of_memory) {
+                                timeline_clear(&tl);
+                                fprintf(stderr, "memtidectl: simulation failed: %s\n",
+                                        strerror(ENOMEM));
                                 return 1;
+                        }
                         double short_mib_s = s.shortfall_gib_hours * 1024 * 3600;
                         double over_mib_s = s.overrun_gib_hours * 1024 * 3600;
                         if (a->json) {
@@ -390,28 +461,38 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                                         json_object_new_string(sim_scenarios[i].name));
                                 json_object_object_add(o, "strategy",
                                                        json_object_new_string(strategies[k].name));
-                                json_object_object_add(o, "reaction_seconds",
-                                                       json_object_new_double(s.trouble_seconds));
+                                json_object_object_add(
+                                        o, "reaction_seconds",
+                                        json_new_double_rounded(s.trouble_seconds, 3));
                                 json_object_object_add(
                                         o, "lag_seconds",
                                         strategies[k].kind == SIM_ORACLE
                                                 ? NULL
-                                                : json_object_new_double(s.lag_seconds));
+                                                : json_new_double_rounded(s.lag_seconds, 3));
                                 json_object_object_add(o, "shortfall_mib_seconds",
-                                                       json_object_new_double(short_mib_s));
+                                                       json_new_double_rounded(short_mib_s, 3));
                                 json_object_object_add(o, "overrun_mib_seconds",
-                                                       json_object_new_double(over_mib_s));
+                                                       json_new_double_rounded(over_mib_s, 3));
                                 json_object_object_add(
                                         o, "oom_events",
                                         json_object_new_int64((int64_t)s.oom_events));
                                 json_object_object_add(o, "churn_gib",
-                                                       json_object_new_double(s.churn_gib));
+                                                       json_new_double_rounded(s.churn_gib, 6));
+                                if (a->timeline)
+                                        json_object_object_add(o, "timeline",
+                                                               timeline_json(&tl, TIMELINE_POINTS));
                                 json_object_array_add(out, o);
-                        } else
+                        } else {
                                 printf("%-13s %-10s %10.0f %6s %12.0f %12.0f %5" PRIu64 " %10.0f\n",
                                        sim_scenarios[i].name, strategies[k].name, s.trouble_seconds,
                                        lag_column(&strategies[k], &s), short_mib_s, over_mib_s,
                                        s.oom_events, s.churn_gib * 1024);
+                                if (a->timeline) {
+                                        putchar('\n');
+                                        timeline_print(&tl, TIMELINE_ROWS);
+                                }
+                        }
+                        timeline_clear(&tl);
                 }
         }
         if (a->json)
@@ -430,9 +511,25 @@ int verb_simulate(const CtlArgs *ctl, int argc, char **argv)
         r = parse_sim_args(argc, argv, &a);
         if (r <= 0) {
                 if (r < 0)
-                        usage(stderr);
+                        simulate_help(stderr);
                 return r < 0 ? EXIT_USAGE : 0;
         }
+        if (a.scenario && !scenario_known(a.scenario)) {
+                fprintf(stderr, "memtidectl: simulate: unknown scenario '%s'; the scenarios are",
+                        a.scenario);
+                for (unsigned i = 0; i < sim_n_scenarios; i++)
+                        fprintf(stderr, " %s,", sim_scenarios[i].name);
+                fprintf(stderr, " or all (simulate --help says what each does)\n");
+                return EXIT_USAGE;
+        }
+        if (a.timeline && (a.sweep || a.n_grid || (a.scenario && strcmp(a.scenario, "all") == 0))) {
+                fprintf(stderr, "memtidectl: simulate: --timeline follows one run: one scenario, "
+                                "or a trace at one --host-fraction (default 1), not all, --sweep "
+                                "or --grid\n");
+                return EXIT_USAGE;
+        }
+        if (a.timeline && !a.strategy)
+                a.strategy = "adaptive"; /* one run: the daemon's default strategy */
         r = a.config ? config_load(a.config, &config, &error) : config_new(&config);
         if (r < 0) {
                 fprintf(stderr, "memtidectl: %s\n", error ? error : strerror(-r));

@@ -5,3 +5,6 @@
 #include "ctl.h"
 
 int verb_simulate(const CtlArgs *a, int argc, char **argv);
+
+/* simulate's full help: options, strategies and the built-in scenarios. */
+void simulate_help(FILE *f);

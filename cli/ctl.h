@@ -8,21 +8,31 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
-#define EXIT_DAEMON 1 /* the daemon failed the request or could not be reached */
-#define EXIT_USAGE  2
+#define EXIT_DAEMON 1 /* the daemon failed the request, could not be reached, no such guest */
+#define EXIT_USAGE  2 /* bad usage, or a value the daemon refused (InvalidParameter) */
 
 typedef struct CtlArgs {
         const char *socket;
+        bool socket_given; /* --socket, not $MEMTIDE_SOCKET or the default */
         bool json;
 } CtlArgs;
 
-/* A verb: argv[0] is the verb; run returns the process exit code. */
+/*
+ * A verb: argv[0] is the verb; run returns the process exit code. main()
+ * answers VERB --help (and help VERB) from the row itself, so run never
+ * sees --help.
+ */
 typedef struct CtlVerb {
         const char *name;
         int (*run)(const CtlArgs *a, int argc, char **argv);
+        const char *synopsis;  /* its arguments, for the usage lines */
+        const char *summary;   /* what it does, in a line or a few */
+        void (*help)(FILE *f); /* a help of its own; NULL: synopsis, summary, details */
+        const char *details;   /* more for VERB --help, or NULL */
 } CtlVerb;
 
 /* ---- Defined in memtidectl.c ---- */
@@ -31,6 +41,9 @@ typedef struct CtlVerb {
 int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_object **ret);
 
 void ctl_print_json(json_object *o);
+
+/* "memtidectl: VERB: unexpected argument 'ARG'" with where to look; returns EXIT_USAGE. */
+int ctl_unexpected_argument(const char *verb, const char *arg);
 
 /* A whole-string number within [lo, hi]; -EINVAL otherwise. */
 int ctl_parse_double(const char *s, double lo, double hi, double *ret);

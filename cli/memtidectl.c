@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * memtidectl: the operators' CLI. Verb first, a table for people, --json for
- * programs. Exit codes: 0 success, 1 the daemon failed or could not be
- * reached, 2 bad usage.
+ * programs. Exit codes: 0 success, 1 the daemon failed, could not be reached
+ * or has no such guest, 2 bad usage (also a value the daemon refused).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,45 +30,119 @@ static int verb_status(const CtlArgs *a, int argc, char **argv);
 static int verb_list(const CtlArgs *a, int argc, char **argv);
 static int verb_metrics(const CtlArgs *a, int argc, char **argv);
 static int verb_top(const CtlArgs *a, int argc, char **argv);
+static int verb_help(const CtlArgs *a, int argc, char **argv);
 
-static const CtlVerb verbs[] = {
-        { "status", verb_status },   { "list", verb_list }, { "compat", verb_compat },
-        { "metrics", verb_metrics }, { "top", verb_top },   { "simulate", verb_simulate },
+static const CtlVerb first_verbs[] = {
+        { .name = "status",
+          .run = verb_status,
+          .synopsis = "",
+          .summary = "daemon state and host memory" },
+        { .name = "list",
+          .run = verb_list,
+          .synopsis = "[--all]",
+          .summary = "managed guests with balloon sizes and last decision",
+          .details = "  --all    also the guests known and not managed (disconnected, no\n"
+                     "           balloon), with why\n" },
+        {},
 };
+
+static const CtlVerb last_verbs[] = {
+        { .name = "compat",
+          .run = verb_compat,
+          .synopsis =
+                  "GUEST | --device SIDE --driver SIDE --offered MASK [--negotiated MASK] | --list",
+          .summary = "a guest's balloon queue layout and what works, or the layout calculator",
+          .details = "  GUEST                   the daemon's view of a running guest's queues\n"
+                     "  --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
+                     "                          calculator; SIDE: fixed, dense-offered,\n"
+                     "                          dense-negotiated or an implementation\n"
+                     "  --list                  the implementations known\n" },
+        { .name = "metrics",
+          .run = verb_metrics,
+          .synopsis = "",
+          .summary = "Prometheus exposition of the daemon's state" },
+        { .name = "top",
+          .run = verb_top,
+          .synopsis = "[--interval SECONDS] [--iterations N]",
+          .summary = "live view of the guests (--json: one JSON line per refresh)" },
+        { .name = "simulate",
+          .run = verb_simulate,
+          .synopsis = "--trace FILE | --scenario NAME|all [OPTIONS]",
+          .summary = "run the balloon strategies on a trace or a built-in scenario (no daemon)",
+          .help = simulate_help },
+        { .name = "help",
+          .run = verb_help,
+          .synopsis = "[COMMAND]",
+          .summary = "this help, or the command's" },
+        {},
+};
+
+/* Every verb, in the order --help lists them. */
+static const CtlVerb *const verb_tables[] = { first_verbs, guest_verbs, host_verbs, last_verbs };
+
+static const CtlVerb *find_verb(const char *name)
+{
+        for (size_t t = 0; t < ELEMENTSOF(verb_tables); t++)
+                for (const CtlVerb *v = verb_tables[t]; v->name; v++)
+                        if (strcmp(v->name, name) == 0)
+                                return v;
+        return NULL;
+}
 
 static void usage(FILE *f)
 {
+        fprintf(f, "Usage: memtidectl [--socket PATH] [--json] COMMAND [ARGS...]\n"
+                   "       memtidectl help COMMAND | COMMAND --help\n\n"
+                   "Commands:\n");
+        for (size_t t = 0; t < ELEMENTSOF(verb_tables); t++)
+                for (const CtlVerb *v = verb_tables[t]; v->name; v++) {
+                        /* The summary's first line only: help COMMAND has the rest. */
+                        int len = (int)strcspn(v->summary, "\n");
+                        fprintf(f, "  %s%s%s\n      %.*s\n", v->name, *v->synopsis ? " " : "",
+                                v->synopsis, len, v->summary);
+                }
         fprintf(f,
-                "Usage: memtidectl [--socket PATH] [--json] COMMAND\n\n"
-                "Commands:\n"
-                "  status                 daemon state and host memory\n"
-                "  list [--all]           managed guests with balloon sizes and last decision\n"
-                "                         (--all: also guests known and not managed, and why)\n"
-                "  show GUEST             one guest in detail\n"
-                "  set GUEST [--min SIZE] [--max SIZE] [--shares N] [--manage yes|no]\n"
-                "                         runtime override (kept across restarts)\n"
-                "  reset GUEST            drop the guest's runtime override\n"
-                "  reload                 re-read the config (a bad one is refused)\n"
-                "  explain [GUEST] [--since 1h|TIME]\n"
-                "                         the last decisions with their inputs and reasons;\n"
-                "                         --since: every change of target since then\n"
-                "  pause                  observe only: decide, record, send nothing (kept)\n"
-                "  resume                 manage again after pause\n"
-                "  log-level LEVEL        debug, info, notice, warning or err until a reload\n"
-                "  compat GUEST           the guest's balloon queue layout and what works\n"
-                "  metrics                Prometheus exposition of the daemon's state\n"
-                "  top [--interval S] [--iterations N]   (--json: one JSON line per refresh)\n"
-                "                         live view of the guests\n"
-                "  compat --device SIDE --driver SIDE --offered MASK [--negotiated MASK]\n"
-                "                         queue-layout calculator (SIDE: fixed, dense-offered,\n"
-                "                         dense-negotiated or an implementation; compat --list)\n\n"
-                "Options:\n"
+                "\nOptions:\n"
                 "  -s, --socket PATH  control socket (default $MEMTIDE_SOCKET or %s)\n"
                 "  -j, --json         print JSON\n"
                 "  -h, --help         this help\n"
                 "      --version      print the version\n\n"
-                "Exit status: 0 success, 1 daemon error or unreachable, 2 usage error.\n",
+                "Exit status: 0 success, 1 daemon error, unreachable or no such guest,\n"
+                "2 usage error (also a value the daemon refused).\n",
                 CONFIG_DEFAULT_CONTROL_SOCKET);
+}
+
+/* memtidectl VERB --help and memtidectl help VERB: the same text, on stdout. */
+static void verb_usage(const CtlVerb *v, FILE *f)
+{
+        if (v->help) {
+                v->help(f);
+                return;
+        }
+        fprintf(f, "Usage: memtidectl %s%s%s\n\n%s\n", v->name, *v->synopsis ? " " : "",
+                v->synopsis, v->summary);
+        if (v->details)
+                fprintf(f, "\n%s", v->details);
+        fprintf(f, "\nSee memtidectl(1) for the JSON form and exit status.\n");
+}
+
+static int verb_help(const CtlArgs *a, int argc, char **argv)
+{
+        const CtlVerb *v;
+
+        if (argc == 1) {
+                usage(stdout);
+                return 0;
+        }
+        if (argc > 2)
+                return ctl_unexpected_argument("help", argv[2]);
+        v = find_verb(argv[1]);
+        if (!v) {
+                fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        verb_usage(v, stdout);
+        return 0;
 }
 
 static const char *mib(char *buf, size_t size, json_object *o, const char *key)
@@ -207,6 +282,46 @@ static void print_field(const char *label, json_object *o, const char *key)
                 printf("%-22s %s\n", label, json_object_get_string(v));
 }
 
+/* 0.5 s, 42 s, 1 min 40 s, 3 h 12 min, 2 d 5 h: as precise as a reader needs. */
+static const char *format_seconds(char *buf, size_t size, double sec)
+{
+        uint64_t s = (uint64_t)(sec + 0.5);
+
+        if (sec < 10 && sec != (double)(uint64_t)sec)
+                snprintf(buf, size, "%.1f s", sec);
+        else if (s < 60)
+                snprintf(buf, size, "%" PRIu64 " s", s);
+        else if (s < 3600)
+                snprintf(buf, size, "%" PRIu64 " min %" PRIu64 " s", s / 60, s % 60);
+        else if (s < 86400)
+                snprintf(buf, size, "%" PRIu64 " h %" PRIu64 " min", s / 3600, s % 3600 / 60);
+        else
+                snprintf(buf, size, "%" PRIu64 " d %" PRIu64 " h", s / 86400, s % 86400 / 3600);
+        return buf;
+}
+
+static void print_seconds(const char *label, json_object *o, const char *key)
+{
+        json_object *v = NULL;
+        char b[48];
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                printf("%-22s -\n", label);
+        else
+                printf("%-22s %s\n", label,
+                       format_seconds(b, sizeof(b), json_object_get_double(v)));
+}
+
+static void print_percent(const char *label, json_object *o, const char *key)
+{
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                printf("%-22s -\n", label);
+        else
+                printf("%-22s %.2f %%\n", label, json_object_get_double(v));
+}
+
 static void print_overrides(json_object *daemon)
 {
         json_object *o = NULL;
@@ -244,8 +359,8 @@ static void print_status(json_object *params)
         print_mode(d);
         print_field("Log level:", d, "log_level");
         print_field("Strategy:", d, "strategy");
-        print_field("Interval (s):", d, "interval_seconds");
-        print_field("Uptime (s):", d, "uptime_seconds");
+        print_seconds("Interval:", d, "interval_seconds");
+        print_seconds("Uptime:", d, "uptime_seconds");
         print_field("Cycles:", d, "cycles");
         print_field("Balloon commands:", d, "balloon_commands");
         print_field("Guests managed:", d, "guests_managed");
@@ -260,11 +375,59 @@ static void print_status(json_object *params)
         print_field("Host available:", h, "mem_available_bytes");
         if (json_get_u64(h, "zfs_arc_reclaimable_bytes", &(uint64_t){ 0 }) == 0)
                 print_field("  of it ZFS ARC:", h, "zfs_arc_reclaimable_bytes");
-        print_field("PSI some avg10 (%):", h, "psi_some_avg10_percent");
+        print_percent("PSI some avg10:", h, "psi_some_avg10_percent");
+}
+
+/* The request's parameter as the operator gave it: memtidectl set's options. */
+static const char *option_of_parameter(const char *parameter)
+{
+        static const struct {
+                const char *parameter, *option;
+        } map[] = {
+                { "min_bytes", "--min" }, { "max_bytes", "--max" }, { "shares", "--shares" },
+                { "manage", "--manage" }, { "name", "GUEST" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (strcmp(parameter, map[i].parameter) == 0)
+                        return map[i].option;
+        return NULL;
+}
+
+static const char *rule_of_parameter(const char *parameter)
+{
+        if (strcmp(parameter, "min_bytes") == 0)
+                return "the minimum may not be above the maximum in force (see memtidectl "
+                       "overrides), nor above 128 PiB";
+        if (strcmp(parameter, "max_bytes") == 0)
+                return "the maximum may not be below the minimum in force (see memtidectl "
+                       "overrides), nor above 128 PiB";
+        return NULL;
+}
+
+/* InvalidParameter: the value refused, named as the operator gave it, and why. */
+static void print_invalid_parameter(json_object *params)
+{
+        const char *parameter = NULL, *message = NULL, *option, *rule, *why = NULL;
+
+        if (json_get_string(params, "parameter", &parameter) < 0) {
+                fprintf(stderr, "memtidectl: memtided refused the request as invalid\n");
+                return;
+        }
+        (void)json_get_string(params, "message", &message);
+        /* The daemon's message is "parameter: why"; the why is what people need. */
+        if (message && strncmp(message, parameter, strlen(parameter)) == 0 &&
+            strncmp(message + strlen(parameter), ": ", 2) == 0)
+                why = message + strlen(parameter) + 2;
+        option = option_of_parameter(parameter);
+        rule = rule_of_parameter(parameter);
+        fprintf(stderr, "memtidectl: memtided refused %s: %s\n", option ? option : parameter,
+                rule  ? rule
+                : why ? why
+                      : "invalid");
 }
 
 /* The daemon's varlink errors, said for people. */
-static void print_daemon_error(const char *error, json_object *params)
+static int print_daemon_error(const char *error, json_object *params)
 {
         const char *name = strrchr(error, '.') ? strrchr(error, '.') + 1 : error;
         const char *detail = NULL;
@@ -272,19 +435,73 @@ static void print_daemon_error(const char *error, json_object *params)
         if (json_get_string(params, "message", &detail) < 0 &&
             json_get_string(params, "name", &detail) < 0)
                 detail = NULL;
+        if (strcmp(error, "org.varlink.service.InvalidParameter") == 0) {
+                print_invalid_parameter(params);
+                return EXIT_USAGE;
+        }
         if (strcmp(name, "PermissionDenied") == 0)
                 fprintf(stderr,
                         "memtidectl: permission denied: changes need root or the memtide group\n");
         else if (strcmp(name, "NoSuchGuest") == 0)
-                fprintf(stderr, "memtidectl: no such guest: %s\n", detail ? detail : "?");
+                fprintf(stderr, "memtidectl: no such guest: %s (see memtidectl list)\n",
+                        detail ? detail : "?");
         else if (strcmp(name, "StateNotSaved") == 0)
                 fprintf(stderr, "memtidectl: not changed: %s\n", detail ? detail : "?");
         else if (strcmp(name, "ReloadFailed") == 0)
                 fprintf(stderr, "memtidectl: reload refused, the old config stays in force: %s\n",
                         detail ? detail : "?");
+        else if (strcmp(error, "org.varlink.service.MethodNotFound") == 0)
+                fprintf(stderr,
+                        "memtidectl: memtided does not know this request: is it older "
+                        "than memtidectl %s? (memtidectl status shows its version)\n",
+                        MEMTIDE_VERSION);
         else
                 fprintf(stderr, "memtidectl: the daemon answered %s%s%s\n", error,
                         detail ? ": " : "", detail ? detail : "");
+        return EXIT_DAEMON;
+}
+
+/* Where the socket came from, for the hint: an operator may not know MEMTIDE_SOCKET is set. */
+static const char *socket_origin(const CtlArgs *a)
+{
+        const char *env = getenv("MEMTIDE_SOCKET");
+
+        if (a->socket_given)
+                return "given with --socket";
+        if (env && *env && strcmp(env, a->socket) == 0)
+                return "from $MEMTIDE_SOCKET";
+        return "the default";
+}
+
+/* Cannot connect or talk: what the operator can check, by cause. */
+static void print_unreachable(const CtlArgs *a, int r)
+{
+        fprintf(stderr, "memtidectl: cannot talk to memtided at %s (%s): %s\n", a->socket,
+                socket_origin(a), strerror(-r));
+        switch (r) {
+        case -ENOENT:
+        case -ECONNREFUSED:
+                fprintf(stderr,
+                        "memtidectl: is memtided running? Check 'systemctl status memtided'; "
+                        "ControlSocket= in its config must match this path (--socket or "
+                        "$MEMTIDE_SOCKET otherwise)\n");
+                break;
+        case -EACCES:
+        case -EPERM:
+                fprintf(stderr, "memtidectl: permission denied on the socket: run as root or "
+                                "as a member of the memtide group (usermod -aG memtide USER, "
+                                "then log in again)\n");
+                break;
+        case -ETIMEDOUT:
+                fprintf(stderr,
+                        "memtidectl: memtided did not answer within %d s; check "
+                        "'systemctl status memtided' and its journal\n",
+                        CTL_TIMEOUT_MS / 1000);
+                break;
+        default:
+                fprintf(stderr, "memtidectl: check 'systemctl status memtided' and the socket "
+                                "path (--socket or $MEMTIDE_SOCKET)\n");
+        }
 }
 
 int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_object **ret)
@@ -293,17 +510,23 @@ int ctl_request(const CtlArgs *a, const char *method, json_object *params, json_
         int r = ctl_call(a->socket, method, params, CTL_TIMEOUT_MS, ret, &error);
 
         if (r == -EBADE) {
-                print_daemon_error(error, *ret);
+                r = print_daemon_error(error, *ret);
                 json_object_put(*ret);
                 *ret = NULL;
-                return EXIT_DAEMON;
+                return r;
         }
         if (r < 0) {
-                fprintf(stderr, "memtidectl: cannot talk to memtided at %s: %s\n", a->socket,
-                        strerror(-r));
+                print_unreachable(a, r);
                 return EXIT_DAEMON;
         }
         return 0;
+}
+
+int ctl_unexpected_argument(const char *verb, const char *arg)
+{
+        fprintf(stderr, "memtidectl: %s: unexpected argument '%s' (see memtidectl %s --help)\n",
+                verb, arg, verb);
+        return EXIT_USAGE;
 }
 
 int ctl_parse_double(const char *s, double lo, double hi, double *ret)
@@ -323,15 +546,14 @@ void ctl_print_json(json_object *o)
                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static int simple_verb(const CtlArgs *a, int argc, const char *method, void (*print)(json_object *))
+static int simple_verb(const CtlArgs *a, int argc, char **argv, const char *method,
+                       void (*print)(json_object *))
 {
         _cleanup_json_ json_object *reply = NULL;
         int r;
 
-        if (argc > 1) {
-                fprintf(stderr, "memtidectl: unexpected argument\n");
-                return EXIT_USAGE;
-        }
+        if (argc > 1)
+                return ctl_unexpected_argument(argv[0], argv[1]);
         r = ctl_request(a, method, NULL, &reply);
         if (r != 0)
                 return r;
@@ -344,7 +566,7 @@ static int simple_verb(const CtlArgs *a, int argc, const char *method, void (*pr
 
 static int verb_status(const CtlArgs *a, int argc, char **argv)
 {
-        return simple_verb(a, argc, "io.memtide.Manager.GetStatus", print_status);
+        return simple_verb(a, argc, argv, "io.memtide.Manager.GetStatus", print_status);
 }
 
 static int verb_list(const CtlArgs *a, int argc, char **argv)
@@ -354,9 +576,7 @@ static int verb_list(const CtlArgs *a, int argc, char **argv)
         int r;
 
         if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0)) {
-                fprintf(stderr, "memtidectl: unexpected argument '%s'; usage: list [--all]\n",
-                        argv[argc - 1]);
-                return EXIT_USAGE;
+                return ctl_unexpected_argument("list", argv[argc - 1]);
         }
         if (argc == 2) {
                 p = json_object_new_object();
@@ -381,7 +601,7 @@ static void print_metrics(json_object *reply)
 
 static int verb_metrics(const CtlArgs *a, int argc, char **argv)
 {
-        return simple_verb(a, argc, "io.memtide.Manager.GetMetrics", print_metrics);
+        return simple_verb(a, argc, argv, "io.memtide.Manager.GetMetrics", print_metrics);
 }
 
 static int parse_top_args(int argc, char **argv, double *interval, long *iterations)
@@ -469,9 +689,11 @@ static int take_global_options(int *argc, char **argv, CtlArgs *a)
                         if (++i >= *argc)
                                 return -EINVAL;
                         a->socket = argv[i];
-                } else if (strncmp(s, "--socket=", 9) == 0)
+                        a->socket_given = true;
+                } else if (strncmp(s, "--socket=", 9) == 0) {
                         a->socket = s + 9;
-                else
+                        a->socket_given = true;
+                } else
                         argv[n++] = argv[i];
         }
         argv[n] = NULL;
@@ -479,8 +701,18 @@ static int take_global_options(int *argc, char **argv, CtlArgs *a)
         return 0;
 }
 
+/* VERB ... --help anywhere among the verb's arguments. */
+static bool wants_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                        return true;
+        return false;
+}
+
 int main(int argc, char **argv)
 {
+        const CtlVerb *v;
         CtlArgs a;
 
         if (take_global_options(&argc, argv, &a) < 0 || argc == 0) {
@@ -495,15 +727,14 @@ int main(int argc, char **argv)
                 printf("memtidectl %s\n", MEMTIDE_VERSION);
                 return 0;
         }
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(argv[0], verbs[i].name) == 0)
-                        return verbs[i].run(&a, argc, argv);
-        for (const CtlVerb *v = guest_verbs; v->name; v++)
-                if (strcmp(argv[0], v->name) == 0)
-                        return v->run(&a, argc, argv);
-        for (const CtlVerb *v = host_verbs; v->name; v++)
-                if (strcmp(argv[0], v->name) == 0)
-                        return v->run(&a, argc, argv);
-        fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[0]);
-        return EXIT_USAGE;
+        v = find_verb(argv[0]);
+        if (!v) {
+                fprintf(stderr, "memtidectl: unknown command '%s' (try --help)\n", argv[0]);
+                return EXIT_USAGE;
+        }
+        if (wants_help(argc, argv)) {
+                verb_usage(v, stdout);
+                return 0;
+        }
+        return v->run(&a, argc, argv);
 }

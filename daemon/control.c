@@ -424,6 +424,37 @@ static json_object *reset_override(Manager *m, json_object *params)
         return reply_new(json_object_new_object());
 }
 
+/* Guest that an override's name or UUID matches among those managed, or NULL. */
+static const Guest *override_guest(Manager *m, const Override *ov)
+{
+        for (size_t i = 0; i < m->n_guests; i++) {
+                const Guest *g = m->guests[i];
+                if (g->state == GUEST_READY &&
+                    overrides_find(&(Overrides){ .items = (Override *)ov, .n = 1 }, g->name,
+                                   g->uuid))
+                        return g;
+        }
+        return NULL;
+}
+
+/* Every runtime override, with whether a managed guest has it (a guest not
+ * started yet, or a name no guest has, shows as not running). */
+static json_object *list_overrides(Manager *m, json_object *params)
+{
+        json_object *list = json_object_new_array(), *p = json_object_new_object();
+
+        for (size_t i = 0; i < m->overrides.n; i++) {
+                const Override *ov = &m->overrides.items[i];
+                const Guest *g = override_guest(m, ov);
+                json_object *o = override_to_json(ov);
+                json_object_object_add(o, "running", json_object_new_boolean(g != NULL));
+                json_object_object_add(o, "guest_name", g ? json_object_new_string(g->name) : NULL);
+                json_object_array_add(list, o);
+        }
+        json_object_object_add(p, "overrides", list);
+        return reply_new(p);
+}
+
 static json_object *reload(Manager *m)
 {
         _cleanup_free_ char *error = NULL;
@@ -568,6 +599,7 @@ static const Method methods[] = {
         { VARLINK_INTERFACE ".GetCompat", false, get_compat, name_only },
         { VARLINK_INTERFACE ".Explain", false, explain, explain_parameters },
         { VARLINK_INTERFACE ".GetMetrics", false, m_metrics, no_parameters },
+        { VARLINK_INTERFACE ".ListOverrides", false, list_overrides, no_parameters },
         { VARLINK_INTERFACE ".SetOverride", true, set_override, override_parameters },
         { VARLINK_INTERFACE ".ResetOverride", true, reset_override, name_only },
         { VARLINK_INTERFACE ".Reload", true, m_reload, no_parameters },

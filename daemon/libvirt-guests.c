@@ -411,8 +411,7 @@ static json_object *status_json(Backend *b)
         json_object_object_add(o, "current_call",
                                s.call[0] ? json_object_new_string(s.call) : NULL);
         json_object_object_add(o, "current_call_seconds",
-                               s.call[0] ? json_object_new_double((double)s.call_usec / 1e6)
-                                         : NULL);
+                               s.call[0] ? json_new_seconds(s.call_usec) : NULL);
         json_object_object_add(o, "connects", json_object_new_int((int)s.connects));
         json_object_object_add(o, "last_error",
                                s.last_error[0] ? json_object_new_string(s.last_error) : NULL);

@@ -269,6 +269,24 @@ static int run(MemtideConfig *config, const Args *args)
         return 0;
 }
 
+/* Each error of the config on a line of its own, then how many: one run shows them all. */
+static void log_config_errors(const char *error, int r)
+{
+        unsigned n = 0;
+
+        if (!error) {
+                log_error("Failed to load config: %s", strerror(-r));
+                return;
+        }
+        for (const char *p = error; *p;) {
+                size_t len = strcspn(p, "\n");
+                log_error("%.*s", (int)len, p);
+                n++;
+                p += len + (p[len] == '\n');
+        }
+        log_error("Failed to load config: %u error%s", n, n == 1 ? "" : "s");
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_(config_freep) MemtideConfig *config = NULL;
@@ -283,7 +301,7 @@ int main(int argc, char **argv)
         r = args.config_given ? config_load(args.config_path, &config, &error)
                               : config_load_optional(args.config_path, &config, &error);
         if (r < 0) {
-                log_error("Failed to load config: %s", error ? error : strerror(-r));
+                log_config_errors(error, r);
                 return 1;
         }
         if (args.dump_only)

@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "compat-format.h"
 #include "log.h"
+#include "json-util.h"
 #include "memtide-config.h"
 
 /* Stats and sizes are uint64; "unknown" is JSON null, never a sentinel number. */
@@ -181,11 +182,10 @@ json_object *guest_json(Manager *m, const Guest *g)
         add_u64(o, "qemu_rss_bytes", g->qemu_rss_bytes ? g->qemu_rss_bytes : STAT_UNKNOWN);
         json_object_object_add(o, "stats",
                                balloon_stats_reported(&g->stats) ? stats_json(&g->stats) : NULL);
-        json_object_object_add(
-                o, "stats_age_seconds",
-                sample.stats_age_usec == UINT64_MAX
-                        ? NULL
-                        : json_object_new_double((double)sample.stats_age_usec / 1e6));
+        json_object_object_add(o, "stats_age_seconds",
+                               sample.stats_age_usec == UINT64_MAX
+                                       ? NULL
+                                       : json_new_seconds(sample.stats_age_usec));
         json_object_object_add(o, "stats_fresh", json_object_new_boolean(sample.stats_fresh));
         json_object_object_add(o, "command_pending", json_object_new_boolean(g->command_pending));
         json_object_object_add(o, "distress", json_object_new_boolean(d && d->distress));
@@ -280,9 +280,11 @@ static json_object *host_json(Manager *m)
         add_u64(o, "swap_out_pages", h->swap_known ? h->swap_out_pages : STAT_UNKNOWN);
         json_object_object_add(o, "psi_available", json_object_new_boolean(h->psi_available));
         json_object_object_add(o, "psi_some_avg10_percent",
-                               h->psi_available ? json_object_new_double(h->psi_some_avg10) : NULL);
+                               h->psi_available ? json_new_double_rounded(h->psi_some_avg10, 2)
+                                                : NULL);
         json_object_object_add(o, "psi_full_avg10_percent",
-                               h->psi_available ? json_object_new_double(h->psi_full_avg10) : NULL);
+                               h->psi_available ? json_new_double_rounded(h->psi_full_avg10, 2)
+                                                : NULL);
         return o;
 }
 
@@ -340,15 +342,13 @@ json_object *status_json(Manager *m)
         json_object_object_add(
                 d, "strategy",
                 json_object_new_string(policy_strategy_to_string(m->config->policy.strategy)));
-        json_object_object_add(d, "interval_seconds",
-                               json_object_new_double((double)m->config->interval_usec / 1e6));
+        json_object_object_add(d, "interval_seconds", json_new_seconds(m->config->interval_usec));
         json_object_object_add(d, "stats_period_seconds",
-                               json_object_new_double((double)m->config->stats_period_usec / 1e6));
-        json_object_object_add(d, "uptime_seconds",
-                               json_object_new_double((double)(now - m->start_usec) / 1e6));
+                               json_new_seconds(m->config->stats_period_usec));
+        json_object_object_add(d, "uptime_seconds", json_new_seconds(now - m->start_usec));
         json_object_object_add(d, "cycles", json_object_new_uint64(m->cycles));
         json_object_object_add(d, "last_cycle_seconds",
-                               json_object_new_double((double)m->last_cycle_duration_usec / 1e6));
+                               json_new_seconds(m->last_cycle_duration_usec));
         json_object_object_add(d, "balloon_commands", json_object_new_uint64(m->balloon_commands));
         json_object_object_add(d, "guests_managed", json_object_new_uint64(ready));
         json_object_object_add(d, "guests_known", json_object_new_uint64(known));
@@ -384,10 +384,9 @@ static json_object *record_json(const DecisionRecord *rec)
         add_u64(in, "floor_bytes", d->floor_bytes ? d->floor_bytes : STAT_UNKNOWN);
         add_u64(in, "available_bytes", s->stats.available_bytes);
         add_u64(in, "free_bytes", s->stats.free_bytes);
-        json_object_object_add(in, "stats_age_seconds",
-                               s->stats_age_usec == UINT64_MAX
-                                       ? NULL
-                                       : json_object_new_double((double)s->stats_age_usec / 1e6));
+        json_object_object_add(
+                in, "stats_age_seconds",
+                s->stats_age_usec == UINT64_MAX ? NULL : json_new_seconds(s->stats_age_usec));
         json_object_object_add(in, "stats_fresh", json_object_new_boolean(s->stats_fresh));
         json_object_object_add(in, "command_pending", json_object_new_boolean(s->command_pending));
         json_object_object_add(in, "page_reporting_functional",

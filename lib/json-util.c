@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Typed member reads on json-c objects; see json-util.h. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "json-util.h"
 
@@ -68,4 +72,29 @@ int json_get_bool(json_object *obj, const char *key, bool *ret)
                 return -EINVAL;
         *ret = json_object_get_boolean(v);
         return 0;
+}
+
+json_object *json_new_double_rounded(double value, unsigned decimals)
+{
+        char buf[64];
+        int n;
+
+        if (!isfinite(value))
+                return NULL;
+        n = snprintf(buf, sizeof(buf), "%.*f", (int)decimals, value);
+        if (n <= 0 || (size_t)n >= sizeof(buf))
+                return json_object_new_double(value);
+        if (strchr(buf, '.')) {
+                while (buf[n - 1] == '0' && buf[n - 2] != '.')
+                        buf[--n] = '\0';
+        }
+        if (strcmp(buf, "-0.0") == 0)
+                strcpy(buf, "0.0");
+        /* The value kept is the one written, so readers of the object agree with its text. */
+        return json_object_new_double_s(strtod(buf, NULL), buf);
+}
+
+json_object *json_new_seconds(uint64_t usec)
+{
+        return json_new_double_rounded((double)usec / 1e6, 6);
 }

@@ -24,3 +24,13 @@ int json_get_u64(json_object *obj, const char *key, uint64_t *ret);
 int json_get_string(json_object *obj, const char *key, const char **ret);
 
 int json_get_bool(json_object *obj, const char *key, bool *ret);
+
+/*
+ * A JSON double rounded to `decimals` places and written that way:
+ * json-c prints doubles with %.17g, so 100.053249 s would read
+ * 100.05324899999999. Trailing zeros go, one decimal stays ("1.0").
+ * Non-finite values, which JSON cannot carry, give null (NULL).
+ */
+json_object *json_new_double_rounded(double value, unsigned decimals);
+/* Seconds from microseconds: the precision they have, and no float noise. */
+json_object *json_new_seconds(uint64_t usec);

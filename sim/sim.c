@@ -259,9 +259,9 @@ static void score_step(Sim *s, double dt, double resident, double demand, double
         s->host_psi = s->host_psi * keep + stall * (1 - keep);
 }
 
-static void step(Sim *s, double t, double dt, double *resident)
+static void step(Sim *s, double t, double dt, SimStep *ret)
 {
-        double demand = 0, shortfall = 0, returned = 0, churn = 0, res = 0;
+        double demand = 0, shortfall = 0, returned = 0, churn = 0, res = 0, actual = 0;
         bool lagging = false;
 
         if (s->kind == SIM_ORACLE)
@@ -274,6 +274,7 @@ static void step(Sim *s, double t, double dt, double *resident)
                 double r = sim_guest_resident(g);
                 churn += fabs(g->actual - before);
                 demand += g->demand;
+                actual += g->actual;
                 shortfall += fmax(g->demand - g->actual, 0);
                 returned += g->max - r;
                 res += r;
@@ -282,13 +283,17 @@ static void step(Sim *s, double t, double dt, double *resident)
         if (lagging)
                 s->scores.lag_seconds += dt;
         score_step(s, dt, res, demand, shortfall, returned, churn);
-        *resident = res;
+        *ret = (SimStep){ .time_sec = t,
+                          .resident_bytes = res,
+                          .demand_bytes = demand,
+                          .actual_bytes = actual,
+                          .host_bytes = s->p->host_bytes };
 }
 
 int sim_run(const Trace *trace, const MemtideConfig *config, const SimParams *params, SimKind kind,
             SimScores *ret)
 {
-        double dt = params->step_usec / 1e6, resident = 0;
+        double dt = params->step_usec / 1e6;
         Sim s;
         int r = sim_init(&s, trace, config, params, kind);
 
@@ -296,10 +301,13 @@ int sim_run(const Trace *trace, const MemtideConfig *config, const SimParams *pa
                 return r;
         /* Each step stands for [t, t + dt): the last sample closes the trace. */
         for (double t = (double)trace->start_sec; t < (double)trace->end_sec; t += dt) {
+                SimStep st;
                 update_presence(&s, t);
-                step(&s, t, dt, &resident);
+                step(&s, t, dt, &st);
+                if (params->on_step)
+                        params->on_step(&st, params->step_userdata);
                 if (kind == SIM_POLICY)
-                        run_policy(&s, t, resident);
+                        run_policy(&s, t, st.resident_bytes);
         }
         *ret = s.scores;
         sim_free(&s);

@@ -29,6 +29,15 @@ typedef enum SimKind {
         SIM_ORACLE, /* target = demand, known in advance, applied at once */
 } SimKind;
 
+/* One model step as the host saw it: what a timeline plots. */
+typedef struct SimStep {
+        double time_sec;       /* the trace's clock */
+        double resident_bytes; /* the guests' memory resident on the host */
+        double demand_bytes;   /* what the guests' programs use */
+        double actual_bytes;   /* the guests' memory with their balloons where they are */
+        uint64_t host_bytes;   /* the host's RAM */
+} SimStep;
+
 typedef struct SimParams {
         uint64_t host_bytes;
         uint64_t step_usec;     /* model step; stats are delivered every step */
@@ -41,6 +50,10 @@ typedef struct SimParams {
         double proxmox_min_share;   /* MinMemory= for proxmox runs when none is set */
         bool page_reporting;
         uint64_t command_timeout_usec; /* as the daemon: a command older stops blocking */
+        /* Called after every step when set (a timeline); sim_sweep runs
+         * without it, its runs being in parallel. */
+        void (*on_step)(const SimStep *step, void *userdata);
+        void *step_userdata;
 } SimParams;
 
 typedef struct SimScores {

@@ -34,6 +34,7 @@ static void probe_init(Probe *p, const Trace *trace, const MemtideConfig *config
 {
         *p = (Probe){.trace = trace, .config = config, .params = *params, .kind = kind};
         p->params.host_bytes = (uint64_t)(fraction * (double)trace->total_max_bytes);
+        p->params.on_step = NULL; /* the probes run in parallel */
 }
 
 /* Runs both probes, the second on its own thread. */

@@ -191,6 +191,51 @@ static void test_dropins_override_in_lexical_order(void)
         rmdir(dir);
 }
 
+/* Every error of a file, each with its line; the lines between still parse,
+ * and keys under a bad section header are skipped without errors of their own. */
+static void test_every_error_is_reported(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        check(config_new(&c) == 0);
+        check(config_parse_text(c,
+                                "[Daemon]\nInterval=fast\nStatsPeriod=2s\nBogus=1\n"
+                                "no assignment\n[Nope]\nWhatever=1\n[Policy]\nHeadroomMin=lots\n",
+                                "bad.conf", &err) == -EINVAL);
+        check_str_contains(err, "bad.conf:2: Interval=fast");
+        check_str_contains(err, "bad.conf:4: unknown key Bogus=");
+        check_str_contains(err, "bad.conf:5: expected Key=Value");
+        check_str_contains(err, "bad.conf:6: unknown section [Nope]");
+        check_str_contains(err, "bad.conf:9: HeadroomMin=lots");
+        check(strstr(err, "bad.conf:7:") == NULL);
+        check_u64_eq(c->stats_period_usec, 2 * USEC_PER_SEC);
+}
+
+/* The main file's errors and a drop-in's, in one report; the load is refused. */
+static void test_errors_across_dropins(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        char dir[] = "/tmp/memtide-test-XXXXXX", path[128], dropins[160], a[200];
+
+        check(mkdtemp(dir) != NULL);
+        snprintf(path, sizeof(path), "%s/memtide.conf", dir);
+        snprintf(dropins, sizeof(dropins), "%s.d", path);
+        snprintf(a, sizeof(a), "%s/10-a.conf", dropins);
+        write_file(path, "[Daemon]\nInterval=soon\n");
+        check(mkdir(dropins, 0755) == 0);
+        write_file(a, "[Policy]\nHeadroomMin=lots\n");
+        check(config_load(path, &c, &err) == -EINVAL);
+        check(c == NULL);
+        check_str_contains(err, "memtide.conf:2: Interval=soon");
+        check_str_contains(err, "10-a.conf:2: HeadroomMin=lots");
+        unlink(a);
+        rmdir(dropins);
+        unlink(path);
+        rmdir(dir);
+}
+
 static void test_missing_file_is_an_error(void)
 {
         _cleanup_(config_freep) MemtideConfig *c = NULL;
@@ -308,6 +353,8 @@ int main(void)
         RUN(test_ksm_keys_parse);
         RUN(test_errors_name_file_line_and_reason);
         RUN(test_dropins_override_in_lexical_order);
+        RUN(test_every_error_is_reported);
+        RUN(test_errors_across_dropins);
         RUN(test_missing_file_is_an_error);
         RUN(test_units);
         return 0;

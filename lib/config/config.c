@@ -17,10 +17,14 @@
 #include "units.h"
 
 #define MAX_CONFIG_BYTES (1024 * 1024)
+/* Errors reported of one load: enough for any config a person wrote, and a
+ * binary file given by mistake does not make a report of thousands of lines. */
+#define MAX_CONFIG_ERRORS 50
 #define USEC_PER_MSEC    UINT64_C(1000)
 
 typedef enum Section {
         SECTION_NONE,
+        SECTION_INVALID, /* after a bad header: its keys are skipped, the header was reported */
         SECTION_DAEMON,
         SECTION_POLICY,
         SECTION_GUEST,
@@ -689,21 +693,64 @@ MemtideConfig *config_free(MemtideConfig *c)
         return NULL;
 }
 
-static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
+/*
+ * The errors of one load, one "file:line: reason" a line: a bad line is
+ * reported and skipped, parsing goes on, and the config is refused as a
+ * whole at the end when there was any.
+ */
+typedef struct ConfigErrors {
+        char *text;     /* NULL when the caller wants no text */
+        unsigned count; /* reported, and beyond MAX_CONFIG_ERRORS counted only */
+        bool wanted;
+} ConfigErrors;
+
+static void errors_add(ConfigErrors *e, const char *msg)
+{
+        char *text = NULL;
+
+        e->count++;
+        if (!e->wanted || e->count > MAX_CONFIG_ERRORS)
+                return;
+        if (asprintf(&text, "%s%s%s", e->text ? e->text : "", e->text ? "\n" : "", msg) < 0)
+                return; /* out of memory: the count still refuses the config */
+        free(e->text);
+        e->text = text;
+}
+
+static int set_error(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
-static int set_error(char **ret_error, const char *file, unsigned line, const char *fmt, ...)
+static int set_error(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...)
 {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *full = NULL;
         va_list ap;
 
         va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        if (ret_error && asprintf(ret_error, "%s:%u: %s", file, line, msg ? msg : "error") < 0)
-                *ret_error = NULL;
+        if (asprintf(&full, "%s:%u: %s", file, line, msg ? msg : "error") < 0)
+                full = NULL;
+        errors_add(e, full ? full : "error");
         return -EINVAL;
+}
+
+/* Hands the report to the caller: -EINVAL when there were errors. */
+static int errors_finish(ConfigErrors *e, char **ret_error)
+{
+        if (e->count > MAX_CONFIG_ERRORS && e->wanted) {
+                char *text = NULL;
+                if (asprintf(&text, "%s\n(%u more errors not shown)", e->text ? e->text : "",
+                             e->count - MAX_CONFIG_ERRORS) >= 0) {
+                        free(e->text);
+                        e->text = text;
+                }
+        }
+        if (ret_error)
+                *ret_error = TAKE_PTR(e->text);
+        free(e->text);
+        e->text = NULL;
+        return e->count > 0 ? -EINVAL : 0;
 }
 
 static char *strip(char *s)
@@ -735,14 +782,17 @@ static GuestRule *guest_rule_add(MemtideConfig *c, const char *match, const char
 
 /* "[Guest:web-*]" -> SECTION_GUEST and a new rule; unknown sections are errors. */
 static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRule **rule,
-                         const char *file, unsigned n, char **ret_error)
+                         const char *file, unsigned n, ConfigErrors *errors)
 {
         size_t len = strlen(line);
+
+        /* Until a good header, the keys that follow belong nowhere. */
+        *section = SECTION_INVALID;
+        *rule = NULL;
         if (line[len - 1] != ']')
-                return set_error(ret_error, file, n, "section header lacks its closing ']'");
+                return set_error(errors, file, n, "section header lacks its closing ']'");
         line[len - 1] = '\0';
         const char *name = line + 1;
-        *rule = NULL;
         if (strcmp(name, "Daemon") == 0)
                 *section = SECTION_DAEMON;
         else if (strcmp(name, "Policy") == 0)
@@ -755,7 +805,7 @@ static int parse_section(MemtideConfig *c, char *line, Section *section, GuestRu
                 if (!*rule)
                         return -ENOMEM;
         } else
-                return set_error(ret_error, file, n,
+                return set_error(errors, file, n,
                                  "unknown section [%s] (known: Daemon, Policy, KSM, Guest:GLOB)",
                                  name);
         return 0;
@@ -770,18 +820,20 @@ static const ConfigKey *config_key_find(Section section, const char *key)
 }
 
 static int parse_assignment(MemtideConfig *c, char *line, Section section, GuestRule *rule,
-                            const char *file, unsigned n, char **ret_error)
+                            const char *file, unsigned n, ConfigErrors *errors)
 {
         char *eq = strchr(line, '=');
         if (!eq)
-                return set_error(ret_error, file, n, "expected Key=Value or [Section]");
+                return set_error(errors, file, n, "expected Key=Value or [Section]");
         *eq = '\0';
         const char *key = strip(line), *value = strip(eq + 1);
+        if (section == SECTION_INVALID)
+                return 0; /* the section's header was reported */
         if (section == SECTION_NONE)
-                return set_error(ret_error, file, n, "%s= outside of any section", key);
+                return set_error(errors, file, n, "%s= outside of any section", key);
         const ConfigKey *k = config_key_find(section, key);
         if (!k)
-                return set_error(ret_error, file, n, "unknown key %s= in this section", key);
+                return set_error(errors, file, n, "unknown key %s= in this section", key);
         /* [Guest:] keys fill the section's rule, all others the config itself */
         char *base = section == SECTION_GUEST ? (char *)rule : (char *)c;
         const char *why = k->why ? k->why : "invalid value";
@@ -789,13 +841,14 @@ static int parse_assignment(MemtideConfig *c, char *line, Section section, Guest
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return set_error(ret_error, file, n, "%s=%s: %s", key, value, why);
+                return set_error(errors, file, n, "%s=%s: %s", key, value, why);
         if (k->given)
                 *(bool *)(base + k->given) = true;
         return 0;
 }
 
-int config_parse_text(MemtideConfig *c, const char *text, const char *file, char **ret_error)
+/* Parses text into c, adding each bad line's error to errors; -ENOMEM only. */
+static int parse_text(MemtideConfig *c, const char *text, const char *file, ConfigErrors *errors)
 {
         _cleanup_free_ char *copy = strdup(text);
         Section section = SECTION_NONE;
@@ -814,16 +867,28 @@ int config_parse_text(MemtideConfig *c, const char *text, const char *file, char
                 if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
                         continue;
                 if (line[0] == '[')
-                        r = parse_section(c, line, &section, &rule, file, n, ret_error);
+                        r = parse_section(c, line, &section, &rule, file, n, errors);
                 else
-                        r = parse_assignment(c, line, section, rule, file, n, ret_error);
-                if (r < 0)
+                        r = parse_assignment(c, line, section, rule, file, n, errors);
+                if (r == -ENOMEM)
                         return r;
         }
         return 0;
 }
 
-static int read_file(const char *path, char **ret, char **ret_error)
+int config_parse_text(MemtideConfig *c, const char *text, const char *file, char **ret_error)
+{
+        ConfigErrors errors = { .wanted = ret_error != NULL };
+        int r = parse_text(c, text, file, &errors);
+
+        if (r < 0) {
+                free(errors.text);
+                return r;
+        }
+        return errors_finish(&errors, ret_error);
+}
+
+static int read_file(const char *path, char **ret, ConfigErrors *errors)
 {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         _cleanup_free_ char *buf = NULL;
@@ -831,8 +896,9 @@ static int read_file(const char *path, char **ret, char **ret_error)
 
         if (!f) {
                 int r = -errno;
-                if (ret_error && asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
-                        *ret_error = NULL;
+                _cleanup_free_ char *msg = NULL;
+                if (asprintf(&msg, "%s: %s", path, strerror(-r)) >= 0)
+                        errors_add(errors, msg);
                 return r;
         }
         buf = malloc(MAX_CONFIG_BYTES + 1);
@@ -844,24 +910,26 @@ static int read_file(const char *path, char **ret, char **ret_error)
                 /* a directory in place of the file reads as EISDIR: say so */
                 const char *why = ferror(f) ? (errno ? strerror(errno) : "read error")
                                             : "file larger than 1 MiB";
-                if (ret_error && asprintf(ret_error, "%s: %s", path, why) < 0)
-                        *ret_error = NULL;
+                _cleanup_free_ char *msg = NULL;
+                if (asprintf(&msg, "%s: %s", path, why) >= 0)
+                        errors_add(errors, msg);
                 return -EIO;
         }
         buf[n] = '\0';
         if (memchr(buf, '\0', n))
-                return set_error(ret_error, path, 1, "file contains a NUL byte");
+                return set_error(errors, path, 1, "file contains a NUL byte");
         *ret = TAKE_PTR(buf);
         return 0;
 }
 
-static int load_one(MemtideConfig *c, const char *path, char **ret_error)
+/* A file that cannot be read is an error like a bad line: reported, the next one read. */
+static int load_one(MemtideConfig *c, const char *path, ConfigErrors *errors)
 {
         _cleanup_free_ char *text = NULL;
-        int r = read_file(path, &text, ret_error);
+        int r = read_file(path, &text, errors);
         if (r < 0)
                 return r;
-        return config_parse_text(c, text, path, ret_error);
+        return parse_text(c, text, path, errors);
 }
 
 static int conf_filter(const struct dirent *d)
@@ -870,7 +938,7 @@ static int conf_filter(const struct dirent *d)
         return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
 }
 
-static int load_dropins(MemtideConfig *c, const char *path, char **ret_error)
+static int load_dropins(MemtideConfig *c, const char *path, ConfigErrors *errors)
 {
         _cleanup_free_ char *dir = NULL;
         struct dirent **names = NULL;
@@ -880,13 +948,13 @@ static int load_dropins(MemtideConfig *c, const char *path, char **ret_error)
                 return -ENOMEM;
         n = scandir(dir, &names, conf_filter, alphasort);
         if (n < 0)
-                return errno == ENOENT ? 0 : set_error(ret_error, dir, 0, "%s", strerror(errno));
+                return errno == ENOENT ? 0 : set_error(errors, dir, 0, "%s", strerror(errno));
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *file = NULL;
                 if (r >= 0 && asprintf(&file, "%s/%s", dir, names[i]->d_name) < 0)
                         r = -ENOMEM;
-                if (r >= 0)
-                        r = load_one(c, file, ret_error);
+                if (r >= 0 && load_one(c, file, errors) == -ENOMEM)
+                        r = -ENOMEM;
                 free(names[i]);
         }
         free(names);
@@ -896,6 +964,7 @@ static int load_dropins(MemtideConfig *c, const char *path, char **ret_error)
 static int load(const char *path, bool main_optional, MemtideConfig **ret, char **ret_error)
 {
         _cleanup_(config_freep) MemtideConfig *c = NULL;
+        ConfigErrors errors = { .wanted = ret_error != NULL };
         int r;
 
         if (ret_error)
@@ -904,11 +973,19 @@ static int load(const char *path, bool main_optional, MemtideConfig **ret, char 
         if (r < 0)
                 return r;
         if (!main_optional || access(path, F_OK) == 0 || errno != ENOENT) {
-                r = load_one(c, path, ret_error);
-                if (r < 0)
+                r = load_one(c, path, &errors);
+                /* The main file unreadable (absent, a directory): that is what to say. */
+                if (r < 0 && r != -EINVAL) {
+                        (void)errors_finish(&errors, ret_error);
                         return r;
+                }
         }
-        r = load_dropins(c, path, ret_error);
+        r = load_dropins(c, path, &errors);
+        if (r < 0) {
+                free(errors.text);
+                return r;
+        }
+        r = errors_finish(&errors, ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

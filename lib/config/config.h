@@ -90,14 +90,17 @@ DEFINE_POINTER_CLEANUP(MemtideConfig, config_free)
 
 /*
  * Loads path and its drop-in directory path.d/. On error returns -errno and
- * sets *ret_error to "file:line: reason" (caller frees).
+ * sets *ret_error to "file:line: reason" (caller frees): every error of every
+ * file, one a line (a bad line is skipped and parsing goes on, so that one
+ * run shows them all); any error refuses the whole config.
  */
 int config_load(const char *path, MemtideConfig **ret, char **ret_error);
 
 /* Like config_load, but a missing main file means defaults (plus drop-ins). */
 int config_load_optional(const char *path, MemtideConfig **ret, char **ret_error);
 
-/* Parses one file's text into c (used by config_load and tests). */
+/* Parses one file's text into c (used by config_load and tests); errors as config_load's,
+ * the good lines applied to c all the same. */
 int config_parse_text(MemtideConfig *c, const char *text, const char *filename, char **ret_error);
 
 /* Effective settings for a guest: the defaults, then the matching [Guest:] rules. */
