@@ -48,6 +48,10 @@ typedef struct Manager {
         uint64_t early_cycle_usec; /* when the last cycle brought forward was set to run; 0 none */
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
+        /* Balloon targets that could not be sent or that QEMU or libvirt
+         * refused (or dropped with the connection): counted by act() and the
+         * backends' reply handlers. */
+        uint64_t balloon_commands_failed;
         KsmFigures ksm;
         KsmState ksm_state;
         int ksm_last_error;
