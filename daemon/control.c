@@ -429,10 +429,10 @@ static const Guest *override_guest(Manager *m, const Override *ov)
 {
         for (size_t i = 0; i < m->n_guests; i++) {
                 const Guest *g = m->guests[i];
-                if (g->state == GUEST_READY &&
-                    overrides_find(&(Overrides){ .items = (Override *)ov, .n = 1 }, g->name,
-                                   g->uuid))
-                        return g;
+                const Overrides one = { .items = (Override *)ov, .n = 1 };
+                if (g->state == GUEST_READY && (overrides_find(&one, g->name, g->uuid) ||
+                                                overrides_find_glob(&one, g->name)))
+                        return g; /* a glob: the first guest it matches */
         }
         return NULL;
 }

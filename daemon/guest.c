@@ -96,6 +96,7 @@ void guest_reset(Guest *g, const char *reason)
         g->last_error = strdup(reason);
         g->state = GUEST_DISCONNECTED;
         g->command_pending = false;
+        g->pending_target_bytes = 0; /* a new connection has had no target of ours */
         balloon_stats_init(&g->stats);
         g->stats_actual_bytes = 0;
         guest_compat_clear(&g->compat);

@@ -148,6 +148,7 @@ static void set_memory_done(Manager *m, const LibvirtResult *r)
         if (!g || r->r >= 0 || r->r == -ECANCELED)
                 return;
         g->command_pending = false;
+        m->balloon_commands_failed++;
         if (!r->error_repeated)
                 log_guest(LOG_WARNING, g, "setting the balloon target failed: %s",
                           r->error ? r->error : strerror(-r->r));

@@ -187,6 +187,7 @@ static void act(Manager *m, Guest *g, const Decision *d)
         format_bytes(target_s, sizeof(target_s), d->target_bytes);
         r = send_target(m, g, d->target_bytes);
         if (r < 0) {
+                m->balloon_commands_failed++;
                 log_guest_errno(LOG_WARNING, g, r, "could not send balloon target %s: %m",
                                 target_s);
                 return;

@@ -52,6 +52,10 @@ typedef struct Manager {
         bool operator_paused;
         bool debug_forced; /* memtided --debug: LogLevel= does not apply */
         uint64_t paused_since_sec;
+        /* Balloon targets that could not be sent or that QEMU or libvirt
+         * refused (or dropped with the connection): counted by act() and the
+         * backends' reply handlers. */
+        uint64_t balloon_commands_failed;
         KsmFigures ksm;
         KsmState ksm_state;
         int ksm_last_error;

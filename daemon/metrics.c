@@ -47,9 +47,11 @@ static void guest_labels(FILE *f, const Guest *g)
 
 typedef uint64_t (*guest_value_fn)(Manager *m, const Guest *g);
 
-static void guest_series(FILE *f, Manager *m, const char *name, const char *help, guest_value_fn fn)
+/* type is "gauge" or "counter"; a guest whose value is STAT_UNKNOWN has no line. */
+static void guest_series(FILE *f, Manager *m, const char *name, const char *type, const char *help,
+                         guest_value_fn fn)
 {
-        header(f, name, "gauge", help);
+        header(f, name, type, help);
         for (size_t i = 0; i < m->n_guests; i++) {
                 const Guest *g = m->guests[i];
                 uint64_t v;
@@ -106,6 +108,49 @@ static uint64_t g_reporting(Manager *m, const Guest *g)
         return guest_compat_reporting_functional(&g->compat);
 }
 
+/* The guest's own cumulative counts, as its balloon driver reports them:
+ * unknown (no line) where the guest or QEMU does not report the tag. */
+static uint64_t g_oom_kills(Manager *m, const Guest *g)
+{
+        return g->stats.oom_kills;
+}
+static uint64_t g_alloc_stalls(Manager *m, const Guest *g)
+{
+        return g->stats.alloc_stalls;
+}
+static uint64_t g_swap_in(Manager *m, const Guest *g)
+{
+        return g->stats.swap_in_bytes;
+}
+static uint64_t g_swap_out(Manager *m, const Guest *g)
+{
+        return g->stats.swap_out_bytes;
+}
+static uint64_t g_major_faults(Manager *m, const Guest *g)
+{
+        return g->stats.major_faults;
+}
+
+/* What memtided stands by: none for a guest it only observes (Manage=no) or
+ * while another controller holds the balloon, since the balloon then follows
+ * someone else and an alert on the gap would blame the wrong one. */
+static bool holds_balloon(Manager *m, const Guest *g, GuestSample *s)
+{
+        manager_guest_sample(m, g, s);
+        return s->manage && s->other_controller_bytes == 0;
+}
+static uint64_t g_balloon_target(Manager *m, const Guest *g)
+{
+        GuestSample s;
+        return holds_balloon(m, g, &s) && g->pending_target_bytes ? g->pending_target_bytes
+                                                                  : STAT_UNKNOWN;
+}
+static uint64_t g_held_below_max(Manager *m, const Guest *g)
+{
+        GuestSample s;
+        return holds_balloon(m, g, &s) && s.actual_bytes < s.max_bytes;
+}
+
 static void compat_series(FILE *f, Manager *m)
 {
         header(f, "memtide_guest_compat_verdict", "gauge",
@@ -129,7 +174,8 @@ static void host_series(FILE *f, Manager *m)
         header(f, "memtide_host_memory_total_bytes", "gauge", "Host MemTotal.");
         fprintf(f, "memtide_host_memory_total_bytes %llu\n",
                 (unsigned long long)h->mem_total_bytes);
-        header(f, "memtide_host_memory_available_bytes", "gauge", "Host MemAvailable, plus the ZFS ARC above its minimum.");
+        header(f, "memtide_host_memory_available_bytes", "gauge",
+               "Host MemAvailable, plus the ZFS ARC above its minimum.");
         fprintf(f, "memtide_host_memory_available_bytes %llu\n",
                 (unsigned long long)h->mem_available_bytes);
         if (h->zfs_arc_known) {
@@ -167,6 +213,11 @@ static void daemon_series(FILE *f, Manager *m)
                 ready += m->guests[i]->state == GUEST_READY;
         header(f, "memtide_build_info", "gauge", "memtided version.");
         fprintf(f, "memtide_build_info{version=\"%s\"} 1\n", MEMTIDE_VERSION);
+        /* Written after every cycle: an old value means memtided stopped or hangs. */
+        header(f, "memtide_metrics_timestamp_seconds", "gauge",
+               "When these metrics were rendered (Unix time).");
+        fprintf(f, "memtide_metrics_timestamp_seconds %llu\n",
+                (unsigned long long)manager_wall_sec());
         header(f, "memtide_cycles_total", "counter", "Control cycles run.");
         fprintf(f, "memtide_cycles_total %llu\n", (unsigned long long)m->cycles);
         header(f, "memtide_cycle_duration_seconds", "gauge", "Duration of the last control cycle.");
@@ -175,6 +226,10 @@ static void daemon_series(FILE *f, Manager *m)
         header(f, "memtide_balloon_commands_total", "counter", "Balloon targets sent.");
         fprintf(f, "memtide_balloon_commands_total %llu\n",
                 (unsigned long long)m->balloon_commands);
+        header(f, "memtide_balloon_commands_failed_total", "counter",
+               "Balloon targets not sent, refused, or lost with the connection.");
+        fprintf(f, "memtide_balloon_commands_failed_total %llu\n",
+                (unsigned long long)m->balloon_commands_failed);
         header(f, "memtide_guests_managed", "gauge", "Guests managed now.");
         fprintf(f, "memtide_guests_managed %zu\n", ready);
         header(f, "memtide_guests_known", "gauge", "Guests found, managed or not.");
@@ -213,22 +268,42 @@ char *metrics_render(Manager *m)
                 return NULL;
         daemon_series(f, m);
         host_series(f, m);
-        guest_series(f, m, "memtide_guest_actual_bytes", "Memory the guest has now.", g_actual);
-        guest_series(f, m, "memtide_guest_target_bytes", "Last balloon target decided.", g_target);
-        guest_series(f, m, "memtide_guest_floor_bytes", "Lowest size the guard rails allow.",
-                     g_floor);
-        guest_series(f, m, "memtide_guest_max_bytes", "The guest's maximum (boot) memory.", g_max);
-        guest_series(f, m, "memtide_guest_used_bytes", "Memory the guest cannot give up.", g_used);
-        guest_series(f, m, "memtide_guest_available_bytes", "The guest's MemAvailable.",
+        guest_series(f, m, "memtide_guest_actual_bytes", "gauge", "Memory the guest has now.",
+                     g_actual);
+        guest_series(f, m, "memtide_guest_target_bytes", "gauge", "Last balloon target decided.",
+                     g_target);
+        guest_series(f, m, "memtide_guest_balloon_target_bytes", "gauge",
+                     "Last balloon target memtided gave the guest, while it holds the balloon.",
+                     g_balloon_target);
+        guest_series(f, m, "memtide_guest_balloon_held_below_max", "gauge",
+                     "1 when memtided holds the guest's balloon below its maximum.",
+                     g_held_below_max);
+        guest_series(f, m, "memtide_guest_floor_bytes", "gauge",
+                     "Lowest size the guard rails allow.", g_floor);
+        guest_series(f, m, "memtide_guest_max_bytes", "gauge", "The guest's maximum (boot) memory.",
+                     g_max);
+        guest_series(f, m, "memtide_guest_used_bytes", "gauge", "Memory the guest cannot give up.",
+                     g_used);
+        guest_series(f, m, "memtide_guest_available_bytes", "gauge", "The guest's MemAvailable.",
                      g_available);
-        guest_series(f, m, "memtide_guest_stats_age_seconds", "Age of the guest's balloon stats.",
-                     g_stats_age);
-        guest_series(f, m, "memtide_guest_distress", "1 when the guest is short of memory.",
-                     g_distress);
-        guest_series(f, m, "memtide_guest_page_reporting_functional",
+        guest_series(f, m, "memtide_guest_stats_age_seconds", "gauge",
+                     "Age of the guest's balloon stats.", g_stats_age);
+        guest_series(f, m, "memtide_guest_distress", "gauge",
+                     "1 when the guest is short of memory.", g_distress);
+        guest_series(f, m, "memtide_guest_page_reporting_functional", "gauge",
                      "1 when free page reporting is negotiated, agreed and moving.", g_reporting);
-        guest_series(f, m, "memtide_guest_qemu_rss_bytes", "Resident memory of the QEMU process.",
-                     g_rss);
+        guest_series(f, m, "memtide_guest_qemu_rss_bytes", "gauge",
+                     "Resident memory of the QEMU process.", g_rss);
+        guest_series(f, m, "memtide_guest_oom_kills_total", "counter",
+                     "Processes the guest's OOM killer killed (guest-reported).", g_oom_kills);
+        guest_series(f, m, "memtide_guest_alloc_stalls_total", "counter",
+                     "Allocation stalls in the guest (guest-reported).", g_alloc_stalls);
+        guest_series(f, m, "memtide_guest_swap_in_bytes_total", "counter",
+                     "Memory the guest swapped in (guest-reported).", g_swap_in);
+        guest_series(f, m, "memtide_guest_swap_out_bytes_total", "counter",
+                     "Memory the guest swapped out (guest-reported).", g_swap_out);
+        guest_series(f, m, "memtide_guest_major_faults_total", "counter",
+                     "Major page faults in the guest (guest-reported).", g_major_faults);
         compat_series(f, m);
         ksm_series(f, m);
         if (fclose(f) != 0) {

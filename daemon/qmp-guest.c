@@ -498,6 +498,7 @@ static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *
         Guest *g = userdata;
         if (!ret) {
                 g->command_pending = false;
+                g->manager->balloon_commands_failed++;
                 log_guest(LOG_WARNING, g, "balloon command failed: %s", error);
         }
 }

@@ -6,8 +6,9 @@
 # It changes nothing else on the host: no kernel is installed (the test
 # guests' kernel is downloaded and unpacked into the build tree by
 # tests/guest/build-image.sh), and services that packages bring
-# (prometheus-node-exporter; libvirt's and systemd-container's daemons) are
-# neither started nor left enabled: the tests start their own instances.
+# (prometheus-node-exporter; prometheus, installed for its promtool;
+# libvirt's and systemd-container's daemons) are neither started nor left
+# enabled: the tests start their own instances, and need no Prometheus server.
 set -euo pipefail
 
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjson-c-dev libvirt-dev libxml2-dev scdoc)
@@ -15,7 +16,7 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libjso
 DEMO_PACKAGES=(python3 qemu-system-x86 busybox-static cpio gzip binutils)
 TEST_PACKAGES=("${DEMO_PACKAGES[@]}" kmod procps valgrind
                libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients prometheus-node-exporter
-               util-linux man-db systemd mmdebstrap systemd-container strace
+               prometheus util-linux man-db systemd mmdebstrap systemd-container strace
                # test-varlink-go: the control socket through the upstream Go
                # varlink library, built offline from these packages.
                golang-go golang-github-varlink-go-dev)

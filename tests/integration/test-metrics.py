@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Metrics and KSM on a real guest: memtided writes its Prometheus textfile
 each cycle; a real prometheus-node-exporter (textfile collector, loopback)
-serves memtide's series back; memtidectl metrics prints the same series;
-the textfile is replaced every cycle without fsync (it is rewritten a cycle
-later anyway, and fsync would stall the event loop on a busy disk); the KSM
+serves memtide's series back (among them the guest's own counters, from its
+balloon stats, and the write's timestamp); memtidectl metrics prints the
+same series; the textfile is replaced every cycle without fsync (it is
+rewritten a cycle later anyway, and fsync would stall the event loop on a
+busy disk); the KSM
 controller tunes a fake sysfs directory; a full metrics disk is logged once
 and the guest keeps being managed; space back, writing resumes."""
 
@@ -113,11 +115,15 @@ def main():
         g.wait_ready()
         daemon.start()
         exporter, port = start_node_exporter(textdir)
-        body = wait_for(lambda: 'memtide_guest_actual_bytes{guest="met"' in scrape(port)
+        # the guest's counters come with its first stats report, after set-up
+        body = wait_for(lambda: 'memtide_guest_major_faults_total{guest="met"' in scrape(port)
                         and scrape(port), 30, "memtide series in node_exporter")
         for series in ("memtide_cycles_total", "memtide_host_memory_available_bytes",
                        'memtide_guest_floor_bytes{guest="met"', 'memtide_guest_max_bytes{guest="met"',
-                       'memtide_guest_compat_verdict{guest="met"', "memtide_ksm_pages_sharing 42"):
+                       'memtide_guest_compat_verdict{guest="met"', "memtide_ksm_pages_sharing 42",
+                       "memtide_metrics_timestamp_seconds", "memtide_balloon_commands_failed_total 0",
+                       'memtide_guest_balloon_held_below_max{guest="met"',
+                       'memtide_guest_major_faults_total{guest="met"'):
             assert series in body, "%s missing from node_exporter:\n%s" % (series, body[-3000:])
         # node_exporter re-renders values as floats (4.02653184e+08)
         value = [float(ln.split()[-1]) for ln in body.splitlines()
