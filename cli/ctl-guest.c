@@ -385,7 +385,7 @@ static int check_guest_known(const CtlArgs *a, const char *name)
                         return 1;
         }
         fprintf(stderr,
-                "memtidectl: set: no running guest is '%s' or matches it (memtidectl list "
+                "memtidectl: set: no guest '%s' is running or matches it (memtidectl list "
                 "shows them)\n",
                 name);
         for (size_t i = 0; i < n && shown < CLOSE_NAMES_MAX; i++) {

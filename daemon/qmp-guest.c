@@ -459,6 +459,12 @@ int qmp_guest_poll_stats(Guest *g)
 
         if (q->stats_poll_inflight)
                 return 0;
+        /* The balloon's size first, answered first: a report is measured
+         * against the size of its time, not one up to a second older
+         * (BALLOON_CHANGE is rate-limited). Else a balloon someone else
+         * deflated makes the report's MemAvailable exceed the size we hold,
+         * the guest's use comes out 0 and its floor too low. */
+        (void)qmp_guest_refresh_balloon(g);
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));

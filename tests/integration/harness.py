@@ -65,6 +65,9 @@ class Daemon:
         self.log_path = os.path.join(workdir, "memtided.log")
         keys = dict(daemon_keys)
         keys.setdefault("ControlSocket", self.socket)
+        # Its own state directory: the instance lock there must not meet
+        # another memtided on the same machine (another test run, a service).
+        keys.setdefault("StateDirectory", os.path.join(workdir, "state"))
         with open(self.config, "w") as f:
             f.write("[Daemon]\n")
             for k, v in keys.items():

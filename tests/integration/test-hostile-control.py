@@ -390,9 +390,9 @@ def check_override_cap(wd):
         assert st["count"] == cap, st
         got = varlink(daemon.socket, request(SET, b'{"name":"one-more","min_bytes":1}'), 1)[0]
         assert got.get("parameters", {}).get("parameter") == "name", got
-        daemon.ctl("set", "vm7", "--shares", "20")
+        daemon.ctl("set", "vm7", "--shares", "20", "--create")  # no guest runs here
         daemon.ctl("reset", "vm8")
-        daemon.ctl("set", "one-more", "--min", "1G")
+        daemon.ctl("set", "one-more", "--min", "1G", "--create")
         st = json.loads(daemon.ctl("--json", "status").stdout)["daemon"]["overrides"]
         assert st["count"] == cap and st["problem"] is None, st
         log("%d overrides: one more refused, changes and a swap accepted" % cap)

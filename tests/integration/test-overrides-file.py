@@ -46,7 +46,7 @@ def main():
         assert aside[0] in human, human
 
         # Still working: a new override is saved; the bad file stays aside.
-        daemon.ctl("set", "web1", "--min", "300M")
+        daemon.ctl("set", "web1", "--min", "300M", "--create")  # no guest runs
         saved = json.load(open(path))["overrides"]
         assert [o["guest"] for o in saved] == ["web1"], saved
         assert open(aside[0]).read() == CORRUPT

@@ -82,7 +82,9 @@ def main():
         assert oc["standing_back"], oc
 
         # Then memtided takes over again.
-        got = wait_for(lambda: squeezed(daemon, "other"), HOLD_S + 60,
+        wait_for(lambda: not (daemon.guests()["other"]["other_controller"] or {}).get(
+            "standing_back"), HOLD_S + 30, "the hold to end")
+        got = wait_for(lambda: squeezed(daemon, "other"), 60,
                        "memtided to manage the guest again after the hold")
         log("managed again: squeezed to %.0f MiB %.0f s after the move" % (
             got["actual_bytes"] / MIB, time.monotonic() - moved_at))
