@@ -68,10 +68,25 @@ complete_words memtidectl l
 expect list
 expect_not status
 
+# Every verb memtidectl --help lists, and nothing else.
 complete_words memtidectl ""
-for v in status list show set reset reload explain compat metrics top simulate; do
+help_verbs=$("$memtidectl" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')
+[ -n "$help_verbs" ] || fail "memtidectl --help lists no verbs"
+for v in $help_verbs; do
         expect "$v"
 done
+for v in "${COMPREPLY[@]}"; do
+        grep -qx -- "$v" <<<"$help_verbs" || fail "completion offers '$v', which --help does not list"
+done
+
+complete_words memtidectl log-level w
+expect warning
+
+complete_words memtidectl list --
+expect --all
+
+complete_words memtidectl explain db1 --s
+expect --since
 
 complete_words memtidectl --json s
 expect status
