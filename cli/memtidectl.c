@@ -166,7 +166,8 @@ static int reason_width(void)
                 cols = ws.ws_col;
         if (cols <= 0)
                 cols = 120;
-        return cols > 100 ? (int)cols - 78 : 22;
+        /* The columns before REASON take 80. */
+        return cols > 96 ? (int)cols - 80 : 16;
 }
 
 /*

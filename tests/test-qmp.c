@@ -60,7 +60,10 @@ typedef struct Fixture {
         int n_events;
         int replies;
 
-        bool free_on_ready, free_on_event, free_on_closed;
+        bool free_on_ready, free_on_event, free_on_closed, free_on_idle;
+        int idle;                   /* on_idle calls */
+        size_t pending_at_idle;     /* qmp_client_pending() when on_idle came */
+        int replies_at_idle;        /* replies delivered before it */
         Reply chained; /* reply of the command queued by send_next */
 } Fixture;
 
@@ -122,10 +125,22 @@ static void on_closed(QmpClient *c, const char *reason, void *userdata)
                 f->client = qmp_client_free(c);
 }
 
+static void on_idle(QmpClient *c, void *userdata)
+{
+        Fixture *f = userdata;
+
+        f->idle++;
+        f->pending_at_idle = qmp_client_pending(c);
+        f->replies_at_idle = f->replies;
+        if (f->free_on_idle)
+                f->client = qmp_client_free(c);
+}
+
 static const QmpCallbacks callbacks = {
         .on_ready = on_ready,
         .on_event = on_event,
         .on_closed = on_closed,
+        .on_idle = on_idle,
 };
 
 static Fixture *fixture_new(void)
@@ -380,6 +395,61 @@ static void test_replies_matched_by_id_out_of_order(void)
         check(f->closed == 0);
         for (int i = 0; i < 3; i++)
                 reply_clear(&r[i]);
+        fixture_free(f);
+}
+
+/* on_idle comes once every command is answered, after the last reply's
+ * callback, not after each reply; the owner may hang up from inside it (a
+ * shared monitor's session) and no callback follows. */
+static void test_idle_after_the_last_reply(void)
+{
+        Fixture *f = fixture_new();
+        Reply r[2] = { { .f = f }, { .f = f } };
+        uint64_t id[2];
+
+        handshake(f);
+        check(f->idle == 0); /* negotiation is no command of the owner's */
+        check(qmp_client_command(f->client, "query-balloon", NULL, on_reply, &r[0]) == 0);
+        check(qmp_client_command(f->client, "query-status", NULL, on_reply, &r[1]) == 0);
+        id[0] = peer_expect(f, "query-balloon", NULL);
+        id[1] = peer_expect(f, "query-status", NULL);
+        peer_send_fixture(f, "query-balloon.json", id[0]);
+        run_until(f, r[0].calls == 1, 5000);
+        run_briefly(f);
+        check(f->idle == 0);
+        f->free_on_idle = true;
+        peer_sendf(f, "{\"return\": {\"status\": \"running\"}, \"id\": %" PRIu64 "}\r\n",
+                   id[1]);
+        run_until(f, f->idle == 1, 5000);
+        check(f->pending_at_idle == 0);
+        check(f->replies_at_idle == 2);
+        check(f->client == NULL); /* freed inside on_idle */
+        run_briefly(f);
+        check(f->closed == 0); /* a hang-up of the owner's, not a lost connection */
+        for (int i = 0; i < 2; i++)
+                reply_clear(&r[i]);
+        fixture_free(f);
+}
+
+/* A reply whose callback sends the next command is not idle. */
+static void test_no_idle_while_a_callback_chains(void)
+{
+        Fixture *f = fixture_new();
+        Reply r = { .f = f, .send_next = true };
+        uint64_t id;
+
+        handshake(f);
+        check(qmp_client_command(f->client, "query-name", NULL, on_reply, &r) == 0);
+        id = peer_expect(f, "query-name", NULL);
+        peer_sendf(f, "{\"return\": {}, \"id\": %" PRIu64 "}\r\n", id);
+        run_until(f, r.calls == 1, 5000);
+        run_briefly(f);
+        check(f->idle == 0);
+        id = peer_expect(f, "query-status", NULL);
+        peer_sendf(f, "{\"return\": {}, \"id\": %" PRIu64 "}\r\n", id);
+        run_until(f, f->idle == 1, 5000);
+        reply_clear(&r);
+        reply_clear(&f->chained);
         fixture_free(f);
 }
 
@@ -1367,6 +1437,8 @@ int main(void)
 #define T(fn) { #fn, fn }
                 T(test_handshake_calls_on_ready),
                 T(test_replies_matched_by_id_out_of_order),
+                T(test_idle_after_the_last_reply),
+                T(test_no_idle_while_a_callback_chains),
                 T(test_events_interleaved_with_replies),
                 T(test_messages_split_byte_by_byte),
                 T(test_several_messages_in_one_write),

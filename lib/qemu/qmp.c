@@ -531,7 +531,9 @@ static void qmp_client_handle_reply(QmpClient *c, json_object *message)
                 (void)json_object_object_get_ex(message, "return", &value);
                 p->cb(c, value, NULL, p->userdata);
         }
-        if (!c->freed && c->state == QMP_READY && !c->pending_head && c->callbacks.on_idle)
+        /* Negotiation is no command of the owner's: on_ready says it is done. */
+        if (!c->freed && c->state == QMP_READY && !c->pending_head && c->callbacks.on_idle &&
+            p->cb != qmp_client_on_capabilities)
                 c->callbacks.on_idle(c, c->userdata);
 }
 

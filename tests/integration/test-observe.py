@@ -84,6 +84,17 @@ def pause_phase(wd, daemon, keys, g):
     assert "manages the guests again" in out, out
     got = wait_for(lambda: squeezed(restarted, "obs"), 90, "the guest squeezed after resume")
     log("resume: squeezed to %.0f MiB" % (got["actual_bytes"] / MIB))
+    # list's REASON fits the terminal and never shows the strategy's wish
+    # as if it were the target ("-> N MiB"; TARGET is the guard rails' value).
+    os.environ["COLUMNS"] = "100"
+    try:
+        rows = restarted.ctl("list").stdout.splitlines()
+    finally:
+        del os.environ["COLUMNS"]
+    row = [r for r in rows if r.startswith("obs ")][0]
+    log("list at 100 columns: " + row)
+    assert all(len(r) <= 100 for r in rows if r.startswith("obs ")), rows
+    assert " -> " not in row and not row.split()[-1].startswith("target"), row
     return restarted
 
 
