@@ -366,13 +366,13 @@ static json_object *explain(Manager *m, json_object *params)
         return reply_new(p);
 }
 
-static json_object *state_not_saved(Manager *m, int r)
+/* A change to FILE in the state directory could not be saved: what stays says what is in force. */
+static json_object *state_not_saved(Manager *m, int r, const char *file, const char *what_stays)
 {
         json_object *p = json_object_new_object();
         char *msg = NULL;
-        if (asprintf(&msg,
-                     "cannot save %s/overrides.json: %s; the previous overrides stay in force",
-                     m->config->state_directory, strerror(-r)) < 0)
+        if (asprintf(&msg, "cannot save %s/%s: %s; %s", m->config->state_directory, file,
+                     strerror(-r), what_stays) < 0)
                 msg = NULL;
         json_object_object_add(p, "message", json_object_new_string(msg ? msg : strerror(-r)));
         free(msg);
@@ -405,7 +405,8 @@ static json_object *set_override(Manager *m, json_object *params)
                 return invalid_parameter(field, override_field_rule(field));
         r = runtime_override_set(m, &patch);
         if (r < 0)
-                return state_not_saved(m, r);
+                return state_not_saved(m, r, "overrides.json",
+                                       "the previous overrides stay in force");
         return reply_new(json_object_new_object());
 }
 
@@ -420,7 +421,8 @@ static json_object *reset_override(Manager *m, json_object *params)
         if (r == -ENOENT)
                 return no_such_guest(name);
         if (r < 0)
-                return state_not_saved(m, r);
+                return state_not_saved(m, r, "overrides.json",
+                                       "the previous overrides stay in force");
         return reply_new(json_object_new_object());
 }
 
@@ -503,19 +505,11 @@ static json_object *m_list(Manager *m, json_object *params)
 
 static json_object *set_paused(Manager *m, bool paused)
 {
-        json_object *p;
-        char *msg = NULL;
         int r = host_pause_set(m, paused);
 
-        if (r >= 0)
-                return reply_new(json_object_new_object());
-        p = json_object_new_object();
-        if (asprintf(&msg, "cannot save %s/paused.json: %s; nothing changed",
-                     m->config->state_directory, strerror(-r)) < 0)
-                msg = NULL;
-        json_object_object_add(p, "message", json_object_new_string(msg ? msg : strerror(-r)));
-        free(msg);
-        return varlink_error_new(VARLINK_INTERFACE ".StateNotSaved", p);
+        if (r < 0)
+                return state_not_saved(m, r, "paused.json", "nothing changed");
+        return reply_new(json_object_new_object());
 }
 
 static json_object *m_pause(Manager *m, json_object *params)
