@@ -3,7 +3,9 @@
  * memtidectl simulate: the trace-driven simulator (sim/) from the command
  * line. One strategy on a trace (at a host size, or the smallest acceptable
  * host with --sweep), every strategy side by side, scores on a grid of host
- * sizes (for plots), or the built-in scenarios. Needs no daemon.
+ * sizes (for plots), or the built-in scenarios; with --virtio-mem, the
+ * guests' devices (balloon, virtio-mem or both), or every layout side by
+ * side (compare). Needs no daemon.
  */
 #include "ctl-simulate.h"
 
@@ -55,6 +57,10 @@ typedef struct SimArgs {
         SimParams overrides; /* fields < 0 or 0: keep the default */
         double step_sec, cache_mib, swap_share, min_share;
         bool page_reporting;
+        /* --virtio-mem: the layouts to run, each a row; compare runs all */
+        SimVmemMode vmem_modes[_SIM_VMEM_MODE_MAX];
+        size_t n_vmem_modes; /* 0: not given, balloon only as before */
+        double vmem_boot_share, vmem_block_mib, vmem_unmovable;
 } SimArgs;
 
 DEFINE_POINTER_CLEANUP(Trace, trace_free);
@@ -79,7 +85,15 @@ void simulate_help(FILE *f)
                    "  --swap-share F        swap allowance, share of guest memory (default 0.05)\n"
                    "  --min-share F         MinMemory= of every guest, share of its memory\n"
                    "                        (default: none; proxmox runs get 0.0625)\n"
-                   "  --page-reporting      guests report free pages to the host\n\n"
+                   "  --page-reporting      guests report free pages to the host\n"
+                   "  --virtio-mem MODE     the guests' devices: none (a balloon, the default),\n"
+                   "                        only (virtio-mem above boot memory, no balloon),\n"
+                   "                        both (balloon below boot memory, virtio-mem above),\n"
+                   "                        compare (each of them, side by side)\n"
+                   "  --vmem-boot-share F   boot memory, share of guest memory (default 0.25)\n"
+                   "  --vmem-block MIB      virtio-mem block size, MiB (default 2)\n"
+                   "  --vmem-unmovable F    share of blocks that cannot be unplugged (default 0)\n"
+                   "virtio-mem plugs 2 GiB/s and unplugs 500 MiB/s (measured on QEMU 7.2).\n\n"
                    "Scenarios:\n");
         for (unsigned i = 0; i < sim_n_scenarios; i++)
                 fprintf(f, "  %-14s %s\n", sim_scenarios[i].name, sim_scenarios[i].description);
@@ -102,6 +116,22 @@ static int parse_grid(const char *s, SimArgs *a)
         return a->n_grid > 0 ? 0 : -EINVAL;
 }
 
+static int parse_vmem_modes(const char *s, SimArgs *a)
+{
+        if (strcmp(s, "compare") == 0) {
+                for (int m = 0; m < _SIM_VMEM_MODE_MAX; m++)
+                        a->vmem_modes[m] = m;
+                a->n_vmem_modes = _SIM_VMEM_MODE_MAX;
+                return 0;
+        }
+        int m = sim_vmem_mode_from_string(s);
+        if (m < 0)
+                return m;
+        a->vmem_modes[0] = m;
+        a->n_vmem_modes = 1;
+        return 0;
+}
+
 static int parse_sim_args(int argc, char **argv, SimArgs *a)
 {
         enum {
@@ -118,6 +148,10 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                 ARG_MIN,
                 ARG_FPR,
                 ARG_TIMELINE,
+                ARG_VMEM,
+                ARG_VMEM_BOOT,
+                ARG_VMEM_BLOCK,
+                ARG_VMEM_UNMOVABLE,
         };
         static const struct option options[] = {
                 { "trace", required_argument, NULL, ARG_TRACE },
@@ -133,12 +167,17 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                 { "min-share", required_argument, NULL, ARG_MIN },
                 { "page-reporting", no_argument, NULL, ARG_FPR },
                 { "timeline", no_argument, NULL, ARG_TIMELINE },
+                { "virtio-mem", required_argument, NULL, ARG_VMEM },
+                { "vmem-boot-share", required_argument, NULL, ARG_VMEM_BOOT },
+                { "vmem-block", required_argument, NULL, ARG_VMEM_BLOCK },
+                { "vmem-unmovable", required_argument, NULL, ARG_VMEM_UNMOVABLE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c, r = 0;
 
         a->host_fraction = a->step_sec = a->cache_mib = a->swap_share = a->min_share = -1;
+        a->vmem_boot_share = a->vmem_block_mib = a->vmem_unmovable = -1;
         optind = 1;
         while (r == 0 && (c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -180,6 +219,23 @@ static int parse_sim_args(int argc, char **argv, SimArgs *a)
                         break;
                 case ARG_TIMELINE:
                         a->timeline = true;
+                        break;
+                case ARG_VMEM:
+                        r = parse_vmem_modes(optarg, a);
+                        break;
+                case ARG_VMEM_BOOT:
+                        r = ctl_parse_double(optarg, 0.01, 1, &a->vmem_boot_share);
+                        break;
+                case ARG_VMEM_BLOCK:
+                        /* virtio-mem blocks are powers of two from 1 MiB (x86: 2 MiB) */
+                        r = ctl_parse_double(optarg, 1, 1024, &a->vmem_block_mib);
+                        if (r == 0 && (a->vmem_block_mib != floor(a->vmem_block_mib) ||
+                                       ((uint64_t)a->vmem_block_mib &
+                                        ((uint64_t)a->vmem_block_mib - 1)) != 0))
+                                r = -EINVAL;
+                        break;
+                case ARG_VMEM_UNMOVABLE:
+                        r = ctl_parse_double(optarg, 0, 1, &a->vmem_unmovable);
                         break;
                 case 'h':
                         simulate_help(stdout);
@@ -223,6 +279,25 @@ static void apply_model_args(const SimArgs *a, SimParams *p)
                 p->min_share = a->min_share;
         if (a->page_reporting)
                 p->page_reporting = true;
+        if (a->vmem_boot_share > 0)
+                p->vmem_boot_share = a->vmem_boot_share;
+        if (a->vmem_block_mib > 0)
+                p->vmem_block_bytes = (uint64_t)a->vmem_block_mib * MIB;
+        if (a->vmem_unmovable >= 0)
+                p->vmem_unmovable_share = a->vmem_unmovable;
+}
+
+/* The layouts to run: those of --virtio-mem, else the balloon alone. */
+static size_t vmem_modes(const SimArgs *a, const SimVmemMode **ret)
+{
+        static const SimVmemMode balloon_only = SIM_VMEM_NONE;
+
+        if (a->n_vmem_modes == 0) {
+                *ret = &balloon_only;
+                return 1;
+        }
+        *ret = a->vmem_modes;
+        return a->n_vmem_modes;
 }
 
 static double now_sec(void)
@@ -234,6 +309,7 @@ static double now_sec(void)
 
 typedef struct Result {
         const char *strategy;
+        SimVmemMode vmem_mode;
         double host_fraction; /* < 0: none acceptable up to the sweep's maximum */
         uint64_t host_bytes;  /* the host size the fraction stands for */
         bool swept;
@@ -247,6 +323,8 @@ static json_object *result_json(const Result *r)
         const SimScores *s = &r->scores;
 
         json_object_object_add(o, "strategy", json_object_new_string(r->strategy));
+        json_object_object_add(o, "virtio_mem",
+                               json_object_new_string(sim_vmem_mode_to_string(r->vmem_mode)));
         json_object_object_add(
                 o, r->swept ? "min_host_fraction" : "host_fraction",
                 r->host_fraction >= 0 ? json_new_double_rounded(r->host_fraction, FRACTION_DECIMALS)
@@ -262,6 +340,7 @@ static json_object *result_json(const Result *r)
         json_object_object_add(o, "returned_gib_hours",
                                json_new_double_rounded(s->returned_gib_hours, 6));
         json_object_object_add(o, "churn_gib", json_new_double_rounded(s->churn_gib, 6));
+        json_object_object_add(o, "vmem_churn_gib", json_new_double_rounded(s->vmem_churn_gib, 6));
         json_object_object_add(o, "demand_gib_hours",
                                json_new_double_rounded(s->demand_gib_hours, 6));
         json_object_object_add(o, "trouble_seconds",
@@ -283,7 +362,10 @@ static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *p
         int r;
 
         config.policy.strategy = sn->strategy;
-        *ret = (Result){.strategy = sn->name, .swept = a->sweep, .host_fraction = fraction};
+        *ret = (Result){ .strategy = sn->name,
+                         .vmem_mode = params->vmem_mode,
+                         .swept = a->sweep,
+                         .host_fraction = fraction };
         if (a->sweep)
                 r = sim_sweep(t, &config, &p, sn->kind, SWEEP_PRECISION, SWEEP_MAX_FRACTION,
                               &ret->host_fraction, &ret->scores);
@@ -300,13 +382,21 @@ static int run_one(const Trace *t, const MemtideConfig *base, const SimParams *p
         return r;
 }
 
-static void print_table_header(const char *first)
+/* With --virtio-mem a row names its layout and shows the peak resident
+ * memory and what virtio-mem moved; without, the table is as before. */
+static void print_table_header(const char *first, bool vmem)
 {
-        printf("%-10s %20s %12s %12s %6s %12s %10s %8s\n", "STRATEGY", first, "SHORT GiB-h",
-               "OVER GiB-h", "OOM", "RET GiB-h", "CHURN GiB", "TIME s");
+        printf("%-10s ", "STRATEGY");
+        if (vmem)
+                printf("%-5s ", "VMEM");
+        printf("%20s %12s %12s %6s %12s %10s ", first, "SHORT GiB-h", "OVER GiB-h", "OOM",
+               "RET GiB-h", "CHURN GiB");
+        if (vmem)
+                printf("%10s %10s ", "PLUG GiB", "PEAK GiB");
+        printf("%8s\n", "TIME s");
 }
 
-static void print_row(const Result *r)
+static void print_row(const Result *r, bool vmem)
 {
         char frac[48];
 
@@ -315,9 +405,15 @@ static void print_row(const Result *r)
         else
                 snprintf(frac, sizeof(frac), "%.*f %7.2f GiB", FRACTION_DECIMALS, r->host_fraction,
                          (double)r->host_bytes / GIB);
-        printf("%-10s %20s %12.2f %12.2f %6" PRIu64 " %12.0f %10.1f %8.1f\n", r->strategy, frac,
+        printf("%-10s ", r->strategy);
+        if (vmem)
+                printf("%-5s ", sim_vmem_mode_to_string(r->vmem_mode));
+        printf("%20s %12.2f %12.2f %6" PRIu64 " %12.0f %10.1f ", frac,
                r->scores.shortfall_gib_hours, r->scores.overrun_gib_hours, r->scores.oom_events,
-               r->scores.returned_gib_hours, r->scores.churn_gib, r->seconds);
+               r->scores.returned_gib_hours, r->scores.churn_gib);
+        if (vmem)
+                printf("%10.1f %10.2f ", r->scores.vmem_churn_gib, r->scores.peak_resident_gib);
+        printf("%8.1f\n", r->seconds);
 }
 
 static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const SimParams *params)
@@ -346,17 +442,21 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
         if (!a->json && a->n_grid == 0) {
                 printf("%zu VMs, %.1f days, %.0f GiB provisioned in total\n", t->n_vms,
                        (t->end_sec - t->start_sec) / 86400.0, t->total_max_bytes / (double)GIB);
-                print_table_header(eff.sweep ? "MIN HOST" : "HOST");
+                print_table_header(eff.sweep ? "MIN HOST" : "HOST", a->n_vmem_modes > 0);
         }
-        for (size_t i = 0; i < ELEMENTSOF(strategies); i++) {
-                const StrategyName *sn = &strategies[i];
+        const SimVmemMode *modes;
+        size_t n_modes = vmem_modes(a, &modes);
+        for (size_t i = 0; i < ELEMENTSOF(strategies) * n_modes; i++) {
+                const StrategyName *sn = &strategies[i / n_modes];
+                SimParams p = *params;
+                p.vmem_mode = modes[i % n_modes];
                 if (only && sn != only)
                         continue;
                 size_t n_runs = a->n_grid ? a->n_grid : 1;
                 for (size_t k = 0; k < n_runs; k++) {
                         Timeline tl = { 0 };
                         Result res;
-                        r = run_one(t, config, params, sn, &eff, a->n_grid ? a->grid[k] : fraction,
+                        r = run_one(t, config, &p, sn, &eff, a->n_grid ? a->grid[k] : fraction,
                                     a->timeline ? &tl : NULL, &res);
                         if (r < 0) {
                                 timeline_clear(&tl);
@@ -371,7 +471,7 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
                                                                timeline_json(&tl, TIMELINE_POINTS));
                                 json_object_array_add(out, o);
                         } else {
-                                print_row(&res);
+                                print_row(&res, a->n_vmem_modes > 0);
                                 if (a->timeline) {
                                         putchar('\n');
                                         timeline_print(&tl, TIMELINE_ROWS);
@@ -392,7 +492,7 @@ static int simulate_trace(const SimArgs *a, const MemtideConfig *config, const S
                                  "memory and in GiB");
         if (a->json || a->n_grid) {
                 json_object *o = out;
-                if (only && !a->n_grid)
+                if (only && !a->n_grid && n_modes == 1)
                         o = json_object_array_get_idx(out, 0);
                 printf("%s\n",
                        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -426,9 +526,20 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                         a->strategy);
                 return EXIT_USAGE;
         }
-        if (!a->json)
-                printf("%-13s %-10s %10s %6s %12s %12s %5s %10s\n", "SCENARIO", "STRATEGY",
-                       "REACTION s", "LAG s", "SHORT MiB-s", "OVER MiB-s", "OOM", "CHURN MiB");
+        bool vmem = a->n_vmem_modes > 0;
+        const SimVmemMode *modes;
+        size_t n_modes = vmem_modes(a, &modes);
+
+        if (!a->json) {
+                printf("%-13s %-10s ", "SCENARIO", "STRATEGY");
+                if (vmem)
+                        printf("%-5s ", "VMEM");
+                printf("%10s %6s %12s %12s %5s %10s", "REACTION s", "LAG s", "SHORT MiB-s",
+                       "OVER MiB-s", "OOM", "CHURN MiB");
+                if (vmem)
+                        printf(" %10s %10s", "PLUG MiB", "PEAK GiB");
+                putchar('\n');
+        }
         for (unsigned i = 0; i < sim_n_scenarios; i++) {
                 _cleanup_(trace_freep) Trace *t = NULL;
                 SimParams p = *defaults;
@@ -436,12 +547,14 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                         continue;
                 if (sim_scenario_build(sim_scenarios[i].name, &t, &p) < 0)
                         return 1;
-                for (size_t k = 0; k < ELEMENTSOF(strategies); k++) {
+                for (size_t j = 0; j < ELEMENTSOF(strategies) * n_modes; j++) {
+                        size_t k = j / n_modes;
                         MemtideConfig config = *base;
                         Timeline tl = { 0 };
                         SimScores s;
                         if (only && &strategies[k] != only)
                                 continue;
+                        p.vmem_mode = modes[j % n_modes];
                         config.policy.strategy = strategies[k].strategy;
                         p.on_step = a->timeline ? timeline_on_step : NULL;
                         p.step_userdata = &tl;
@@ -462,6 +575,10 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                                 json_object_object_add(o, "strategy",
                                                        json_object_new_string(strategies[k].name));
                                 json_object_object_add(
+                                        o, "virtio_mem",
+                                        json_object_new_string(
+                                                sim_vmem_mode_to_string(p.vmem_mode)));
+                                json_object_object_add(
                                         o, "reaction_seconds",
                                         json_new_double_rounded(s.trouble_seconds, 3));
                                 json_object_object_add(
@@ -478,15 +595,27 @@ static int simulate_scenarios(const SimArgs *a, const MemtideConfig *base,
                                         json_object_new_int64((int64_t)s.oom_events));
                                 json_object_object_add(o, "churn_gib",
                                                        json_new_double_rounded(s.churn_gib, 6));
+                                json_object_object_add(
+                                        o, "vmem_churn_gib",
+                                        json_new_double_rounded(s.vmem_churn_gib, 6));
+                                json_object_object_add(
+                                        o, "peak_resident_gib",
+                                        json_new_double_rounded(s.peak_resident_gib, 6));
                                 if (a->timeline)
                                         json_object_object_add(o, "timeline",
                                                                timeline_json(&tl, TIMELINE_POINTS));
                                 json_object_array_add(out, o);
                         } else {
-                                printf("%-13s %-10s %10.0f %6s %12.0f %12.0f %5" PRIu64 " %10.0f\n",
-                                       sim_scenarios[i].name, strategies[k].name, s.trouble_seconds,
-                                       lag_column(&strategies[k], &s), short_mib_s, over_mib_s,
-                                       s.oom_events, s.churn_gib * 1024);
+                                printf("%-13s %-10s ", sim_scenarios[i].name, strategies[k].name);
+                                if (vmem)
+                                        printf("%-5s ", sim_vmem_mode_to_string(p.vmem_mode));
+                                printf("%10.0f %6s %12.0f %12.0f %5" PRIu64 " %10.0f",
+                                       s.trouble_seconds, lag_column(&strategies[k], &s),
+                                       short_mib_s, over_mib_s, s.oom_events, s.churn_gib * 1024);
+                                if (vmem)
+                                        printf(" %10.0f %10.2f", s.vmem_churn_gib * 1024,
+                                               s.peak_resident_gib);
+                                putchar('\n');
                                 if (a->timeline) {
                                         putchar('\n');
                                         timeline_print(&tl, TIMELINE_ROWS);

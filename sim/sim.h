@@ -12,6 +12,10 @@
  * swapped (shortfall; swap-in and allocation stalls rise); beyond the swap
  * allowance the guest kills a process (an OOM event). With free page
  * reporting, free memory goes back to the host by itself.
+ * virtio-mem (vmem_mode): the balloon acts below boot memory, a virtio-mem
+ * device above it plugs and unplugs whole blocks at its own rates, the
+ * target split between them by vmem_plan() (policy/vmem-plan.h) as the
+ * daemon splits it; unplug stalls at blocks holding unmovable memory.
  * Host model: RAM; MemAvailable = RAM minus the guests' resident memory;
  * PSI-like pressure while resident memory exceeds RAM (overrun).
  */
@@ -28,6 +32,17 @@ typedef enum SimKind {
         SIM_STATIC, /* no ballooning: every guest keeps its maximum */
         SIM_ORACLE, /* target = demand, known in advance, applied at once */
 } SimKind;
+
+typedef enum SimVmemMode {
+        SIM_VMEM_NONE, /* a balloon over all of the guest's memory */
+        SIM_VMEM_ONLY, /* virtio-mem above boot memory, no balloon: boot memory is the floor */
+        SIM_VMEM_BOTH, /* the balloon below boot memory, virtio-mem above it */
+        _SIM_VMEM_MODE_MAX,
+} SimVmemMode;
+
+const char *sim_vmem_mode_to_string(SimVmemMode m);
+/* Returns the mode or -EINVAL. */
+int sim_vmem_mode_from_string(const char *s);
 
 /* One model step as the host saw it: what a timeline plots. */
 typedef struct SimStep {
@@ -49,6 +64,12 @@ typedef struct SimParams {
         double min_share;           /* MinMemory= of every guest, share of its maximum */
         double proxmox_min_share;   /* MinMemory= for proxmox runs when none is set */
         bool page_reporting;
+        SimVmemMode vmem_mode;
+        double vmem_boot_share; /* boot memory, share of the guest's maximum */
+        uint64_t vmem_block_bytes;
+        double vmem_plug_bytes_per_sec;
+        double vmem_unplug_bytes_per_sec;
+        double vmem_unmovable_share;   /* share of the device's blocks that cannot be unplugged */
         uint64_t command_timeout_usec; /* as the daemon: a command older stops blocking */
         /* Called after every step when set (a timeline); sim_sweep runs
          * without it, its runs being in parallel. */
@@ -61,7 +82,8 @@ typedef struct SimScores {
         double shortfall_gib_hours;
         double overrun_gib_hours;
         double returned_gib_hours;
-        double churn_gib;
+        double churn_gib;      /* balloon and virtio-mem moves together */
+        double vmem_churn_gib; /* of which plugged and unplugged */
         uint64_t oom_events;
         double trouble_seconds; /* time with any guest short or the host overrun */
         /* time with any guest below its demand plus the floor headroom
