@@ -164,15 +164,19 @@ bool manager_observing(const Manager *m)
         return m->config->mode == DAEMON_MODE_OBSERVE || m->operator_paused;
 }
 
-/* A change decided while observing says so wherever its reason is shown. */
+/* A change decided while observing says so wherever its reason is shown
+ * (the end of a long reason gives way to the prefix). */
 static void mark_observed(Decision *d)
 {
-        char reason[POLICY_REASON_MAX];
+        static const char prefix[] = "observing, not sent: ";
+        size_t keep = sizeof(d->reason) - sizeof(prefix); /* room left after the prefix */
+        size_t len = strnlen(d->reason, keep);
 
         if (!d->change)
                 return;
-        snprintf(reason, sizeof(reason), "observing, not sent: %s", d->reason);
-        memcpy(d->reason, reason, sizeof(reason));
+        memmove(d->reason + sizeof(prefix) - 1, d->reason, len);
+        memcpy(d->reason, prefix, sizeof(prefix) - 1);
+        d->reason[sizeof(prefix) - 1 + len] = '\0';
 }
 
 static void act(Manager *m, Guest *g, const Decision *d)
