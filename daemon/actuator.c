@@ -54,6 +54,11 @@ static int send_balloon(Guest *g, const ActuatorOps *balloon, uint64_t balloon_b
         return balloon->set_target(g, balloon_bytes);
 }
 
+bool guest_has_actuator(const Guest *g, ActuatorKind kind)
+{
+        return find_actuator(g, kind) != NULL;
+}
+
 int guest_apply_target(Guest *g, uint64_t target_bytes)
 {
         const ActuatorOps *balloon = find_actuator(g, ACTUATOR_BALLOON);

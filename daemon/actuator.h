@@ -35,6 +35,9 @@ typedef struct ActuatorOps {
 
 #define GUEST_MAX_ACTUATORS 2
 
+/* True when the guest has an actuator of that kind (a balloon, virtio-mem). */
+bool guest_has_actuator(const Guest *g, ActuatorKind kind);
+
 /* Attaches an actuator to the guest (idempotent). -E2BIG when full. */
 int guest_add_actuator(Guest *g, const ActuatorOps *ops);
 
