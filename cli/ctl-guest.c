@@ -199,7 +199,7 @@ void ctl_print_vmem(json_object *guest, const char *indent)
 
 static void print_guest(json_object *g)
 {
-        json_object *stats = NULL, *ov = NULL, *compat = NULL;
+        json_object *stats = NULL, *ov = NULL, *compat = NULL, *balloon = NULL;
         char override[160];
 
         json_object_object_get_ex(g, "stats", &stats);
@@ -210,11 +210,10 @@ static void print_guest(json_object *g)
         printf("%-20s %s (%s)\n", "Backend:", str_or(g, "backend", "?"), str_or(g, "socket", ""));
         print_size("Actual:", g, "actual_bytes");
         print_size("Boot memory:", g, "boot_bytes");
-        if (json_object_object_get_ex(g, "balloon_actual_bytes", &ov) && ov)
+        if (json_object_object_get_ex(g, "balloon_actual_bytes", &balloon) && balloon)
                 print_size("Balloon:", g, "balloon_actual_bytes");
         else
                 printf("%-20s %s\n", "Balloon:", "none (no stats: held)");
-        ov = NULL;
         ctl_print_vmem(g, "virtio-mem          ");
         print_size("Target:", g, "target_bytes");
         print_size("Floor:", g, "floor_bytes");
