@@ -4,6 +4,7 @@
  * it, and an offline calculator for VMM and driver developers.
  */
 #include "ctl-compat.h"
+#include "ctl-guest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -179,6 +180,10 @@ static void print_live(json_object *reply)
                         print_index(row, "driver_index");
                         printf("  %s\n", str_or(row, "consequence", ""));
                 }
+        }
+        if (json_object_object_get_ex(reply, "virtio_mem", &queues) && queues) {
+                printf("virtio-mem:\n");
+                ctl_print_vmem(reply, "  ");
         }
         if (strcmp(verdict, "agree") != 0)
                 printf("\n%s\n", QEMU_ADVICE);

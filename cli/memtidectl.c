@@ -213,6 +213,21 @@ static void print_unmanaged_row(json_object *g)
                "-", "-", "-", "-", "-", state, why);
 }
 
+/* Under a guest with virtio-mem: boot memory, the balloon, each device. */
+static void print_vmem_row(json_object *g)
+{
+        json_object *list = NULL, *balloon = NULL;
+        char boot[32], bal[32];
+
+        if (!json_object_object_get_ex(g, "virtio_mem", &list) || !list)
+                return;
+        json_object_object_get_ex(g, "balloon_actual_bytes", &balloon);
+        printf("  boot %s MiB, balloon %s MiB, virtio-mem:\n",
+               mib(boot, sizeof(boot), g, "boot_bytes"),
+               balloon ? mib(bal, sizeof(bal), g, "balloon_actual_bytes") : "(none)");
+        ctl_print_vmem(g, "    ");
+}
+
 static void print_guest_row(json_object *g)
 {
         char a[32], t[32], f[32], mx[32], u[32], av[32], rss[32], age[32] = "-", why[512];
@@ -233,6 +248,7 @@ static void print_guest_row(json_object *g)
                mib(u, sizeof(u), g, "used_bytes"),
                stats ? mib(av, sizeof(av), stats, "available_bytes") : "-",
                mib(rss, sizeof(rss), g, "qemu_rss_bytes"), age, why);
+        print_vmem_row(g);
 }
 
 static void print_top_header(json_object *status)

@@ -306,6 +306,7 @@ static json_object *get_compat(Manager *m, json_object *params)
         p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(g->name));
         json_object_object_add(p, "compat", compat_json(g, true));
+        json_object_object_add(p, "virtio_mem", vmem_json(g));
         return reply_new(p);
 }
 

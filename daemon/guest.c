@@ -32,6 +32,7 @@ int guest_new(Guest **ret, Manager *m, Backend *b, const char *key)
         balloon_stats_init(&g->stats);
         guest_compat_clear(&g->compat);
         g->state = GUEST_DISCONNECTED;
+        g->vmem.driven = -1;
         if (!g->key || !g->name)
                 return -ENOMEM;
         *ret = TAKE_PTR(g);
@@ -75,19 +76,83 @@ bool guest_stats_arrived(Guest *g, const BalloonStats *s)
         g->stats = *s;
         if (!updated)
                 return false;
-        g->stats_actual_bytes = g->actual_bytes;
-        /* At full size with nothing in flight, what MemTotal lacks is the kernel's. */
+        uint64_t total = guest_total_bytes(g);
+        g->stats_actual_bytes = total;
+        /* At full size with nothing in flight, what MemTotal lacks is the
+         * kernel's; plugged virtio-mem memory is in MemTotal too. */
         if (g->actual_bytes == g->max_bytes && !g->command_pending &&
-            s->total_bytes != STAT_UNKNOWN && s->total_bytes < g->max_bytes)
-                g->kernel_reserve_bytes = g->max_bytes - s->total_bytes;
+            s->total_bytes != STAT_UNKNOWN && s->total_bytes < total)
+                g->kernel_reserve_bytes = total - s->total_bytes;
         return true;
+}
+
+const VmemDevice *guest_vmem_driven(const Guest *g)
+{
+        return g->vmem.driven >= 0 ? &g->vmem.devices[g->vmem.driven] : NULL;
+}
+
+uint64_t guest_total_bytes(const Guest *g)
+{
+        uint64_t total = g->actual_bytes;
+
+        for (size_t i = 0; i < g->vmem.n_devices; i++)
+                total += g->vmem.devices[i].plugged_bytes;
+        return total;
+}
+
+uint64_t guest_device_max_bytes(const Guest *g)
+{
+        uint64_t max = g->max_bytes;
+
+        for (size_t i = 0; i < g->vmem.n_devices; i++)
+                max += (int)i == g->vmem.driven ? g->vmem.devices[i].max_bytes
+                                                : g->vmem.devices[i].plugged_bytes;
+        return max;
+}
+
+/* The policy's target is a total; with virtio-mem only what the plan can
+ * reach of it, within a block, since the device moves whole blocks. */
+static void check_arrival(Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+
+        if (!g->command_pending)
+                return;
+        if (!d) {
+                if (balloon_arrived(g->actual_bytes, g->pending_target_bytes))
+                        g->command_pending = false;
+                return;
+        }
+        if (vmem_total_arrived(guest_total_bytes(g), g->planned_total_bytes, d->block_bytes))
+                g->command_pending = false;
 }
 
 void guest_balloon_changed(Guest *g, uint64_t actual)
 {
         g->actual_bytes = actual;
-        if (g->command_pending && balloon_arrived(actual, g->pending_target_bytes))
-                g->command_pending = false;
+        check_arrival(g);
+}
+
+void guest_vmem_changed(Guest *g, const VmemDevice *devs, size_t n, size_t n_total,
+                        uint64_t now_usec)
+{
+        GuestVmem *v = &g->vmem;
+        const VmemDevice *d;
+
+        if (n > GUEST_MAX_VMEM)
+                n = GUEST_MAX_VMEM;
+        for (size_t i = 0; i < n; i++)
+                v->devices[i] = devs[i];
+        v->n_devices = n;
+        v->n_total = n_total;
+        v->driven = -1;
+        for (size_t i = 0; i < n && v->driven < 0; i++)
+                if (devs[i].id[0] != '\0')
+                        v->driven = (int)i;
+        d = guest_vmem_driven(g);
+        v->stalled =
+                d && vmem_stall_update(&v->stall, d->plugged_bytes, d->requested_bytes, now_usec);
+        check_arrival(g);
 }
 
 void guest_reset(Guest *g, const char *reason)
@@ -99,6 +164,8 @@ void guest_reset(Guest *g, const char *reason)
         g->pending_target_bytes = 0; /* a new connection has had no target of ours */
         balloon_stats_init(&g->stats);
         g->stats_actual_bytes = 0;
+        g->vmem = (GuestVmem){ .driven = -1 };
+        g->planned_total_bytes = g->balloon_target_bytes = 0;
         guest_compat_clear(&g->compat);
         g->policy_state = (PolicyGuestState){ 0 };
         g->other_controller = (OtherController){ 0 };

@@ -18,11 +18,13 @@
 #include "cleanup.h"
 #include "config.h"
 #include "guest-compat.h"
+#include "memory-devices.h"
 #include "other-controller.h"
 #include "target-history.h"
 #include "overrides.h"
 #include "policy.h"
 #include "qmp.h"
+#include "vmem-plan.h"
 
 typedef enum GuestState {
         GUEST_CONNECTING,   /* connection or set-up under way */
@@ -40,6 +42,21 @@ typedef struct DecisionRecord {
 
 #define GUEST_HISTORY 10
 
+/* virtio-mem devices shown per guest; the first with an id is driven. */
+#define GUEST_MAX_VMEM 4
+
+/* A guest's virtio-mem devices as its backend last saw them (QMP:
+ * query-memory-devices), whichever backend reaches it. */
+typedef struct GuestVmem {
+        VmemDevice devices[GUEST_MAX_VMEM];
+        size_t n_devices;          /* in devices[] */
+        size_t n_total;            /* the guest has, also those beyond GUEST_MAX_VMEM */
+        int driven;                /* index of the device memtided drives; -1 none */
+        VmemStall stall;           /* of the driven device */
+        bool stalled;              /* its unplug stopped short (vmem_stall_update()) */
+        bool balloon_covers_stall; /* the last split had the balloon take it */
+} GuestVmem;
+
 typedef struct Guest {
         Manager *manager;
         Backend *backend;
@@ -53,16 +70,23 @@ typedef struct Guest {
         const ActuatorOps *actuators[GUEST_MAX_ACTUATORS];
         size_t n_actuators;
 
+        /* The balloon's actual size, at most boot memory (QEMU's ram_size
+         * excludes virtio-mem); boot memory for a guest without a balloon. */
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
-        uint64_t max_bytes;
+        uint64_t max_bytes;      /* boot memory */
+        GuestVmem vmem;
         BalloonStats stats;
-        uint64_t stats_actual_bytes;   /* actual_bytes when the last new report arrived */
-        uint64_t kernel_reserve_bytes; /* max - MemTotal seen with the balloon fully deflated */
+        uint64_t stats_actual_bytes;   /* guest_total_bytes() when the last new report arrived */
+        uint64_t kernel_reserve_bytes; /* total - MemTotal seen with the balloon fully deflated */
 
         bool command_pending;
-        uint64_t pending_target_bytes;
+        uint64_t pending_target_bytes; /* the policy's target: the guest's total */
         uint64_t command_sent_usec;
+        /* What the devices can reach of the pending target (guest_apply_target()):
+         * the command arrives when the total is within a block of it. */
+        uint64_t planned_total_bytes;
+        uint64_t balloon_target_bytes; /* last target sent to the balloon; 0 none */
 
         GuestCompat compat;
         OtherController other_controller;
@@ -95,6 +119,18 @@ int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_repl
 bool guest_stats_arrived(Guest *g, const BalloonStats *s);
 /* The balloon reached actual_bytes (BALLOON_CHANGE, a stats refresh). */
 void guest_balloon_changed(Guest *g, uint64_t actual_bytes);
+/* The guest's virtio-mem devices now (n of n_total kept); now_usec for the
+ * stall check of the driven one. */
+void guest_vmem_changed(Guest *g, const VmemDevice *devs, size_t n, size_t n_total,
+                        uint64_t now_usec);
+/* The driven virtio-mem device, or NULL. */
+const VmemDevice *guest_vmem_driven(const Guest *g);
+/* The memory the guest has: the balloon's actual size plus what every
+ * virtio-mem device has plugged. */
+uint64_t guest_total_bytes(const Guest *g);
+/* The most its devices can give it: boot memory, the driven device's
+ * maximum, what the others have plugged (memtided does not move them). */
+uint64_t guest_device_max_bytes(const Guest *g);
 /* The connection is gone: everything learnt through it is dropped. */
 void guest_reset(Guest *g, const char *reason);
 

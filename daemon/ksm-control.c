@@ -11,14 +11,15 @@
 #include "log.h"
 
 /* Shareable memory as MOM counts it: what the guests hold now (each at most
- * its boot memory: a guest can have QEMU report any size). */
+ * what its devices can give it: a guest can have QEMU report any size). */
 static uint64_t committed_bytes(Manager *m)
 {
         uint64_t sum = 0;
         for (size_t i = 0; i < m->n_guests; i++) {
                 const Guest *g = m->guests[i];
                 if (g->state == GUEST_READY)
-                        sum = ksm_committed_add(sum, g->actual_bytes, g->max_bytes);
+                        sum = ksm_committed_add(sum, guest_total_bytes(g),
+                                                guest_device_max_bytes(g));
         }
         return sum;
 }

@@ -108,15 +108,17 @@ void manager_guest_sample(Manager *m, const Guest *g, GuestSample *ret)
 {
         uint64_t wall = manager_wall_sec();
         uint64_t stale_after_sec = 3 * m->config->stats_period_usec / USEC_PER_SEC + 2;
-        uint64_t max = g->max_bytes;
+        uint64_t device_max = guest_device_max_bytes(g), max = device_max;
 
         if (g->settings.max_bytes && g->settings.max_bytes < max)
                 max = g->settings.max_bytes;
+        /* The policy sees the guest's total, balloon and virtio-mem together;
+         * guest_apply_target() splits its target between them. */
         *ret = (GuestSample){
                 .name = g->name,
-                .actual_bytes = g->actual_bytes,
+                .actual_bytes = guest_total_bytes(g),
                 .max_bytes = max,
-                .boot_bytes = g->max_bytes,
+                .boot_bytes = device_max,
                 .max_below_floor = g->settings.max_below_floor,
                 .min_bytes = g->settings.min_bytes,
                 .stats = g->stats,
@@ -150,7 +152,6 @@ static int send_target(Manager *m, Guest *g, uint64_t target_bytes)
         int r;
 
         g->command_pending = true;
-        other_controller_command_sent(&g->other_controller, g->actual_bytes, target_bytes);
         g->pending_target_bytes = target_bytes;
         g->command_sent_usec = manager_now_usec(m);
         r = guest_apply_target(g, target_bytes);
@@ -162,6 +163,20 @@ static int send_target(Manager *m, Guest *g, uint64_t target_bytes)
 bool manager_observing(const Manager *m)
 {
         return m->config->mode == DAEMON_MODE_OBSERVE || m->operator_paused;
+}
+
+/* How the target is split between the guest's devices (virtio-mem), in
+ * its reason: for a change, and while an unplug stalls. */
+static void add_split(const Guest *g, Decision *d)
+{
+        char split[160];
+        size_t len = strlen(d->reason);
+
+        if ((!d->change && !g->vmem.stalled) || d->quiet)
+                return;
+        guest_describe_target(g, d->target_bytes, split, sizeof(split));
+        if (split[0] != '\0' && len + 2 < sizeof(d->reason))
+                snprintf(d->reason + len, sizeof(d->reason) - len, "; %s", split);
 }
 
 /* A change decided while observing says so wherever its reason is shown
@@ -179,21 +194,35 @@ static void mark_observed(Decision *d)
         d->reason[sizeof(prefix) - 1 + len] = '\0';
 }
 
-static void act(Manager *m, Guest *g, const Decision *d)
+/* No new target: the guest's devices may still need the last one split
+ * anew (an unplug that stalled or resumed). */
+static void follow_plan(Guest *g, const GuestSample *in)
+{
+        char split[160], target_s[32];
+
+        if (!in->manage || in->other_controller_bytes || !guest_follow_plan(g))
+                return;
+        guest_describe_target(g, g->pending_target_bytes, split, sizeof(split));
+        log_guest(LOG_INFO, g, "target %s unchanged, devices adjusted: %s",
+                  format_bytes(target_s, sizeof(target_s), g->pending_target_bytes), split);
+}
+
+static void act(Manager *m, Guest *g, const GuestSample *in, const Decision *d)
 {
         char target_s[32], target_bytes[24];
         int r;
 
         if (!d->change || manager_observing(m)) {
                 log_guest(LOG_DEBUG, g, "%s", d->reason);
+                if (!manager_observing(m))
+                        follow_plan(g, in);
                 return;
         }
         format_bytes(target_s, sizeof(target_s), d->target_bytes);
         r = send_target(m, g, d->target_bytes);
         if (r < 0) {
                 m->balloon_commands_failed++;
-                log_guest_errno(LOG_WARNING, g, r, "could not send balloon target %s: %m",
-                                target_s);
+                log_guest_errno(LOG_WARNING, g, r, "could not send target %s: %m", target_s);
                 return;
         }
         m->balloon_commands++;
@@ -301,11 +330,12 @@ int manager_run_cycle(Manager *m)
         policy_decide(&m->config->policy, &snap, &m->policy_state, in.states, in.decisions);
         for (size_t i = 0; i < in.n; i++) {
                 in.guests[i]->policy_state = in.states[i];
+                add_split(in.guests[i], &in.decisions[i]);
                 if (manager_observing(m))
                         mark_observed(&in.decisions[i]);
                 guest_record_decision(in.guests[i], wall, &in.samples[i], &in.decisions[i],
                                       !manager_observing(m));
-                act(m, in.guests[i], &in.decisions[i]);
+                act(m, in.guests[i], &in.samples[i], &in.decisions[i]);
         }
         m->cycles++;
         /* sd_event_now() is the loop iteration's cached time: measure for real. */

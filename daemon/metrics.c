@@ -65,11 +65,35 @@ static void guest_series(FILE *f, Manager *m, const char *name, const char *type
 
 static uint64_t g_actual(Manager *m, const Guest *g)
 {
-        return g->actual_bytes;
+        return guest_total_bytes(g);
 }
 static uint64_t g_max(Manager *m, const Guest *g)
 {
+        return guest_device_max_bytes(g);
+}
+static uint64_t g_boot(Manager *m, const Guest *g)
+{
         return g->max_bytes;
+}
+/* The driven virtio-mem device's figures; no line without one. */
+static uint64_t g_vmem_plugged(Manager *m, const Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        return d ? d->plugged_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_vmem_requested(Manager *m, const Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        return d ? d->requested_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_vmem_max(Manager *m, const Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        return d ? d->max_bytes : STAT_UNKNOWN;
+}
+static uint64_t g_vmem_stalled(Manager *m, const Guest *g)
+{
+        return guest_vmem_driven(g) ? g->vmem.stalled : STAT_UNKNOWN;
 }
 static uint64_t g_rss(Manager *m, const Guest *g)
 {
@@ -268,8 +292,8 @@ char *metrics_render(Manager *m)
                 return NULL;
         daemon_series(f, m);
         host_series(f, m);
-        guest_series(f, m, "memtide_guest_actual_bytes", "gauge", "Memory the guest has now.",
-                     g_actual);
+        guest_series(f, m, "memtide_guest_actual_bytes", "gauge",
+                     "Memory the guest has now (balloon + plugged virtio-mem).", g_actual);
         guest_series(f, m, "memtide_guest_target_bytes", "gauge", "Last balloon target decided.",
                      g_target);
         guest_series(f, m, "memtide_guest_balloon_target_bytes", "gauge",
@@ -280,8 +304,19 @@ char *metrics_render(Manager *m)
                      g_held_below_max);
         guest_series(f, m, "memtide_guest_floor_bytes", "gauge",
                      "Lowest size the guard rails allow.", g_floor);
-        guest_series(f, m, "memtide_guest_max_bytes", "gauge", "The guest's maximum (boot) memory.",
-                     g_max);
+        guest_series(f, m, "memtide_guest_max_bytes", "gauge",
+                     "The guest's maximum: boot memory plus virtio-mem's maximum.", g_max);
+        guest_series(f, m, "memtide_guest_boot_bytes", "gauge",
+                     "The guest's boot memory (the balloon's range).", g_boot);
+        guest_series(f, m, "memtide_guest_virtio_mem_plugged_bytes", "gauge",
+                     "Memory the guest's virtio-mem device has plugged.", g_vmem_plugged);
+        guest_series(f, m, "memtide_guest_virtio_mem_requested_bytes", "gauge",
+                     "The virtio-mem device's requested size.", g_vmem_requested);
+        guest_series(f, m, "memtide_guest_virtio_mem_max_bytes", "gauge",
+                     "The virtio-mem device's maximum size.", g_vmem_max);
+        guest_series(f, m, "memtide_guest_virtio_mem_unplug_stalled", "gauge",
+                     "1 while the virtio-mem unplug stalls and the balloon takes the rest.",
+                     g_vmem_stalled);
         guest_series(f, m, "memtide_guest_used_bytes", "gauge", "Memory the guest cannot give up.",
                      g_used);
         guest_series(f, m, "memtide_guest_available_bytes", "gauge", "The guest's MemAvailable.",

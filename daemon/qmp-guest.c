@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A guest over QMP: the set-up sequence after the handshake (name, uuid,
- * balloon device path, boot memory, stats polling), stats polls, balloon
- * commands and BALLOON_CHANGE events. Every reply is checked; a failure
+ * balloon device path, boot memory, virtio-mem devices, stats polling),
+ * stats polls, balloon and virtio-mem commands and BALLOON_CHANGE events. A
+ * guest with a balloon or a virtio-mem device (with an id) is managed; with
+ * neither its set-up fails. Every reply is checked; a failure
  * drops this guest only, which is then retried with backoff. A shared monitor
  * is held only for a session of queued commands once the set-up is done.
  */
@@ -18,7 +20,9 @@
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"
+#include "memory-devices.h"
 #include "qmp-compat.h"
+#include "units.h"
 
 #define RECONNECT_MIN_USEC (1 * USEC_PER_SEC)
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
@@ -36,6 +40,7 @@ static void setup_failed(Guest *g, const char *step, const char *error)
 }
 
 static int set_target(Guest *g, uint64_t target_bytes);
+static int set_vmem_requested(Guest *g, uint64_t requested_bytes);
 static int open_session(Guest *g);
 
 /* Sends now, or on a shared monitor between sessions queues the command and
@@ -62,14 +67,43 @@ static const ActuatorOps balloon_actuator = {
         .set_target = set_target,
 };
 
+static const ActuatorOps vmem_actuator = {
+        .kind = ACTUATOR_VIRTIO_MEM,
+        .set_target = set_vmem_requested,
+};
+
+/* "balloon /machine/peripheral/balloon0, virtio-mem vmem0 (block 2.0 MiB,
+ * max 2.0 GiB, plugged 0 B)", for the log. */
+static char *describe_devices(const Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        const char *balloon = qmp_guest_of(g)->balloon_path;
+        char block_s[32], max_s[32], plugged_s[32];
+        char *s = NULL;
+        int r;
+
+        if (!d)
+                r = asprintf(&s, "balloon %s", balloon);
+        else
+                r = asprintf(&s, "%s%s%svirtio-mem %s (block %s, max %s, plugged %s)",
+                             balloon ? "balloon " : "", balloon ? balloon : "", balloon ? ", " : "",
+                             d->id, format_bytes(block_s, sizeof(block_s), d->block_bytes),
+                             format_bytes(max_s, sizeof(max_s), d->max_bytes),
+                             format_bytes(plugged_s, sizeof(plugged_s), d->plugged_bytes));
+        return r < 0 ? NULL : s;
+}
+
 static void became_ready(Guest *g)
 {
+        QmpGuest *q = qmp_guest_of(g);
         _cleanup_free_ char *device = NULL;
 
-        qmp_guest_of(g)->failures = 0;
-        (void)guest_add_actuator(g, &balloon_actuator);
-        if (asprintf(&device, "balloon %s", qmp_guest_of(g)->balloon_path) < 0)
-                device = NULL;
+        q->failures = 0;
+        if (q->balloon_path)
+                (void)guest_add_actuator(g, &balloon_actuator);
+        if (guest_vmem_driven(g))
+                (void)guest_add_actuator(g, &vmem_actuator);
+        device = describe_devices(g);
         manager_guest_ready(g->manager, g, device ? device : "balloon");
         (void)qmp_guest_poll_stats(g);
 }
@@ -115,16 +149,57 @@ static json_object *stats_period_args(Guest *g)
         return args;
 }
 
+/* The virtio-mem devices of a query-memory-devices reply into the guest; a
+ * reply that cannot be read leaves what was known. */
+static int take_vmem_devices(Guest *g, json_object *ret)
+{
+        VmemDevice devs[GUEST_MAX_VMEM];
+        size_t n, total;
+        int r = qmp_parse_virtio_mem(ret, devs, GUEST_MAX_VMEM, &n, &total);
+
+        if (r < 0)
+                return r;
+        guest_vmem_changed(g, devs, n, total, manager_now_usec(g->manager));
+        return 0;
+}
+
+static void on_setup_memory_devices(QmpClient *c, json_object *ret, const char *error,
+                                    void *userdata)
+{
+        Guest *g = userdata;
+        QmpGuest *q = qmp_guest_of(g);
+        int r = ret ? take_vmem_devices(g, ret) : -EIO;
+
+        /* A QEMU that cannot answer still has its balloon. */
+        if (r < 0)
+                log_guest(LOG_WARNING, g, "query-memory-devices failed: %s; no virtio-mem",
+                          error ? error : strerror(-r));
+        q->has_vmem = g->vmem.n_total > 0;
+        if (g->vmem.n_total > 0 && !guest_vmem_driven(g))
+                log_guest(LOG_WARNING, g,
+                          "virtio-mem device(s) without an id: shown, not driven (give the "
+                          "device an id=)");
+        if (!q->balloon_path && !guest_vmem_driven(g))
+                return setup_failed(g, "finding a balloon or virtio-mem device",
+                                    "no balloon in /machine/peripheral or peripheral-anon, no "
+                                    "virtio-mem device with an id");
+        if (!q->balloon_path) {
+                /* No balloon: the guest keeps its boot memory, virtio-mem moves the rest. */
+                g->actual_bytes = g->max_bytes;
+                return became_ready(g);
+        }
+        if (qmp_client_command(c, "qom-set", stats_period_args(g), on_stats_interval_set, g) < 0)
+                setup_failed(g, "qom-set", "could not queue");
+}
+
 static void on_memory_summary(QmpClient *c, json_object *ret, const char *error, void *userdata)
 {
         Guest *g = userdata;
-        json_object *args;
 
         if (!ret || json_get_u64(ret, "base-memory", &g->max_bytes) < 0)
                 return setup_failed(g, "query-memory-size-summary", error);
-        args = stats_period_args(g);
-        if (qmp_client_command(c, "qom-set", args, on_stats_interval_set, g) < 0)
-                setup_failed(g, "qom-set", "could not queue");
+        if (qmp_client_command(c, "query-memory-devices", NULL, on_setup_memory_devices, g) < 0)
+                setup_failed(g, "query-memory-devices", "could not queue");
 }
 
 /* Balloon devices appear as child<virtio-balloon-pci>, -ccw, -device, ... */
@@ -150,15 +225,14 @@ static void on_qom_list(QmpClient *c, json_object *ret, const char *error, void 
         Guest *g = userdata;
         const char *child = ret ? find_balloon_child(ret) : NULL;
 
-        if (!child) {
-                if (next)
-                        return list_peripherals(g, next);
-                return setup_failed(g, "finding the virtio-balloon device",
-                                    "no balloon device in /machine/peripheral or peripheral-anon");
-        }
         QmpGuest *q = qmp_guest_of(g);
+
+        if (!child && next)
+                return list_peripherals(g, next);
+        /* Without a balloon the guest may still have virtio-mem (found next). */
         free(q->balloon_path);
-        if (asprintf(&q->balloon_path, "%s/%s", container, child) < 0) {
+        q->balloon_path = NULL;
+        if (child && asprintf(&q->balloon_path, "%s/%s", container, child) < 0) {
                 q->balloon_path = NULL;
                 return setup_failed(g, "finding the virtio-balloon device", "out of memory");
         }
@@ -399,6 +473,7 @@ void qmp_guest_lost(Guest *g, const char *reason)
         q->stats_poll_inflight = false;
         q->balloon_query_inflight = false;
         q->status_query_inflight = false;
+        q->vmem_query_inflight = false;
         /* A guest that never came up again is not logged at every retry. */
         manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
         q->failures++;
@@ -457,7 +532,11 @@ int qmp_guest_poll_stats(Guest *g)
         json_object *args;
         int r;
 
-        if (q->stats_poll_inflight)
+        /* Plugging and unplugging are the guest's, at its own pace: their
+         * sizes are read as often as the stats (one small reply). */
+        if (q->has_vmem)
+                (void)qmp_guest_refresh_vmem(g);
+        if (q->stats_poll_inflight || !q->balloon_path)
                 return 0;
         /* The balloon's size first, answered first: a report is measured
          * against the size of its time, not one up to a second older
@@ -483,6 +562,8 @@ static void on_period_set(QmpClient *c, json_object *ret, const char *error, voi
 
 int qmp_guest_set_stats_period(Guest *g)
 {
+        if (!qmp_guest_of(g)->balloon_path)
+                return 0; /* no balloon, no stats */
         return send_command(g, "qom-set", stats_period_args(g), on_period_set);
 }
 
@@ -491,7 +572,7 @@ int qmp_guest_refresh_balloon(Guest *g)
         QmpGuest *q = qmp_guest_of(g);
         int r;
 
-        if (q->balloon_query_inflight)
+        if (q->balloon_query_inflight || !q->balloon_path)
                 return 0;
         r = send_command(g, "query-balloon", NULL, on_query_balloon);
         if (r >= 0)
@@ -507,6 +588,59 @@ static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *
                 g->manager->balloon_commands_failed++;
                 log_guest(LOG_WARNING, g, "balloon command failed: %s", error);
         }
+}
+
+static void on_vmem_query(QmpClient *c, json_object *ret, const char *error, void *userdata)
+{
+        Guest *g = userdata;
+
+        qmp_guest_of(g)->vmem_query_inflight = false;
+        if (!ret || take_vmem_devices(g, ret) < 0)
+                log_guest(LOG_DEBUG, g, "query-memory-devices failed: %s, ignoring",
+                          error ? error : "bad reply");
+}
+
+int qmp_guest_refresh_vmem(Guest *g)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        int r;
+
+        if (q->vmem_query_inflight || !q->has_vmem)
+                return 0;
+        r = send_command(g, "query-memory-devices", NULL, on_vmem_query);
+        if (r >= 0)
+                q->vmem_query_inflight = true;
+        return r;
+}
+
+static void on_vmem_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
+{
+        Guest *g = userdata;
+
+        if (!ret) {
+                g->command_pending = false;
+                g->manager->balloon_commands_failed++;
+                log_guest(LOG_WARNING, g, "virtio-mem requested-size failed: %s", error);
+        }
+}
+
+/* qom-set on /machine/peripheral/ID: QEMU refuses a requested size that is
+ * not whole blocks or above the device's maximum (vmem_plan() sends neither). */
+static int set_vmem_requested(Guest *g, uint64_t requested_bytes)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        _cleanup_free_ char *path = NULL;
+        json_object *args;
+
+        if (!d)
+                return -ENODEV;
+        if (asprintf(&path, "/machine/peripheral/%s", d->id) < 0)
+                return -ENOMEM;
+        args = json_object_new_object();
+        json_object_object_add(args, "path", json_object_new_string(path));
+        json_object_object_add(args, "property", json_object_new_string("requested-size"));
+        json_object_object_add(args, "value", json_object_new_uint64(requested_bytes));
+        return send_command(g, "qom-set", args, on_vmem_set);
 }
 
 static int set_target(Guest *g, uint64_t target_bytes)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One guest over our own QMP connection: the set-up sequence after the
- * handshake, stats polls, balloon commands and events, and reconnection with
- * backoff. Private to the QMP backend (qmp-backend.c).
+ * handshake, stats polls, balloon and virtio-mem commands and events, and
+ * reconnection with backoff. Private to the QMP backend (qmp-backend.c).
  */
 #pragma once
 
@@ -16,7 +16,11 @@
 /* The QMP backend's per-guest state (Guest.backend_data). */
 typedef struct QmpGuest {
         QmpClient *qmp;
-        char *balloon_path; /* QOM path of the balloon device */
+        char *balloon_path; /* QOM path of the balloon device; NULL without one */
+        /* query-memory-devices showed virtio-mem devices at set-up: each
+         * stats poll asks for their sizes again (plugging is the guest's). */
+        bool has_vmem;
+        bool vmem_query_inflight;
         bool seen;          /* discovery mark */
         /* One stats poll and one query-balloon at a time: a monitor that
          * answers late must not collect a queue of them. */
@@ -65,6 +69,8 @@ int qmp_guest_poll_stats(Guest *g);
 int qmp_guest_refresh_status(Guest *g);
 int qmp_guest_set_stats_period(Guest *g);
 int qmp_guest_refresh_balloon(Guest *g);
+/* query-memory-devices: the virtio-mem devices' plugged and requested sizes. */
+int qmp_guest_refresh_vmem(Guest *g);
 int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);
 /* Process id of the QEMU at the other end, or <= 0. */
 int qmp_guest_peer_pid(const Guest *g);

@@ -155,6 +155,33 @@ static json_object *other_controller_json(Manager *m, const Guest *g)
         return o;
 }
 
+json_object *vmem_json(const Guest *g)
+{
+        json_object *list;
+
+        if (g->vmem.n_devices == 0)
+                return NULL;
+        list = json_object_new_array();
+        for (size_t i = 0; i < g->vmem.n_devices; i++) {
+                const VmemDevice *d = &g->vmem.devices[i];
+                bool driven = (int)i == g->vmem.driven;
+                json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "id", d->id[0] ? json_object_new_string(d->id) : NULL);
+                add_u64(o, "plugged_bytes", d->plugged_bytes);
+                add_u64(o, "requested_bytes", d->requested_bytes);
+                add_u64(o, "max_bytes", d->max_bytes);
+                add_u64(o, "block_bytes", d->block_bytes);
+                json_object_object_add(o, "node",
+                                       d->node >= 0 ? json_object_new_int64(d->node) : NULL);
+                json_object_object_add(o, "driven", json_object_new_boolean(driven));
+                json_object_object_add(o, "unplug_stalled",
+                                       json_object_new_boolean(driven && g->vmem.stalled));
+                json_object_array_add(list, o);
+        }
+        return list;
+}
+
 json_object *guest_json(Manager *m, const Guest *g)
 {
         json_object *o = json_object_new_object();
@@ -171,7 +198,10 @@ json_object *guest_json(Manager *m, const Guest *g)
         json_object_object_add(o, "paused", json_object_new_boolean(g->paused));
         json_object_object_add(o, "state", json_object_new_string(guest_state_to_string(g->state)));
         json_object_object_add(o, "managed", json_object_new_boolean(sample.manage));
-        add_u64(o, "actual_bytes", g->actual_bytes);
+        add_u64(o, "actual_bytes", sample.actual_bytes);
+        add_u64(o, "boot_bytes", g->max_bytes ? g->max_bytes : STAT_UNKNOWN);
+        add_u64(o, "balloon_actual_bytes",
+                guest_has_actuator(g, ACTUATOR_BALLOON) ? g->actual_bytes : STAT_UNKNOWN);
         add_u64(o, "target_bytes", d ? d->target_bytes : STAT_UNKNOWN);
         add_u64(o, "max_bytes", sample.max_bytes);
         add_u64(o, "min_bytes", sample.min_bytes ? sample.min_bytes : STAT_UNKNOWN);
@@ -190,6 +220,7 @@ json_object *guest_json(Manager *m, const Guest *g)
         json_object_object_add(o, "command_pending", json_object_new_boolean(g->command_pending));
         json_object_object_add(o, "distress", json_object_new_boolean(d && d->distress));
         json_object_object_add(o, "other_controller", other_controller_json(m, g));
+        json_object_object_add(o, "virtio_mem", vmem_json(g));
         json_object_object_add(o, "compat", compat_json(g, false));
         json_object_object_add(o, "reason", string_or_null(d ? d->reason : NULL));
         return o;

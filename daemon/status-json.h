@@ -12,6 +12,8 @@ json_object *status_json(Manager *m);
 json_object *guests_json(Manager *m, bool all);
 json_object *guest_json(Manager *m, const Guest *g);
 json_object *compat_json(const Guest *g, bool with_comparison);
+/* The guest's virtio-mem devices as last seen; NULL (JSON null) without any. */
+json_object *vmem_json(const Guest *g);
 /* since: also the changes of target from then on (seconds since the epoch);
  * EXPLAIN_NO_CHANGES for the last decisions only. */
 #define EXPLAIN_NO_CHANGES UINT64_MAX

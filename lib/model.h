@@ -33,15 +33,20 @@ typedef struct HostSample {
 
 typedef struct GuestSample {
         const char *name;      /* borrowed from the guest object */
-        uint64_t actual_bytes; /* memory the guest has now (QMP query-balloon actual) */
-        uint64_t max_bytes;    /* the ceiling: boot memory, or a lower MaxMemory= */
-        uint64_t boot_bytes;   /* memory it booted with; 0 = max_bytes */
+        /* Memory the guest has now: the balloon's actual size (QMP
+         * query-balloon) plus what its virtio-mem devices have plugged. */
+        uint64_t actual_bytes;
+        /* The ceiling: boot_bytes, or a lower MaxMemory= */
+        uint64_t max_bytes;
+        /* The most its devices give it: boot memory plus the virtio-mem
+         * device's maximum (just boot memory without one); 0 = max_bytes */
+        uint64_t boot_bytes;
         /* MaxMemory= wins over the floor (MaxMemoryBelowFloor=yes): the
          * guest may be squeezed below its use plus HeadroomMin=. */
         bool max_below_floor;
         uint64_t min_bytes; /* configured MinMemory=, 0 when unset */
         BalloonStats stats;
-        uint64_t stats_actual_bytes; /* balloon size when stats were reported; 0 = unknown */
+        uint64_t stats_actual_bytes; /* actual_bytes when stats were reported; 0 = unknown */
         /* Memory the guest's kernel keeps out of MemTotal (learnt while the
          * balloon is at its maximum); 0 = unknown. */
         uint64_t kernel_reserve_bytes;

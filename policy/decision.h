@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define POLICY_REASON_MAX 256
+#define POLICY_REASON_MAX 384
 
 typedef struct Decision {
         uint64_t target_bytes; /* memory the guest should have */

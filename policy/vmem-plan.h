@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct VmemPlanInput {
@@ -49,3 +50,27 @@ typedef struct VmemPlan {
  * without a balloon, above B + V, or short of the rounding to blocks.
  */
 void vmem_plan(const VmemPlanInput *in, VmemPlan *ret);
+
+/* What the plan does, for the decision's reason: "split: balloon 480.0 MiB +
+ * virtio-mem 512.0 MiB" ("boot" instead of "balloon" without one), and when
+ * the balloon covers a stalled unplug, "; virtio-mem unplug stalled at X
+ * (requested Y): balloon takes Z" (Z: what the balloon gives up for it). */
+void vmem_plan_describe(const VmemPlanInput *in, const VmemPlan *plan, char *buf, size_t size);
+
+/* A guest's total (balloon + plugged) counts as at its target within a
+ * block (a device moves whole blocks), at least the balloon's 1 MiB. */
+bool vmem_total_arrived(uint64_t total_bytes, uint64_t target_bytes, uint64_t block_bytes);
+
+/* An unplug that stops short: the plugged size stays above the request,
+ * unchanged, for this long. The guest's driver keeps retrying in the
+ * background, so a later drop ends the stall. */
+#define VMEM_STALL_USEC (5 * UINT64_C(1000000))
+
+typedef struct VmemStall {
+        uint64_t plugged_bytes; /* the size being watched */
+        uint64_t since_usec;    /* when it was first seen above the request; 0: not */
+} VmemStall;
+
+/* Feeds one observation (plugged, requested at now); true while stalled. */
+bool vmem_stall_update(VmemStall *s, uint64_t plugged_bytes, uint64_t requested_bytes,
+                       uint64_t now_usec);

@@ -219,6 +219,42 @@ static int print_series(void)
         return 0;
 }
 
+/* A guest with virtio-mem: its total, boot memory and the device's sizes;
+ * none of the device's series for a guest without one. */
+static void test_virtio_mem_series(void)
+{
+        Manager *m = new_manager();
+        Guest *g = add_guest(m, "vmem");
+        VmemDevice d = { .id = "vmem0",
+                         .plugged_bytes = 256 * MIB,
+                         .requested_bytes = 128 * MIB,
+                         .max_bytes = 2 * GIB,
+                         .block_bytes = 2 * MIB,
+                         .node = 0 };
+        char *text;
+
+        add_guest(m, "plain");
+        g->actual_bytes = 1000 * MIB; /* balloon; boot memory 1 GiB */
+        guest_vmem_changed(g, &d, 1, 1, 1);
+        text = metrics_render(m);
+        check(text);
+        check_contains(text, "memtide_guest_actual_bytes{guest=\"vmem\",uuid=\"\"} 1317011456\n");
+        check_contains(text, "memtide_guest_max_bytes{guest=\"vmem\",uuid=\"\"} 3221225472\n");
+        check_contains(text, "memtide_guest_boot_bytes{guest=\"vmem\",uuid=\"\"} 1073741824\n");
+        check_contains(text, "memtide_guest_virtio_mem_plugged_bytes{guest=\"vmem\",uuid=\"\"} "
+                             "268435456\n");
+        check_contains(text, "memtide_guest_virtio_mem_requested_bytes{guest=\"vmem\",uuid=\"\"} "
+                             "134217728\n");
+        check_contains(text, "memtide_guest_virtio_mem_max_bytes{guest=\"vmem\",uuid=\"\"} "
+                             "2147483648\n");
+        check_contains(text,
+                       "memtide_guest_virtio_mem_unplug_stalled{guest=\"vmem\",uuid=\"\"} 0\n");
+        check(!guest_line(text, "memtide_guest_virtio_mem_plugged_bytes", "plain"));
+        check(!guest_line(text, "memtide_guest_virtio_mem_unplug_stalled", "plain"));
+        free(text);
+        manager_free(m);
+}
+
 int main(int argc, char **argv)
 {
         log_set_max_level(LOG_ERR);
@@ -229,5 +265,6 @@ int main(int argc, char **argv)
         RUN(test_balloon_target_and_hold);
         RUN(test_failed_balloon_commands_are_counted);
         RUN(test_timestamp_is_now);
+        RUN(test_virtio_mem_series);
         return 0;
 }

@@ -3,6 +3,7 @@
  * boot memory and a 12 GiB device of 2 MiB blocks; expected sizes are
  * worked out by hand in MiB. */
 #include <stdbool.h>
+#include <string.h>
 
 #include "model.h"
 #include "test-util.h"
@@ -162,6 +163,78 @@ static void test_without_a_device_the_balloon_takes_everything(void)
         check_u64(p.balloon_target_bytes, 16 * GIB);
 }
 
+static void test_stall_needs_the_plugged_size_unchanged_for_a_while(void)
+{
+        VmemStall st = { 0 };
+        uint64_t t0 = 100 * USEC_PER_SEC;
+
+        /* Unplugging: plugged above requested but falling. */
+        check(!vmem_stall_update(&st, 1024 * MIB, 512 * MIB, t0));
+        check(!vmem_stall_update(&st, 900 * MIB, 512 * MIB, t0 + 2 * USEC_PER_SEC));
+        /* Stuck at 900 MiB: not yet after 4 s, stalled after 5 s. */
+        check(!vmem_stall_update(&st, 900 * MIB, 512 * MIB, t0 + 6 * USEC_PER_SEC));
+        check(vmem_stall_update(&st, 900 * MIB, 512 * MIB, t0 + 7 * USEC_PER_SEC));
+        check(vmem_stall_update(&st, 900 * MIB, 512 * MIB, t0 + 30 * USEC_PER_SEC));
+        /* A lower request while stuck changes nothing: the blocks still stay. */
+        check(vmem_stall_update(&st, 900 * MIB, 256 * MIB, t0 + 31 * USEC_PER_SEC));
+        /* The guest unplugs again: moving, so no stall; it must last anew. */
+        check(!vmem_stall_update(&st, 880 * MIB, 256 * MIB, t0 + 32 * USEC_PER_SEC));
+        check(!vmem_stall_update(&st, 880 * MIB, 256 * MIB, t0 + 36 * USEC_PER_SEC));
+        check(vmem_stall_update(&st, 880 * MIB, 256 * MIB, t0 + 37 * USEC_PER_SEC));
+        /* A request at or above what is plugged: nothing to unplug. */
+        check(!vmem_stall_update(&st, 880 * MIB, 880 * MIB, t0 + 38 * USEC_PER_SEC));
+        check(!vmem_stall_update(&st, 880 * MIB, 1024 * MIB, t0 + 60 * USEC_PER_SEC));
+        /* Plugging, then a lower request: the wait starts at the request. */
+        check(!vmem_stall_update(&st, 880 * MIB, 512 * MIB, t0 + 61 * USEC_PER_SEC));
+        check(!vmem_stall_update(&st, 880 * MIB, 512 * MIB, t0 + 65 * USEC_PER_SEC));
+        check(vmem_stall_update(&st, 880 * MIB, 512 * MIB, t0 + 66 * USEC_PER_SEC));
+}
+
+static void test_total_arrives_within_a_block(void)
+{
+        check(vmem_total_arrived(1024 * MIB, 1024 * MIB, 2 * MIB));
+        check(vmem_total_arrived(1025 * MIB, 1024 * MIB, 2 * MIB));
+        check(!vmem_total_arrived(1026 * MIB, 1024 * MIB, 2 * MIB));
+        check(vmem_total_arrived(1024 * MIB + 1, 1024 * MIB, 0)); /* balloon only: 1 MiB */
+        check(!vmem_total_arrived(1025 * MIB, 1024 * MIB, 0));
+        check(vmem_total_arrived(900 * MIB, 1024 * MIB, 128 * MIB)); /* large blocks */
+}
+
+static void test_the_split_is_described(void)
+{
+        VmemPlanInput in = {
+                .target_bytes = 992 * MIB,
+                .boot_bytes = 512 * MIB,
+                .vmem_max_bytes = 2 * GIB,
+                .block_bytes = 2 * MIB,
+                .has_balloon = true,
+        };
+        VmemPlan p = plan(&in);
+        char b[256];
+
+        check_u64(p.requested_bytes, 480 * MIB);
+        vmem_plan_describe(&in, &p, b, sizeof(b));
+        check(strcmp(b, "split: balloon 512.0 MiB + virtio-mem 480.0 MiB") == 0);
+
+        /* Unplug stuck at 800 MiB with 480 MiB asked: the balloon gives up 320 MiB. */
+        in.plugged_bytes = 800 * MIB;
+        in.requested_bytes = 480 * MIB;
+        in.unplug_stalled = true;
+        p = plan(&in);
+        vmem_plan_describe(&in, &p, b, sizeof(b));
+        check(strcmp(b,
+                     "split: balloon 192.0 MiB + virtio-mem 800.0 MiB; virtio-mem unplug "
+                     "stalled at 800.0 MiB (requested 480.0 MiB): balloon takes 320.0 MiB") == 0);
+
+        /* Without a balloon the stall is only reported. */
+        in.has_balloon = false;
+        p = plan(&in);
+        vmem_plan_describe(&in, &p, b, sizeof(b));
+        check(strcmp(b, "split: boot 512.0 MiB + virtio-mem 800.0 MiB; virtio-mem unplug "
+                        "stalled at 800.0 MiB (requested 480.0 MiB), no balloon to take the "
+                        "rest") == 0);
+}
+
 int main(void)
 {
         RUN(test_above_boot_goes_to_virtio_mem_in_whole_blocks);
@@ -170,5 +243,8 @@ int main(void)
         RUN(test_stalled_unplug_is_covered_by_the_balloon);
         RUN(test_virtio_mem_only_never_below_boot);
         RUN(test_without_a_device_the_balloon_takes_everything);
+        RUN(test_stall_needs_the_plugged_size_unchanged_for_a_while);
+        RUN(test_total_arrives_within_a_block);
+        RUN(test_the_split_is_described);
         return 0;
 }

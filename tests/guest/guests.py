@@ -257,12 +257,22 @@ class Guest:
     add NAME.test.qmp, a second QMP monitor for the test itself; machine: -M
     (q35); cpu: -cpu (default max under TCG, host under KVM); extra_args:
     more QEMU arguments; append: more kernel command line; uuid: -uuid.
+
+    virtio-mem: vmem_mib > 0 adds a virtio-mem-pci device vmem0 backed by a
+    RAM memdev mem0 of that size (its maximum), with -m MEM,maxmem=MAXMEM
+    (maxmem_mib, default mem_mib + vmem_mib), block size vmem_block_mib
+    (2 MiB) and requested-size vmem_requested_mib (0). Its blocks are onlined
+    by the guest kernel as memhp_default_state= says: pass
+    append="memhp_default_state=online_movable" for blocks that can be
+    unplugged again (=online leaves them in ZONE_NORMAL, unplug may stall).
+    balloon=False leaves out the virtio-balloon device.
     """
 
     def __init__(self, name, workdir, mem_mib=512, deflate_on_oom=False,
                  free_page_reporting=True, free_page_hint=False, image_dir=None,
                  test_monitor=False, smp=1, machine="q35", cpu=None, extra_args=(),
-                 append=None, uuid=None):
+                 append=None, uuid=None, vmem_mib=0, maxmem_mib=None, vmem_block_mib=2,
+                 vmem_requested_mib=0, balloon=True):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise ValueError("bad guest name %r" % name)
         self.name = name
@@ -279,6 +289,11 @@ class Guest:
         self.extra_args = list(extra_args)
         self.append = append
         self.uuid = uuid
+        self.vmem_mib = int(vmem_mib)
+        self.maxmem_mib = int(maxmem_mib) if maxmem_mib else self.mem_mib + self.vmem_mib
+        self.vmem_block_mib = vmem_block_mib
+        self.vmem_requested_mib = int(vmem_requested_mib)
+        self.balloon = balloon
         self.proc = None
         self.started_at = None
         self.ready_at = None
@@ -348,7 +363,7 @@ class Guest:
         balloon = "virtio-balloon-pci,id=balloon0,deflate-on-oom=%s,free-page-reporting=%s" % (
             "on" if self.deflate_on_oom else "off", "on" if self.free_page_reporting else "off")
         cmd = [qemu_binary(), "-name", self.name, "-accel", acc, "-M", self.machine,
-               "-cpu", cpu, "-m", str(self.mem_mib), "-smp", str(self.smp),
+               "-cpu", cpu, "-m", self._memory_option(), "-smp", str(self.smp),
                "-nodefaults", "-nographic", "-no-reboot",
                "-kernel", self.kernel_path(),
                "-initrd", os.path.join(img, "initramfs.cpio.gz"),
@@ -367,8 +382,18 @@ class Guest:
         if self.free_page_hint:
             cmd += ["-object", "iothread,id=io0"]
             balloon += ",free-page-hint=on,iothread=io0"
-        cmd += ["-device", balloon]
+        if self.balloon:
+            cmd += ["-device", balloon]
+        if self.vmem_mib:
+            cmd += ["-object", "memory-backend-ram,id=mem0,size=%dM" % self.vmem_mib,
+                    "-device", "virtio-mem-pci,id=vmem0,memdev=mem0,block-size=%sM,"
+                    "requested-size=%dM" % (self.vmem_block_mib, self.vmem_requested_mib)]
         return cmd + self.extra_args
+
+    def _memory_option(self):
+        if not self.vmem_mib:
+            return str(self.mem_mib)
+        return "%dM,maxmem=%dM" % (self.mem_mib, self.maxmem_mib)
 
     def start(self, timeout=30.0):
         """Launches QEMU; returns once its sockets exist. Raises GuestError."""
@@ -591,6 +616,21 @@ class Guest:
             return c.execute_raw(command, args, timeout) if raw else c.execute(command, args, timeout)
         finally:
             c.close()
+
+    def vmem_device(self, dev_id="vmem0"):
+        """The virtio-mem device's query-memory-devices data (size,
+        requested-size, max-size, block-size, memaddr, node, id; bytes)."""
+        for d in self.qmp("query-memory-devices"):
+            if d.get("type") == "virtio-mem" and d["data"].get("id") == dev_id:
+                return d["data"]
+        raise GuestError("%s: no virtio-mem device %s" % (self.name, dev_id))
+
+    def vmem_plugged_mib(self, dev_id="vmem0"):
+        return self.vmem_device(dev_id)["size"] // MIB
+
+    def set_vmem_requested_mib(self, mib, dev_id="vmem0"):
+        self.qmp("qom-set", {"path": "/machine/peripheral/" + dev_id,
+                             "property": "requested-size", "value": int(mib) * MIB})
 
     def balloon_actual_mib(self):
         return self.qmp("query-balloon")["actual"] / MIB

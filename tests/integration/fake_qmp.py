@@ -43,6 +43,7 @@ STATSONLY_SETUP = {
     "qom-list": [{"name": "type", "type": "string"},
                  {"name": "balloon0", "type": "child<virtio-balloon-pci>"}],
     "query-memory-size-summary": {"base-memory": 512 << 20},
+    "query-memory-devices": [],
     "qom-set": {},
     "query-balloon": {"actual": 512 << 20},
 }

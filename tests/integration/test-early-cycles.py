@@ -138,6 +138,8 @@ class FakeBalloonQemu:
             ret = [{"name": "balloon0", "type": "child<virtio-balloon-pci>"}]
         elif cmd == "query-memory-size-summary":
             ret = {"base-memory": self.boot, "plugged-memory": 0}
+        elif cmd == "query-memory-devices":
+            ret = []
         elif cmd == "query-balloon":
             ret = {"actual": self.actual}
         elif cmd == "qom-get" and args.get("property") == "guest-stats":
