@@ -5,6 +5,7 @@
  */
 #include "ctl-compat.h"
 #include "ctl-guest.h"
+#include "ctl-vmem.h"
 
 #include <errno.h>
 #include <getopt.h>

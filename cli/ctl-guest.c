@@ -4,6 +4,7 @@
  * overrides, reload, explain.
  */
 #include "ctl-guest.h"
+#include "ctl-vmem.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -165,36 +166,6 @@ static const char *format_override(char *buf, size_t size, json_object *ov)
                 APPEND("%smanage %s", n ? ", " : "", manage ? "yes" : "no");
 #undef APPEND
         return n ? buf : "none";
-}
-
-void ctl_print_vmem(json_object *guest, const char *indent)
-{
-        json_object *list = NULL;
-        char p[32], r[32], m[32], b[32];
-
-        if (!json_object_object_get_ex(guest, "virtio_mem", &list) ||
-            !json_object_is_type(list, json_type_array))
-                return;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *d = json_object_array_get_idx(list, i);
-                uint64_t plugged = 0, requested = 0, max = 0, block = 0, node;
-                bool driven = false, stalled = false;
-
-                (void)json_get_u64(d, "plugged_bytes", &plugged);
-                (void)json_get_u64(d, "requested_bytes", &requested);
-                (void)json_get_u64(d, "max_bytes", &max);
-                (void)json_get_u64(d, "block_bytes", &block);
-                (void)json_get_bool(d, "driven", &driven);
-                (void)json_get_bool(d, "unplug_stalled", &stalled);
-                printf("%s%s: plugged %s, requested %s, max %s, block %s", indent,
-                       str_or(d, "id", "(no id)"), format_size(p, sizeof(p), plugged),
-                       format_size(r, sizeof(r), requested), format_size(m, sizeof(m), max),
-                       format_size(b, sizeof(b), block));
-                if (json_get_u64(d, "node", &node) == 0)
-                        printf(", node %" PRIu64, node);
-                printf("%s%s\n", driven ? "" : ", not driven (no id)",
-                       stalled ? ", unplug stalled: the balloon takes the rest" : "");
-        }
 }
 
 static void print_guest(json_object *g)

@@ -17,6 +17,7 @@
 #include "ctl-client.h"
 #include "ctl-compat.h"
 #include "ctl-guest.h"
+#include "ctl-vmem.h"
 #include "ctl-host.h"
 #include "ctl-simulate.h"
 #include "ctl.h"
