@@ -28,17 +28,6 @@
 #define CLOSE_NAMES_MAX  5
 
 /* A size as the operator would write it: "2 GiB", "384 MiB"; else "1.5 GiB". */
-static const char *format_size(char *buf, size_t size, uint64_t bytes)
-{
-        if (bytes >= GIB && bytes % GIB == 0)
-                snprintf(buf, size, "%" PRIu64 " GiB", bytes / GIB);
-        else if (bytes >= MIB && bytes % MIB == 0)
-                snprintf(buf, size, "%" PRIu64 " MiB", bytes / MIB);
-        else
-                format_bytes(buf, size, bytes);
-        return buf;
-}
-
 static const char *str_or(json_object *o, const char *key, const char *fallback)
 {
         const char *s = NULL;
@@ -157,9 +146,9 @@ static const char *format_override(char *buf, size_t size, json_object *ov)
         buf[0] = '\0';
 #define APPEND(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
         if (json_get_u64(ov, "min_bytes", &v) == 0)
-                APPEND("%smin %s", n ? ", " : "", format_size(b, sizeof(b), v));
+                APPEND("%smin %s", n ? ", " : "", ctl_format_size(b, sizeof(b), v));
         if (json_get_u64(ov, "max_bytes", &v) == 0)
-                APPEND("%smax %s", n ? ", " : "", format_size(b, sizeof(b), v));
+                APPEND("%smax %s", n ? ", " : "", ctl_format_size(b, sizeof(b), v));
         if (json_get_u64(ov, "shares", &v) == 0)
                 APPEND("%sshares %" PRIu64, n ? ", " : "", v);
         if (json_get_bool(ov, "manage", &manage) == 0)
@@ -317,7 +306,7 @@ static int check_set_bounds(json_object *p)
         fprintf(stderr,
                 "memtidectl: set: --min %s is above --max %s: the minimum must not "
                 "exceed the maximum\n",
-                format_size(a, sizeof(a), min), format_size(b, sizeof(b), max));
+                ctl_format_size(a, sizeof(a), min), ctl_format_size(b, sizeof(b), max));
         return -EINVAL;
 }
 
@@ -434,9 +423,9 @@ static void print_override_row(json_object *ov)
         const char *manage = "-";
 
         if (json_get_u64(ov, "min_bytes", &v) == 0)
-                format_size(min, sizeof(min), v);
+                ctl_format_size(min, sizeof(min), v);
         if (json_get_u64(ov, "max_bytes", &v) == 0)
-                format_size(max, sizeof(max), v);
+                ctl_format_size(max, sizeof(max), v);
         if (json_get_u64(ov, "shares", &v) == 0)
                 snprintf(shares, sizeof(shares), "%" PRIu64, v);
         if (json_get_bool(ov, "manage", &b) == 0)

@@ -13,7 +13,7 @@
 #define GIB (UINT64_C(1) << 30)
 
 /* Whole GiB or MiB as such, else units.h's one decimal. */
-static const char *format_size(char *buf, size_t size, uint64_t bytes)
+const char *ctl_format_size(char *buf, size_t size, uint64_t bytes)
 {
         if (bytes >= GIB && bytes % GIB == 0)
                 snprintf(buf, size, "%" PRIu64 " GiB", bytes / GIB);
@@ -46,9 +46,9 @@ void ctl_print_vmem(json_object *guest, const char *indent)
                 (void)json_get_bool(d, "unplug_stalled", &stalled);
                 (void)json_get_string(d, "id", &id);
                 printf("%s%s: plugged %s, requested %s, max %s, block %s", indent,
-                       id, format_size(p, sizeof(p), plugged),
-                       format_size(r, sizeof(r), requested), format_size(m, sizeof(m), max),
-                       format_size(b, sizeof(b), block));
+                       id, ctl_format_size(p, sizeof(p), plugged),
+                       ctl_format_size(r, sizeof(r), requested), ctl_format_size(m, sizeof(m), max),
+                       ctl_format_size(b, sizeof(b), block));
                 if (json_get_u64(d, "node", &node) == 0)
                         printf(", node %" PRIu64, node);
                 printf("%s%s\n", driven ? "" : ", not driven (no id)",
