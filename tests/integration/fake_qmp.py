@@ -5,7 +5,8 @@ Stdlib only.
 FakeQmp: a misbehaving QMP server on a Unix socket, served by Python threads,
 for memtided to find through QMPSockets= beside real guests. Each connection
 runs one behaviour (garbage, half, huge, objects, numbers, nogreeting, mute,
-statsonly); the server keeps accepting, so memtided's reconnections meet the
+statsonly, steady: an idle QEMU that answers everything every time, unknown
+commands with {}, and never reports stats); the server keeps accepting, so memtided's reconnections meet the
 same fault again.
 
 StatusProbe: a thread that runs `memtidectl status` over and over and keeps
@@ -28,7 +29,7 @@ GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7},
             b'"package": "fake"}, "capabilities": ["oob"]}}\r\n')
 
 BEHAVIOURS = ("garbage", "half", "huge", "objects", "numbers", "nogreeting", "mute",
-              "statsonly")
+              "statsonly", "steady")
 HUGE_BYTES = 100 << 20
 # What memtide's byte cap was when a byte cap was all there was: json-c builds
 # what it parses, so 8 MiB of "{}," took memtided to 2.18 GB and "0," to 310 MB.
@@ -231,7 +232,10 @@ class FakeQmp:
         self._stream_reply(conn, idx, b"[0", b",0", ELEMENTS_BYTES)
         self._wait_closed(conn)
 
-    def _serve_statsonly(self, conn, idx):
+    def _serve_steady(self, conn, idx):
+        self._serve_statsonly(conn, idx, steady=True)
+
+    def _serve_statsonly(self, conn, idx, steady=False):
         self._send(conn, idx, GREETING)
         setup = dict(STATSONLY_SETUP)
         buf = b""
@@ -242,6 +246,8 @@ class FakeQmp:
             name = msg.get("execute")
             if name == "qom-get" and msg.get("arguments", {}).get("property") == "guest-stats":
                 ret = UNREPORTED_STATS
+            elif steady:
+                ret = STATSONLY_SETUP.get(name, {})
             elif name in setup:
                 ret = setup.pop(name)
             else:

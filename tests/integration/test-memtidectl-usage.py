@@ -15,77 +15,16 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import run_test, build_dir, Daemon, teardown, wait_for, workdir  # noqa: E402
-from fake_qmp import GREETING, STATSONLY_SETUP, UNREPORTED_STATS  # noqa: E402
+from fake_qmp import FakeQmp  # noqa: E402
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 VERBS = ["status", "list", "show", "set", "reset", "overrides", "reload", "explain", "compat",
          "metrics", "top", "simulate", "help"]
 # A JSON or text number with float noise: seven or more decimals.
 NOISY = re.compile(r"\d\.\d{7,}")
-
-
-class SteadyQmp:
-    """A QMP monitor at path that answers every command, every time, as an
-    idle QEMU 7.2 guest of 512 MiB would; unknown commands get {}."""
-
-    def __init__(self, path):
-        self.path = path
-        self.stop = threading.Event()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(4)
-        self.sock.settimeout(0.2)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        buf = b""
-        try:
-            conn.sendall(GREETING)
-            conn.settimeout(0.2)
-            while not self.stop.is_set():
-                try:
-                    data = conn.recv(65536)
-                except socket.timeout:
-                    continue
-                if not data:
-                    return
-                buf += data
-                # memtided sends one JSON object per command, without a separator
-                dec = json.JSONDecoder()
-                while buf.strip():
-                    try:
-                        msg, end = dec.raw_decode(buf.decode().lstrip())
-                    except ValueError:
-                        break
-                    buf = buf.decode().lstrip()[end:].encode()
-                    name = msg.get("execute")
-                    if name == "qom-get" and msg.get("arguments", {}).get("property") == \
-                            "guest-stats":
-                        ret = UNREPORTED_STATS
-                    else:
-                        ret = STATSONLY_SETUP.get(name, {})
-                    conn.sendall(json.dumps({"return": ret, "id": msg.get("id")}).encode() +
-                                 b"\r\n")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
 
 
 def ctl(*args, socket_path=None, user=None):
@@ -246,7 +185,7 @@ def main():
     for f, args in ((check_help, ()), (check_usage_errors, ()), (check_unreachable, (wd,)),
                     (check_simulate, (wd,)), (check_config_errors, (wd,))):
         attempt(f, *args)
-    fake = SteadyQmp(os.path.join(wd, "web1.sock"))
+    fake = FakeQmp(os.path.join(wd, "web1.sock"), "steady")
     daemon = Daemon(wd, {"Backend": "qmp", "QMPSockets": fake.path, "Interval": "1s",
                          "StatsPeriod": "1s", "StateDirectory": os.path.join(wd, "state")})
     try:
