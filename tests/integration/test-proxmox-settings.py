@@ -15,6 +15,7 @@ ProxmoxConfigDir= with their 101.conf and 102.conf.
 
 import json
 import os
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -73,7 +74,10 @@ def main():
     os.mkdir(pve)
     write(os.path.join(pve, "101.conf"), CONF_101 % ("first", 256))
     write(os.path.join(pve, "102.conf"), CONF_102)
-    g1 = guests.Guest("101", wd, mem_mib=512, image_dir=image)
+    # No free page reporting: the policy squeezes an idle 101 towards its use
+    # (about 205 MiB), so 101.conf's minimum is what must stop it.
+    g1 = guests.Guest("101", wd, mem_mib=512, free_page_reporting=False, image_dir=image,
+                      test_monitor=True)
     g2 = guests.Guest("102", wd, mem_mib=384, image_dir=image)
     daemon = Daemon(wd, {"Backend": "qmp", "QMPSockets": "%s %s" % (g1.qmp_path, g2.qmp_path),
                          "Interval": "1s", "StatsPeriod": "1s", "ProxmoxConfigDir": pve,
@@ -95,6 +99,15 @@ def main():
         log("memtidectl show 101:\n" + text)
         assert "Minimum:" in text and "(proxmox %s/101.conf:5)" % pve in text, text
         assert "Shares:" in text and "3000 (proxmox %s/101.conf:7)" % pve in text, text
+        # ... and the policy keeps it: squeezed to the minimum, never below
+        wait_for(lambda: g1.balloon_actual_mib() <= 264, 60, "101 squeezed to its minimum")
+        lows = []
+        for _ in range(5):
+            lows.append(g1.balloon_actual_mib())
+            time.sleep(1)
+        log("101 squeezed: balloon %d..%d MiB, minimum 256 MiB (use alone: ~205)" % (
+            min(lows), max(lows)))
+        assert min(lows) >= 256, lows
 
         # 102: balloon: 0, so not managed, and show says so and why
         g = wait_for(lambda: shown(daemon, "102"), 30, "102 to be listed")
