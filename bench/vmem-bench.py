@@ -109,31 +109,39 @@ def balloon_move(g, target_mib):
     return time.monotonic() - t0
 
 
-def run_balloon(workdir, image_dir, moves):
+def measure_moves(g, mode, moves, size_now, set_size):
+    """For each move: touch memory, take it back from size_now() with
+    set_size(), then give it back; one row per direction, timed until the
+    device reports the size and until the guest's MemTotal follows."""
     rows = []
+    for move in moves:
+        start = size_now()
+        touched = touch(g)
+        before = rss_mib(g)
+        total0 = guest_total_mib(g)
+        for direction, target in (("take", start - move), ("give", start)):
+            t_request = time.monotonic()
+            sec = set_size(g, target)
+            guest_sec = wait_guest_total(
+                g, total0 - move if direction == "take" else total0, t_request)
+            row = {"mode": mode, "move_mib": move, "direction": direction,
+                   "seconds": round(sec, 3), "guest_seconds": guest_sec,
+                   "rss_before_mib": round(before),
+                   "rss_after_mib": round(rss_mib(g)),
+                   "guest_memtotal_mib": round(guest_total_mib(g)),
+                   "touched_mib": touched}
+            log(json.dumps(row))
+            rows.append(row)
+            before = row["rss_after_mib"]
+    return rows
+
+
+def run_balloon(workdir, image_dir, moves):
     with Guest("bench-balloon", workdir, mem_mib=TOTAL_MIB, free_page_reporting=False,
                image_dir=image_dir, test_monitor=True) as g:
         g.start()
         log("balloon guest ready in %.1f s" % g.wait_ready(300))
-        for move in moves:
-            start = g.balloon_actual_mib()
-            touched = touch(g)
-            before = rss_mib(g)
-            total0 = guest_total_mib(g)
-            for direction, target in (("take", start - move), ("give", start)):
-                t_request = time.monotonic()
-                sec = balloon_move(g, target)
-                guest_sec = wait_guest_total(
-                    g, total0 - move if direction == "take" else total0, t_request)
-                row = {"mode": "balloon", "move_mib": move, "direction": direction,
-                       "seconds": round(sec, 3), "guest_seconds": guest_sec,
-                       "rss_before_mib": round(before),
-                       "rss_after_mib": round(rss_mib(g)),
-                       "guest_memtotal_mib": round(guest_total_mib(g)),
-                       "touched_mib": touched}
-                log(json.dumps(row))
-                rows.append(row)
-                before = row["rss_after_mib"]
+        rows = measure_moves(g, "balloon", moves, g.balloon_actual_mib, balloon_move)
         g.stop()
     return rows
 
@@ -152,8 +160,10 @@ def vmem_move(g, requested_mib):
 
 
 def run_vmem(workdir, image_dir, moves):
-    rows = []
     plugged = TOTAL_MIB - VMEM_BOOT_MIB
+    too_big = [m for m in moves if m > plugged]
+    if too_big:
+        raise GuestError("cannot take %d MiB: %d MiB plugged" % (too_big[0], plugged))
     with Guest("bench-vmem", workdir, mem_mib=VMEM_BOOT_MIB, vmem_mib=VMEM_MAX_MIB,
                vmem_block_mib=2, vmem_requested_mib=plugged, balloon=False,
                append="memhp_default_state=online_movable", image_dir=image_dir,
@@ -164,28 +174,9 @@ def run_vmem(workdir, image_dir, moves):
         # never plugs: rebuild it (tests/guest/build-image.sh).
         wait_until(lambda: g.vmem_plugged_mib() == plugged,
                    "initial plug (virtio_mem in the guest image?)", 120)
-        for move in moves:
-            if move > plugged:
-                raise GuestError("cannot take %d MiB: %d MiB plugged" % (move, plugged))
-            touched = touch(g)
-            before = rss_mib(g)
-            total0 = guest_total_mib(g)
-            for direction, req in (("take", plugged - move), ("give", plugged)):
-                t_request = time.monotonic()
-                sec = vmem_move(g, req)
-                guest_sec = wait_guest_total(
-                    g, total0 - move if direction == "take" else total0, t_request)
-                # The device's size moves when the guest has (un)plugged the
-                # blocks; the guest's MemTotal follows once they are onlined.
-                row = {"mode": "virtio-mem", "move_mib": move, "direction": direction,
-                       "seconds": round(sec, 3), "guest_seconds": guest_sec,
-                       "rss_before_mib": round(before),
-                       "rss_after_mib": round(rss_mib(g)),
-                       "guest_memtotal_mib": round(guest_total_mib(g)),
-                       "touched_mib": touched}
-                log(json.dumps(row))
-                rows.append(row)
-                before = row["rss_after_mib"]
+        # The device's size moves when the guest has (un)plugged the blocks;
+        # the guest's MemTotal follows once they are onlined.
+        rows = measure_moves(g, "virtio-mem", moves, lambda: plugged, vmem_move)
         g.stop()
     return rows
 
