@@ -62,6 +62,23 @@ static int send_command(Guest *g, const char *command, json_object *args, qmp_re
         return r;
 }
 
+/* A query that must not pile up on a monitor that answers late: at most one
+ * in flight, *inflight cleared by its reply callback. Takes args. */
+static int send_once(Guest *g, bool *inflight, const char *command, json_object *args,
+                     qmp_reply_fn cb)
+{
+        int r;
+
+        if (*inflight) {
+                json_object_put(args);
+                return 0;
+        }
+        r = send_command(g, command, args, cb);
+        if (r >= 0)
+                *inflight = true;
+        return r;
+}
+
 static const ActuatorOps balloon_actuator = {
         .kind = ACTUATOR_BALLOON,
         .set_target = set_target,
@@ -530,7 +547,6 @@ int qmp_guest_poll_stats(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
         json_object *args;
-        int r;
 
         /* Plugging and unplugging are the guest's, at its own pace: their
          * sizes are read as often as the stats (one small reply). */
@@ -547,10 +563,7 @@ int qmp_guest_poll_stats(Guest *g)
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        r = send_command(g, "qom-get", args, on_guest_stats);
-        if (r >= 0)
-                q->stats_poll_inflight = true;
-        return r;
+        return send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
 }
 
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -570,14 +583,10 @@ int qmp_guest_set_stats_period(Guest *g)
 int qmp_guest_refresh_balloon(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
-        int r;
 
-        if (q->balloon_query_inflight || !q->balloon_path)
+        if (!q->balloon_path)
                 return 0;
-        r = send_command(g, "query-balloon", NULL, on_query_balloon);
-        if (r >= 0)
-                q->balloon_query_inflight = true;
-        return r;
+        return send_once(g, &q->balloon_query_inflight, "query-balloon", NULL, on_query_balloon);
 }
 
 static void on_balloon(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -603,14 +612,10 @@ static void on_vmem_query(QmpClient *c, json_object *ret, const char *error, voi
 int qmp_guest_refresh_vmem(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
-        int r;
 
-        if (q->vmem_query_inflight || !q->has_vmem)
+        if (!q->has_vmem)
                 return 0;
-        r = send_command(g, "query-memory-devices", NULL, on_vmem_query);
-        if (r >= 0)
-                q->vmem_query_inflight = true;
-        return r;
+        return send_once(g, &q->vmem_query_inflight, "query-memory-devices", NULL, on_vmem_query);
 }
 
 static void on_vmem_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -654,12 +659,6 @@ static int set_target(Guest *g, uint64_t target_bytes)
 int qmp_guest_refresh_status(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
-        int r;
 
-        if (q->status_query_inflight)
-                return 0;
-        r = send_command(g, "query-status", NULL, on_query_status);
-        if (r >= 0)
-                q->status_query_inflight = true;
-        return r;
+        return send_once(g, &q->status_query_inflight, "query-status", NULL, on_query_status);
 }
