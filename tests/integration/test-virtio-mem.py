@@ -48,10 +48,7 @@ def reasons(daemon, name):
 
 
 def phase_vmem_only(image, wd):
-    # No free page reporting: whether the policy shrinks an idle guest must
-    # not depend on whether reporting has already given its free memory back.
     gv = guests.Guest("vmem", wd, mem_mib=256, vmem_mib=1024, vmem_requested_mib=512,
-                      free_page_reporting=False,
                       append="memhp_default_state=online_movable", image_dir=image,
                       test_monitor=True)
     gn = guests.Guest("noballoon", wd, mem_mib=256, vmem_mib=512, vmem_requested_mib=256,
@@ -125,7 +122,6 @@ def phase_vmem_only(image, wd):
 
 def phase_both_and_stall(image, wd):
     gb = guests.Guest("both", wd, mem_mib=512, vmem_mib=1024, vmem_requested_mib=512,
-                      free_page_reporting=False,
                       append="memhp_default_state=online_movable", image_dir=image,
                       test_monitor=True)
     gs = guests.Guest("stall", wd, mem_mib=512, vmem_mib=1024, vmem_block_mib=128,
