@@ -3,10 +3,12 @@
 #include "guest.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrival.h"
+#include "units.h"
 
 static const char *const state_names[] = {
         [GUEST_CONNECTING] = "connecting",
@@ -72,7 +74,14 @@ int guest_qmp_command(Guest *g, const char *command, json_object *args, qmp_repl
 bool guest_stats_arrived(Guest *g, const BalloonStats *s)
 {
         bool updated = s->last_update_sec != g->stats.last_update_sec;
+        /* While virtio-mem plugs or unplugs, MemTotal lags behind the
+         * device: total - MemTotal is more than the kernel's reserve. */
+        bool vmem_moving = guest_vmem_driven(g) && !g->vmem.settled;
 
+        /* Without a reserve, use would be read against the device's size,
+         * counting memory not yet online as used: wait for the device. */
+        if (updated && vmem_moving && !g->kernel_reserve_bytes)
+                return false;
         g->stats = *s;
         if (!updated)
                 return false;
@@ -80,7 +89,7 @@ bool guest_stats_arrived(Guest *g, const BalloonStats *s)
         g->stats_actual_bytes = total;
         /* At full size with nothing in flight, what MemTotal lacks is the
          * kernel's; plugged virtio-mem memory is in MemTotal too. */
-        if (g->actual_bytes == g->max_bytes && !g->command_pending &&
+        if (g->actual_bytes == g->max_bytes && !g->command_pending && !vmem_moving &&
             s->total_bytes != STAT_UNKNOWN && s->total_bytes < total)
                 g->kernel_reserve_bytes = total - s->total_bytes;
         return true;
@@ -89,6 +98,20 @@ bool guest_stats_arrived(Guest *g, const BalloonStats *s)
 const VmemDevice *guest_vmem_driven(const Guest *g)
 {
         return g->vmem.driven >= 0 ? &g->vmem.devices[g->vmem.driven] : NULL;
+}
+
+char *guest_vmem_describe(const Guest *g)
+{
+        const VmemDevice *d = guest_vmem_driven(g);
+        char block_s[32], max_s[32], plugged_s[32];
+        char *s = NULL;
+
+        if (!d || asprintf(&s, "virtio-mem %s (block %s, max %s, plugged %s)", d->id,
+                           format_bytes(block_s, sizeof(block_s), d->block_bytes),
+                           format_bytes(max_s, sizeof(max_s), d->max_bytes),
+                           format_bytes(plugged_s, sizeof(plugged_s), d->plugged_bytes)) < 0)
+                return NULL;
+        return s;
 }
 
 uint64_t guest_total_bytes(const Guest *g)
@@ -137,7 +160,8 @@ void guest_vmem_changed(Guest *g, const VmemDevice *devs, size_t n, size_t n_tot
                         uint64_t now_usec)
 {
         GuestVmem *v = &g->vmem;
-        const VmemDevice *d;
+        const VmemDevice *d = guest_vmem_driven(g);
+        uint64_t plugged_before = d ? d->plugged_bytes : UINT64_MAX;
 
         if (n > GUEST_MAX_VMEM)
                 n = GUEST_MAX_VMEM;
@@ -150,6 +174,9 @@ void guest_vmem_changed(Guest *g, const VmemDevice *devs, size_t n, size_t n_tot
                 if (devs[i].id[0] != '\0')
                         v->driven = (int)i;
         d = guest_vmem_driven(g);
+        if (d && (d->plugged_bytes != plugged_before || v->plugged_since_usec == 0))
+                v->plugged_since_usec = now_usec ? now_usec : 1;
+        v->settled = d && now_usec - v->plugged_since_usec >= GUEST_VMEM_SETTLE_USEC;
         v->stalled =
                 d && vmem_stall_update(&v->stall, d->plugged_bytes, d->requested_bytes, now_usec);
         check_arrival(g);
