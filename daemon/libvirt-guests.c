@@ -13,6 +13,7 @@
 
 #include "json-util.h"
 #include "libvirt-backend.h"
+#include "libvirt-vmem.h"
 #include "log.h"
 #include "manager.h"
 #include "qmp-compat.h"
@@ -62,6 +63,27 @@ static const ActuatorOps balloon_actuator = {
         .set_target = set_target,
 };
 
+static int set_vmem_requested(Guest *g, uint64_t requested_bytes)
+{
+        return libvirt_vmem_request(libvirt_of(g)->backend, g, requested_bytes);
+}
+
+static const ActuatorOps vmem_actuator = {
+        .kind = ACTUATOR_VIRTIO_MEM,
+        .set_target = set_vmem_requested,
+};
+
+/* "balloon (libvirt)", with the virtio-mem device memtided drives. */
+static void became_ready(Manager *m, Guest *g)
+{
+        _cleanup_free_ char *vmem = guest_vmem_describe(g);
+        _cleanup_free_ char *devices = NULL;
+
+        if (vmem && asprintf(&devices, "balloon (libvirt), %s (libvirt)", vmem) < 0)
+                devices = NULL;
+        manager_guest_ready(m, g, devices ? devices : "balloon (libvirt)");
+}
+
 static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
 {
         Guest *g = NULL;
@@ -99,11 +121,13 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
                 g->max_bytes = info->max_bytes;
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
         *definition_of(g) = info->memory;
+        if (libvirt_vmem_guest_added(g, &info->vmem, manager_now_usec(m)))
+                (void)guest_add_actuator(g, &vmem_actuator);
         if (info->stats_period_error)
                 log_guest(LOG_WARNING, g, "setting the stats period failed: %s",
                           info->stats_period_error);
         if (g->state != GUEST_READY)
-                manager_guest_ready(m, g, "balloon (libvirt)");
+                became_ready(m, g);
         else
                 manager_refresh_settings(m, g); /* the definition may have changed */
 }
@@ -124,9 +148,12 @@ static void stats_arrived(Manager *m, const LibvirtResult *r)
                 Guest *g = manager_find_guest(m, s->uuid);
                 if (!g)
                         continue;
-                /* A driver without balloon stats (libvirt's test driver) leaves them out. */
-                if (s->balloon.current_bytes != STAT_UNKNOWN)
+                /* A driver without balloon stats (libvirt's test driver) leaves
+                 * them out. With virtio-mem it counts the devices in: the
+                 * balloon's own size comes from its events then. */
+                if (s->balloon.current_bytes != STAT_UNKNOWN && g->vmem.n_total == 0)
                         g->actual_bytes = s->balloon.current_bytes;
+                libvirt_vmem_tick(g, manager_now_usec(m));
                 if (s->balloon.rss_bytes != STAT_UNKNOWN)
                         g->qemu_rss_bytes = s->balloon.rss_bytes;
                 if (s->balloon.stale)
@@ -277,6 +304,18 @@ static void qmp_replied(Manager *m, const LibvirtResult *r)
         }
 }
 
+static void vmem_result(Manager *m, const LibvirtResult *r)
+{
+        Guest *g = manager_find_guest(m, r->uuid);
+
+        if (!g)
+                return;
+        if (r->type == LIBVIRT_RESULT_VMEM_SIZE)
+                libvirt_vmem_size_changed(g, r->vmem.alias, r->vmem.bytes, manager_now_usec(m));
+        else
+                libvirt_vmem_set_done(g, r, manager_now_usec(m));
+}
+
 static void on_result(const LibvirtResult *r, void *userdata)
 {
         Manager *m = userdata;
@@ -314,6 +353,10 @@ static void on_result(const LibvirtResult *r, void *userdata)
                 break;
         case LIBVIRT_RESULT_STATS_PERIOD:
                 stats_period_set(r);
+                break;
+        case LIBVIRT_RESULT_VMEM_SIZE:
+        case LIBVIRT_RESULT_SET_VMEM:
+                vmem_result(m, r);
                 break;
         }
 }

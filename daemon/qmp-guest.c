@@ -93,21 +93,14 @@ static const ActuatorOps vmem_actuator = {
  * max 2.0 GiB, plugged 0 B)", for the log. */
 static char *describe_devices(const Guest *g)
 {
-        const VmemDevice *d = guest_vmem_driven(g);
+        _cleanup_free_ char *vmem = guest_vmem_describe(g);
         const char *balloon = qmp_guest_of(g)->balloon_path;
-        char block_s[32], max_s[32], plugged_s[32];
         char *s = NULL;
-        int r;
 
-        if (!d)
-                r = asprintf(&s, "balloon %s", balloon);
-        else
-                r = asprintf(&s, "%s%s%svirtio-mem %s (block %s, max %s, plugged %s)",
-                             balloon ? "balloon " : "", balloon ? balloon : "", balloon ? ", " : "",
-                             d->id, format_bytes(block_s, sizeof(block_s), d->block_bytes),
-                             format_bytes(max_s, sizeof(max_s), d->max_bytes),
-                             format_bytes(plugged_s, sizeof(plugged_s), d->plugged_bytes));
-        return r < 0 ? NULL : s;
+        if (asprintf(&s, "%s%s%s%s", balloon ? "balloon " : "", balloon ? balloon : "",
+                     balloon && vmem ? ", " : "", vmem ? vmem : "") < 0)
+                return NULL;
+        return s;
 }
 
 static void became_ready(Guest *g)

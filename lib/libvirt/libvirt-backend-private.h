@@ -22,13 +22,15 @@ typedef enum LibvirtRequestType {
         LIBVIRT_REQUEST_SET_MEMORY,
         LIBVIRT_REQUEST_QMP,
         LIBVIRT_REQUEST_STATS_PERIOD,
+        LIBVIRT_REQUEST_SET_VMEM,
 } LibvirtRequestType;
 
 typedef struct LibvirtRequest {
         LibvirtRequestType type;
         uint64_t id;
         char uuid[LIBVIRT_UUID_STRING_LEN];
-        uint64_t target_bytes;
+        uint64_t target_bytes;          /* SET_MEMORY; SET_VMEM: the requested size */
+        char alias[VMEM_DEVICE_ID_MAX]; /* SET_VMEM */
         char *command;
         unsigned stats_period_sec;
         struct LibvirtRequest *next;
@@ -40,13 +42,15 @@ typedef struct LibvirtRequest {
 typedef enum LibvirtNoteType {
         LIBVIRT_NOTE_LIFECYCLE,
         LIBVIRT_NOTE_BALLOON,
+        LIBVIRT_NOTE_VMEM_SIZE,
 } LibvirtNoteType;
 
 typedef struct LibvirtNote {
         LibvirtNoteType type;
         char uuid[LIBVIRT_UUID_STRING_LEN];
         int event, detail;
-        uint64_t actual_kib;
+        uint64_t actual_kib;            /* BALLOON; VMEM_SIZE: plugged */
+        char alias[VMEM_DEVICE_ID_MAX]; /* VMEM_SIZE */
         struct LibvirtNote *next;
 } LibvirtNote;
 
@@ -96,7 +100,7 @@ struct LibvirtBackend {
 
         /* worker */
         virConnectPtr conn;
-        int lifecycle_cb, balloon_cb;
+        int lifecycle_cb, balloon_cb, vmem_cb;
         bool close_cb;
         LibvirtWorkerGuest *guests;
         size_t n_guests;
@@ -117,6 +121,24 @@ void libvirt_request_free(LibvirtRequest *q);
 
 /* Drops a reference; the last frees b. */
 void libvirt_backend_unref(LibvirtBackend *b);
+
+/* For the worker's helpers in other files (libvirt-worker.c): a libvirt
+ * call's name published while it runs; a failure as -errno (message in
+ * *message, owned by the caller, may be NULL); the guest of a request, or
+ * NULL with the result's error set. */
+void libvirt_worker_call_begin(LibvirtBackend *b, const char *call);
+void libvirt_worker_call_end(LibvirtBackend *b);
+int libvirt_worker_failed(LibvirtBackend *b, char **message);
+LibvirtWorkerGuest *libvirt_worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e);
+void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n);
+
+/* virtio-mem (libvirt-worker-vmem.c): the event callback, registered with
+ * the others; a guest's devices from its live XML (balloon and boot memory
+ * corrected in info); a SET_VMEM request. */
+void libvirt_worker_on_vmem_size(virConnectPtr conn, virDomainPtr dom, const char *alias,
+                                 unsigned long long size_kib, void *opaque);
+void libvirt_worker_read_vmem(LibvirtBackend *b, virDomainPtr dom, LibvirtGuestInfo *info);
+void libvirt_worker_do_set_vmem(LibvirtBackend *b, LibvirtResultEntry *e, const char *alias);
 
 /* The worker thread's body (libvirt-worker.c). userdata is the backend,
  * whose reference the worker drops when it ends. */

@@ -64,7 +64,7 @@ int libvirt_backend_new(const LibvirtBackendConfig *config, LibvirtBackend **ret
         b->results_tail = &b->results;
         b->next_id = 1;
         b->state = LIBVIRT_CONN_CONNECTING;
-        b->lifecycle_cb = b->balloon_cb = -1;
+        b->lifecycle_cb = b->balloon_cb = b->vmem_cb = -1;
         b->close_reason = -1;
         b->backoff_usec = config->reconnect_min_usec;
 
@@ -335,39 +335,45 @@ int libvirt_backend_request_stats(LibvirtBackend *b, uint64_t *ret_id)
         return r;
 }
 
-/* A newer target for the same guest replaces one still queued: after a
- * stall, only the latest decision is worth sending. */
-static LibvirtRequest *libvirt_find_queued_set_memory(LibvirtBackend *b, const char *uuid)
+/* A newer target for the same guest (and device) replaces one still
+ * queued: after a stall, only the latest decision is worth sending. */
+static LibvirtRequest *libvirt_find_queued_target(LibvirtBackend *b, LibvirtRequestType type,
+                                                  const char *uuid, const char *alias)
 {
         for (LibvirtRequest *q = b->requests; q; q = q->next)
-                if (q->type == LIBVIRT_REQUEST_SET_MEMORY && strcasecmp(q->uuid, uuid) == 0)
+                if (q->type == type && strcasecmp(q->uuid, uuid) == 0 &&
+                    strcmp(q->alias, alias) == 0)
                         return q;
         return NULL;
 }
 
 static void libvirt_cancel_locked(LibvirtBackend *b, LibvirtRequest *q)
 {
-        LibvirtResultEntry *e = libvirt_result_new(LIBVIRT_RESULT_SET_MEMORY);
+        bool vmem = q->type == LIBVIRT_REQUEST_SET_VMEM;
+        LibvirtResultEntry *e =
+                libvirt_result_new(vmem ? LIBVIRT_RESULT_SET_VMEM : LIBVIRT_RESULT_SET_MEMORY);
 
         if (!e)
                 return;
         e->result.request_id = q->id;
         e->result.r = -ECANCELED;
-        e->result.target_bytes = q->target_bytes;
+        if (vmem) {
+                memcpy(e->result.vmem.alias, q->alias, sizeof(q->alias));
+                e->result.vmem.bytes = q->target_bytes;
+        } else
+                e->result.target_bytes = q->target_bytes;
         memcpy(e->result.uuid, q->uuid, sizeof(q->uuid));
         libvirt_result_push_locked(b, e);
 }
 
-int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t target_bytes,
-                               uint64_t *ret_id)
+/* Queues a target (SET_MEMORY, SET_VMEM), or replaces the one still queued. */
+static int libvirt_queue_target(LibvirtBackend *b, LibvirtRequestType type, const char *uuid,
+                                const char *alias, uint64_t target_bytes, uint64_t *ret_id)
 {
         LibvirtRequest *q, *old;
 
-        if (!libvirt_uuid_valid(uuid) || target_bytes == 0)
-                return -EINVAL;
-
         pthread_mutex_lock(&b->lock);
-        old = libvirt_find_queued_set_memory(b, uuid);
+        old = libvirt_find_queued_target(b, type, uuid, alias);
         if (old) {
                 libvirt_cancel_locked(b, old);
                 b->pending_requests++; /* the cancel answered the old id */
@@ -383,8 +389,9 @@ int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t tar
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
-        q->type = LIBVIRT_REQUEST_SET_MEMORY;
+        q->type = type;
         libvirt_uuid_copy(q->uuid, uuid);
+        snprintf(q->alias, sizeof(q->alias), "%s", alias);
         q->target_bytes = target_bytes;
 
         pthread_mutex_lock(&b->lock);
@@ -393,6 +400,23 @@ int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t tar
                 *ret_id = q->id;
         pthread_mutex_unlock(&b->lock);
         return 0;
+}
+
+int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t target_bytes,
+                               uint64_t *ret_id)
+{
+        if (!libvirt_uuid_valid(uuid) || target_bytes == 0)
+                return -EINVAL;
+        return libvirt_queue_target(b, LIBVIRT_REQUEST_SET_MEMORY, uuid, "", target_bytes, ret_id);
+}
+
+int libvirt_backend_set_vmem(LibvirtBackend *b, const char *uuid, const char *alias,
+                             uint64_t requested_bytes, uint64_t *ret_id)
+{
+        if (!libvirt_uuid_valid(uuid) || !alias || !alias[0] || strlen(alias) >= VMEM_DEVICE_ID_MAX)
+                return -EINVAL;
+        return libvirt_queue_target(b, LIBVIRT_REQUEST_SET_VMEM, uuid, alias, requested_bytes,
+                                    ret_id);
 }
 
 /* Only queries, and of these the ones the compat layer reads: anything that

@@ -171,6 +171,11 @@ typedef enum LibvirtResultType {
         /* Reply to libvirt_backend_set_stats_period(): .r and .error are
          * those of the first guest it failed on (.error names the domain). */
         LIBVIRT_RESULT_STATS_PERIOD,
+        /* MEMORY_DEVICE_SIZE_CHANGE: a virtio-mem device (.vmem.alias) has
+         * .vmem.bytes plugged now (the guest's doing, at its own pace). */
+        LIBVIRT_RESULT_VMEM_SIZE,
+        /* Reply to libvirt_backend_set_vmem(): .vmem.bytes the size asked for. */
+        LIBVIRT_RESULT_SET_VMEM,
 } LibvirtResultType;
 
 typedef struct LibvirtGuestInfo {
@@ -178,8 +183,13 @@ typedef struct LibvirtGuestInfo {
         char *name;
         int id; /* libvirt's numeric id of this run */
         LibvirtGuestState state;
-        uint64_t actual_bytes; /* current balloon size (virDomainGetInfo memory) */
-        uint64_t max_bytes;    /* maximum (virDomainGetInfo maxMem) */
+        /* The balloon's size (virDomainGetInfo memory) and boot memory
+         * (maxMem); for a domain with virtio-mem, what the live XML says less
+         * what libvirt counts in for the devices (LibvirtDomainVmem). */
+        uint64_t actual_bytes;
+        uint64_t max_bytes;
+        /* Its virtio-mem devices (the live XML); n_total 0 when none or unread. */
+        LibvirtDomainVmem vmem;
         /* From the persistent definition (virDomainGetXMLDesc INACTIVE): the
          * guaranteed minimum and <currentMemory>; zeros when it could not be read. */
         LibvirtDomainMemory memory;
@@ -222,6 +232,10 @@ typedef struct LibvirtResult {
                 } stats;
                 uint64_t target_bytes; /* SET_MEMORY: the target sent */
                 char *qmp_reply;       /* QMP_REPLY: QEMU's JSON answer */
+                struct {
+                        char alias[VMEM_DEVICE_ID_MAX];
+                        uint64_t bytes;
+                } vmem; /* VMEM_SIZE: plugged now; SET_VMEM: requested */
                 struct {
                         unsigned seconds; /* the period asked for */
                         size_t n_guests;  /* active guests it was set on */
@@ -303,6 +317,18 @@ int libvirt_backend_request_stats(LibvirtBackend *b, uint64_t *ret_id);
  */
 int libvirt_backend_set_memory(LibvirtBackend *b, const char *uuid, uint64_t target_bytes,
                                uint64_t *ret_id);
+
+/*
+ * Queues a new requested size for the running guest's virtio-mem device
+ * with this alias: virDomainUpdateDeviceFlags(AFFECT_LIVE) with the
+ * device's element from the live XML, <requested> replaced (what `virsh
+ * update-memory-device` does). The SET_VMEM result says whether libvirt
+ * took it; VMEM_SIZE results follow as the guest plugs or unplugs. A newer
+ * size for the same device still queued replaces the old (-ECANCELED).
+ * Returns 0, -EINVAL (bad UUID or alias), -ENOMEM. Never blocks.
+ */
+int libvirt_backend_set_vmem(LibvirtBackend *b, const char *uuid, const char *alias,
+                             uint64_t requested_bytes, uint64_t *ret_id);
 
 /*
  * Queues a read-only QEMU monitor command (virDomainQemuMonitorCommand) for

@@ -2,6 +2,7 @@
 #include "libvirt-domain-xml.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -124,20 +125,32 @@ static uint64_t ovirt_min_bytes(xmlNodePtr domain)
         return min ? node_number(min, 1024 * 1024) : 0;
 }
 
-int libvirt_domain_xml_memory(const char *xml, size_t len, LibvirtDomainMemory *ret)
+/* The <domain> root of a domain XML as libvirt writes it, or NULL. */
+static xmlNodePtr read_domain(const char *xml, size_t len, xmlDocPtr *ret_doc)
 {
-        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
-        xmlNodePtr domain, n;
-        LibvirtDomainMemory m = { 0 };
+        xmlDocPtr doc;
+        xmlNodePtr domain;
 
         if (len > INT_MAX)
-                return -EINVAL;
+                return NULL;
         /* No network, no entity expansion, no DTD: only the elements themselves. */
         doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        *ret_doc = doc;
         domain = doc ? xmlDocGetRootElement(doc) : NULL;
         /* libvirt writes no DTD; one brings entities, which xmlNodeGetContent expands */
         if (!domain || doc->intSubset || strcmp((const char *)domain->name, "domain") != 0)
+                return NULL;
+        return domain;
+}
+
+int libvirt_domain_xml_memory(const char *xml, size_t len, LibvirtDomainMemory *ret)
+{
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        xmlNodePtr domain = read_domain(xml, len, &doc), n;
+        LibvirtDomainMemory m = { 0 };
+
+        if (!domain)
                 return -EINVAL;
         n = child(child(domain, "memtune", NULL), "min_guarantee", NULL);
         if (n && (m.min_bytes = node_size(n)) > 0)
@@ -149,4 +162,147 @@ int libvirt_domain_xml_memory(const char *xml, size_t len, LibvirtDomainMemory *
                 m.current_bytes = node_size(n);
         *ret = m;
         return 0;
+}
+
+static bool is_virtio_mem(xmlNodePtr n)
+{
+        _cleanup_(xml_freep) xmlChar *model = NULL;
+
+        if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "memory") != 0)
+                return false;
+        model = xmlGetProp(n, (const xmlChar *)"model");
+        return model && strcmp((const char *)model, "virtio-mem") == 0;
+}
+
+/* The device's <alias name=...>, "" when it has none (not running, or too long). */
+static void device_alias(xmlNodePtr dev, char *buf, size_t size)
+{
+        xmlNodePtr a = child(dev, "alias", NULL);
+        _cleanup_(xml_freep) xmlChar *name = a ? xmlGetProp(a, (const xmlChar *)"name") : NULL;
+
+        buf[0] = '\0';
+        if (name && strlen((const char *)name) < size)
+                snprintf(buf, size, "%s", (const char *)name);
+}
+
+static uint64_t target_size(xmlNodePtr target, const char *name)
+{
+        xmlNodePtr n = child(target, name, NULL);
+        return n ? node_size(n) : 0;
+}
+
+/* <node>N</node>: the NUMA node, -1 when absent or no number. */
+static int64_t node_index(xmlNodePtr n)
+{
+        _cleanup_(xml_freep) xmlChar *text = n ? xmlNodeGetContent(n) : NULL;
+        uint64_t v = n ? node_number(n, 1) : 0;
+
+        return text && text[0] >= '0' && text[0] <= '9' && v <= INT_MAX ? (int64_t)v : -1;
+}
+
+static void read_vmem_device(xmlNodePtr dev, VmemDevice *d)
+{
+        xmlNodePtr target = child(dev, "target", NULL);
+
+        *d = (VmemDevice){ 0 };
+        device_alias(dev, d->id, sizeof(d->id));
+        d->max_bytes = target_size(target, "size");
+        d->block_bytes = target_size(target, "block");
+        d->requested_bytes = target_size(target, "requested");
+        d->plugged_bytes = target_size(target, "current");
+        d->node = node_index(child(target, "node", NULL));
+}
+
+int libvirt_domain_xml_vmem(const char *xml, size_t len, LibvirtDomainVmem *ret)
+{
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        xmlNodePtr domain = read_domain(xml, len, &doc), n;
+        LibvirtDomainVmem v = { 0 };
+
+        if (!domain)
+                return -EINVAL;
+        for (n = child(domain, "devices", NULL) ? child(domain, "devices", NULL)->children : NULL;
+             n; n = n->next) {
+                if (!is_virtio_mem(n))
+                        continue;
+                if (v.n_devices < LIBVIRT_MAX_VMEM)
+                        read_vmem_device(n, &v.devices[v.n_devices++]);
+                v.n_total++;
+        }
+        n = child(domain, "memory", NULL);
+        v.memory_bytes = n ? node_size(n) : 0;
+        n = child(domain, "currentMemory", NULL);
+        v.current_bytes = n ? node_size(n) : 0;
+        *ret = v;
+        return 0;
+}
+
+static xmlNodePtr find_vmem_device(xmlNodePtr domain, const char *alias)
+{
+        char id[VMEM_DEVICE_ID_MAX];
+
+        for (xmlNodePtr n = child(domain, "devices", NULL)
+                                    ? child(domain, "devices", NULL)->children
+                                    : NULL;
+             n; n = n->next) {
+                if (!is_virtio_mem(n))
+                        continue;
+                device_alias(n, id, sizeof(id));
+                if (strcmp(id, alias) == 0)
+                        return n;
+        }
+        return NULL;
+}
+
+/* <requested unit='KiB'>N</requested> in the device's <target>, replacing the old one. */
+static int set_requested(xmlNodePtr dev, uint64_t requested_bytes)
+{
+        xmlNodePtr target = child(dev, "target", NULL), old, n;
+        char kib[32];
+
+        if (!target)
+                return -EINVAL;
+        snprintf(kib, sizeof(kib), "%" PRIu64, requested_bytes / 1024);
+        n = xmlNewNode(NULL, (const xmlChar *)"requested");
+        if (!n || !xmlNewProp(n, (const xmlChar *)"unit", (const xmlChar *)"KiB")) {
+                xmlFreeNode(n);
+                return -ENOMEM;
+        }
+        xmlNodeSetContent(n, (const xmlChar *)kib);
+        old = child(target, "requested", NULL);
+        if (old) {
+                xmlReplaceNode(old, n);
+                xmlFreeNode(old);
+        } else if (!xmlAddChild(target, n)) {
+                xmlFreeNode(n);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int libvirt_domain_xml_vmem_request(const char *xml, size_t len, const char *alias,
+                                    uint64_t requested_bytes, char **ret)
+{
+        _cleanup_(xml_free_docp) xmlDocPtr doc = NULL;
+        xmlNodePtr domain = read_domain(xml, len, &doc), dev;
+        xmlBufferPtr buf;
+        int r;
+
+        if (!domain)
+                return -EINVAL;
+        if (!alias[0] || !(dev = find_vmem_device(domain, alias)))
+                return -ENOENT;
+        if (requested_bytes % 1024 != 0)
+                return -EINVAL;
+        r = set_requested(dev, requested_bytes);
+        if (r < 0)
+                return r;
+        buf = xmlBufferCreate();
+        if (!buf)
+                return -ENOMEM;
+        r = xmlNodeDump(buf, doc, dev, 0, 0) < 0 ? -ENOMEM : 0;
+        if (r == 0 && !(*ret = strdup((const char *)xmlBufferContent(buf))))
+                r = -ENOMEM;
+        xmlBufferFree(buf);
+        return r;
 }

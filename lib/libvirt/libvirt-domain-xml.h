@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memory-devices.h" /* VmemDevice */
+
 #define LIBVIRT_OVIRT_VM_NAMESPACE "http://ovirt.org/vm/1.0"
 
 typedef enum LibvirtMinSource {
@@ -40,3 +42,37 @@ int libvirt_domain_xml_memory(const char *xml, size_t len, LibvirtDomainMemory *
 
 /* "libvirt memtune/min_guarantee", "libvirt metadata ovirt-vm:minGuaranteedMemoryMb". */
 const char *libvirt_min_source_to_string(LibvirtMinSource s);
+
+/* virtio-mem devices kept per domain; the rest are only counted. */
+#define LIBVIRT_MAX_VMEM 4
+
+/*
+ * A running domain's virtio-mem devices (<devices><memory model='virtio-mem'>
+ * of its live XML) and the two totals libvirt counts them into. libvirt 9.0
+ * checked here: <memory> is boot memory plus every device's <size>, and
+ * <currentMemory> (like virDomainGetInfo's memory and the bulk stats'
+ * balloon.current) is the balloon's size plus every device's <current>;
+ * the BALLOON_CHANGE event and virDomainSetMemoryFlags are the balloon's
+ * own size, at most boot memory.
+ */
+typedef struct LibvirtDomainVmem {
+        VmemDevice devices[LIBVIRT_MAX_VMEM]; /* id: the device's <alias>; plugged: <current> */
+        size_t n_devices;                     /* in devices[] */
+        size_t n_total;                       /* the domain has */
+        uint64_t memory_bytes;                /* <memory> */
+        uint64_t current_bytes;               /* <currentMemory> */
+} LibvirtDomainVmem;
+
+/* Reads xml (a live <domain>): 0, or -EINVAL as libvirt_domain_xml_memory(). */
+int libvirt_domain_xml_vmem(const char *xml, size_t len, LibvirtDomainVmem *ret);
+
+/*
+ * The device XML for virDomainUpdateDeviceFlags() that asks the virtio-mem
+ * device with this alias for requested_bytes: libvirt finds the device to
+ * update only by the whole element as the live XML has it (address,
+ * <current> and all), so it is that element with <requested> replaced.
+ * *ret is malloc'd. -ENOENT: no such device; -EINVAL: no domain XML, or not
+ * whole KiB.
+ */
+int libvirt_domain_xml_vmem_request(const char *xml, size_t len, const char *alias,
+                                    uint64_t requested_bytes, char **ret);

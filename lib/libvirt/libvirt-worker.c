@@ -23,7 +23,7 @@
 
 /* --- bookkeeping shared with the caller ------------------------------------------------ */
 
-static void worker_call_begin(LibvirtBackend *b, const char *call)
+void libvirt_worker_call_begin(LibvirtBackend *b, const char *call)
 {
         pthread_mutex_lock(&b->lock);
         snprintf(b->call, sizeof(b->call), "%s", call);
@@ -31,7 +31,7 @@ static void worker_call_begin(LibvirtBackend *b, const char *call)
         pthread_mutex_unlock(&b->lock);
 }
 
-static void worker_call_end(LibvirtBackend *b)
+void libvirt_worker_call_end(LibvirtBackend *b)
 {
         pthread_mutex_lock(&b->lock);
         b->call[0] = '\0';
@@ -83,7 +83,7 @@ static int worker_errno(int code)
  * by the caller; may be NULL), and the connection flagged dead when libvirt
  * says so, for the loop to reconnect.
  */
-static int worker_failed(LibvirtBackend *b, char **message)
+int libvirt_worker_failed(LibvirtBackend *b, char **message)
 {
         const char *m = virGetLastErrorMessage();
         int r = worker_errno(virGetLastErrorCode());
@@ -186,12 +186,12 @@ static int worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g, int
         if (b->config.stats_period_sec == 0 || g->period_set_id == id)
                 return 0;
 
-        worker_call_begin(b, "virDomainSetMemoryStatsPeriod");
+        libvirt_worker_call_begin(b, "virDomainSetMemoryStatsPeriod");
         r = virDomainSetMemoryStatsPeriod(g->dom, (int)b->config.stats_period_sec,
                                           VIR_DOMAIN_AFFECT_LIVE);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (r < 0)
-                return worker_failed(b, message);
+                return libvirt_worker_failed(b, message);
         g->period_set_id = id;
         return 0;
 }
@@ -204,11 +204,11 @@ static void worker_read_definition(LibvirtBackend *b, virDomainPtr dom, LibvirtD
 {
         _cleanup_free_ char *xml = NULL;
 
-        worker_call_begin(b, "virDomainGetXMLDesc");
+        libvirt_worker_call_begin(b, "virDomainGetXMLDesc");
         xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (!xml) {
-                worker_failed(b, NULL);
+                libvirt_worker_failed(b, NULL);
                 return;
         }
         (void)libvirt_domain_xml_memory(xml, strlen(xml), ret);
@@ -245,11 +245,11 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
         e->result.guest.name = strdup(virDomainGetName(dom) ?: "");
         e->result.guest.id = (int)virDomainGetID(dom);
 
-        worker_call_begin(b, "virDomainGetInfo");
+        libvirt_worker_call_begin(b, "virDomainGetInfo");
         r = virDomainGetInfo(dom, &info);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (r < 0) {
-                e->result.r = worker_failed(b, &e->result.error);
+                e->result.r = libvirt_worker_failed(b, &e->result.error);
                 e->result.guest.state = LIBVIRT_GUEST_OTHER;
                 e->result.guest.actual_bytes = e->result.guest.max_bytes = STAT_UNKNOWN;
         } else {
@@ -258,6 +258,8 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
                 e->result.guest.max_bytes = (uint64_t)info.maxMem * 1024;
         }
         worker_read_definition(b, dom, &e->result.guest.memory);
+        if (r >= 0)
+                libvirt_worker_read_vmem(b, dom, &e->result.guest);
         (void)worker_set_stats_period(b, g, e->result.guest.id,
                                       &e->result.guest.stats_period_error);
         libvirt_result_push(b, e);
@@ -265,7 +267,7 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
 
 /* --- libvirt callbacks (event loop thread: no libvirt calls here) ------------------------ */
 
-static void worker_note(LibvirtBackend *b, LibvirtNote *n)
+void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n)
 {
         pthread_mutex_lock(&b->lock);
         n->next = NULL;
@@ -288,7 +290,7 @@ static int worker_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, 
         n->type = LIBVIRT_NOTE_LIFECYCLE;
         n->event = event;
         n->detail = detail;
-        worker_note(opaque, n);
+        libvirt_worker_note(opaque, n);
         return 0;
 }
 
@@ -303,7 +305,7 @@ static void worker_on_balloon(virConnectPtr conn, virDomainPtr dom, unsigned lon
         }
         n->type = LIBVIRT_NOTE_BALLOON;
         n->actual_kib = actual_kib;
-        worker_note(opaque, n);
+        libvirt_worker_note(opaque, n);
 }
 
 /* Only flags the connection: tearing it down is the worker's job. */
@@ -380,9 +382,11 @@ static void worker_close(LibvirtBackend *b)
                 virConnectDomainEventDeregisterAny(b->conn, b->lifecycle_cb);
         if (b->balloon_cb >= 0)
                 virConnectDomainEventDeregisterAny(b->conn, b->balloon_cb);
+        if (b->vmem_cb >= 0)
+                virConnectDomainEventDeregisterAny(b->conn, b->vmem_cb);
         if (b->close_cb)
                 virConnectUnregisterCloseCallback(b->conn, worker_on_close);
-        b->lifecycle_cb = b->balloon_cb = -1;
+        b->lifecycle_cb = b->balloon_cb = b->vmem_cb = -1;
         b->close_cb = false;
 
         for (size_t i = 0; i < b->n_guests; i++)
@@ -458,7 +462,15 @@ static int worker_register_callbacks(LibvirtBackend *b)
         b->balloon_cb = virConnectDomainEventRegisterAny(
                 b->conn, NULL, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
                 VIR_DOMAIN_EVENT_CALLBACK(worker_on_balloon), b, NULL);
-        return b->balloon_cb < 0 ? -1 : 0;
+        if (b->balloon_cb < 0)
+                return -1;
+        /* virtio-mem's plugged size; a libvirtd without it (before 7.9) has no
+         * virtio-mem either */
+        b->vmem_cb = virConnectDomainEventRegisterAny(
+                b->conn, NULL, VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
+                VIR_DOMAIN_EVENT_CALLBACK(libvirt_worker_on_vmem_size), b, NULL);
+        virResetLastError();
+        return 0;
 }
 
 /* Lists the active domains: every one becomes GUEST_ADDED (with a handle of
@@ -468,9 +480,9 @@ static int worker_resync(LibvirtBackend *b)
         virDomainPtr *doms = NULL;
         int n;
 
-        worker_call_begin(b, "virConnectListAllDomains");
+        libvirt_worker_call_begin(b, "virConnectListAllDomains");
         n = virConnectListAllDomains(b->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (n < 0)
                 return -1;
 
@@ -489,7 +501,7 @@ static int worker_resync(LibvirtBackend *b)
 }
 
 /* libvirt prints every error on stderr unless a handler is set; the
- * message is kept (virGetLastErrorMessage) and reported by worker_failed(). */
+ * message is kept (virGetLastErrorMessage) and reported by libvirt_worker_failed(). */
 static void worker_quiet_error(void *userdata, virErrorPtr error)
 {
 }
@@ -520,9 +532,9 @@ static void worker_connect(LibvirtBackend *b)
         LibvirtResultEntry *e;
 
         worker_set_state(b, LIBVIRT_CONN_CONNECTING);
-        worker_call_begin(b, "virConnectOpenAuth");
+        libvirt_worker_call_begin(b, "virConnectOpenAuth");
         b->conn = virConnectOpenAuth(b->uri, &auth, 0);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (!b->conn)
                 goto fail;
 
@@ -542,7 +554,7 @@ static void worker_connect(LibvirtBackend *b)
         return;
 
 fail:
-        worker_failed(b, &message);
+        libvirt_worker_failed(b, &message);
         worker_connect_failed(b, message ?: "cannot connect");
 }
 
@@ -574,11 +586,11 @@ static void worker_guest_started(LibvirtBackend *b, const char *uuid)
 {
         virDomainPtr dom;
 
-        worker_call_begin(b, "virDomainLookupByUUIDString");
+        libvirt_worker_call_begin(b, "virDomainLookupByUUIDString");
         dom = virDomainLookupByUUIDString(b->conn, uuid);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (!dom) {
-                worker_failed(b, NULL);
+                libvirt_worker_failed(b, NULL);
                 return;
         }
         worker_guest_appeared(b, dom);
@@ -624,6 +636,18 @@ static void worker_handle_lifecycle(LibvirtBackend *b, const LibvirtNote *n)
         }
 }
 
+static void worker_push_vmem_size(LibvirtBackend *b, const LibvirtNote *n)
+{
+        LibvirtResultEntry *e;
+
+        if (!worker_guest_find(b, n->uuid) || !(e = libvirt_result_new(LIBVIRT_RESULT_VMEM_SIZE)))
+                return;
+        snprintf(e->result.uuid, sizeof(e->result.uuid), "%s", n->uuid);
+        memcpy(e->result.vmem.alias, n->alias, sizeof(n->alias));
+        e->result.vmem.bytes = n->actual_kib * 1024;
+        libvirt_result_push(b, e);
+}
+
 static void worker_handle_notes(LibvirtBackend *b, LibvirtNote *notes)
 {
         for (LibvirtNote *n = notes; n; n = n->next) {
@@ -631,6 +655,8 @@ static void worker_handle_notes(LibvirtBackend *b, LibvirtNote *notes)
                         break;
                 if (n->type == LIBVIRT_NOTE_LIFECYCLE)
                         worker_handle_lifecycle(b, n);
+                else if (n->type == LIBVIRT_NOTE_VMEM_SIZE)
+                        worker_push_vmem_size(b, n);
                 else if (worker_guest_find(b, n->uuid)) {
                         LibvirtResultEntry *e = libvirt_result_new(LIBVIRT_RESULT_BALLOON_CHANGE);
                         if (!e)
@@ -653,14 +679,14 @@ static void worker_do_stats(LibvirtBackend *b, LibvirtResultEntry *e)
 
         /* NOWAIT: a domain with a job running (migration, a hung monitor)
          * gives only current and maximum instead of stalling every guest. */
-        worker_call_begin(b, "virConnectGetAllDomainStats");
+        libvirt_worker_call_begin(b, "virConnectGetAllDomainStats");
         n = virConnectGetAllDomainStats(b->conn, VIR_DOMAIN_STATS_BALLOON, &records,
                                         VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
                                                 VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         e->result.stats.duration_usec = libvirt_now_usec() - t0;
         if (n < 0) {
-                e->result.r = worker_failed(b, &e->result.error);
+                e->result.r = libvirt_worker_failed(b, &e->result.error);
                 return;
         }
 
@@ -680,7 +706,7 @@ static void worker_do_stats(LibvirtBackend *b, LibvirtResultEntry *e)
         virDomainStatsRecordListFree(records);
 }
 
-static LibvirtWorkerGuest *worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e)
+LibvirtWorkerGuest *libvirt_worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e)
 {
         LibvirtWorkerGuest *g = worker_guest_find(b, e->result.uuid);
 
@@ -694,7 +720,7 @@ static LibvirtWorkerGuest *worker_request_guest(LibvirtBackend *b, LibvirtResult
 
 static void worker_do_set_memory(LibvirtBackend *b, LibvirtResultEntry *e)
 {
-        LibvirtWorkerGuest *g = worker_request_guest(b, e);
+        LibvirtWorkerGuest *g = libvirt_worker_request_guest(b, e);
         /* Round up: a target that is a floor must not end below it. */
         unsigned long kib = (unsigned long)((e->result.target_bytes + 1023) / 1024);
         int r;
@@ -702,16 +728,16 @@ static void worker_do_set_memory(LibvirtBackend *b, LibvirtResultEntry *e)
         if (!g)
                 return;
 
-        worker_call_begin(b, "virDomainSetMemoryFlags");
+        libvirt_worker_call_begin(b, "virDomainSetMemoryFlags");
         r = virDomainSetMemoryFlags(g->dom, kib, VIR_DOMAIN_AFFECT_LIVE);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (r >= 0) {
                 free(g->set_memory_error);
                 g->set_memory_error = NULL;
                 return;
         }
 
-        e->result.r = worker_failed(b, &e->result.error);
+        e->result.r = libvirt_worker_failed(b, &e->result.error);
         e->result.error_repeated = g->set_memory_error && e->result.error &&
                                    strcmp(g->set_memory_error, e->result.error) == 0;
         free(g->set_memory_error);
@@ -720,18 +746,18 @@ static void worker_do_set_memory(LibvirtBackend *b, LibvirtResultEntry *e)
 
 static void worker_do_qmp(LibvirtBackend *b, LibvirtResultEntry *e, const char *command)
 {
-        LibvirtWorkerGuest *g = worker_request_guest(b, e);
+        LibvirtWorkerGuest *g = libvirt_worker_request_guest(b, e);
         int r;
 
         if (!g)
                 return;
 
-        worker_call_begin(b, "virDomainQemuMonitorCommand");
+        libvirt_worker_call_begin(b, "virDomainQemuMonitorCommand");
         r = virDomainQemuMonitorCommand(g->dom, command, &e->result.qmp_reply,
                                         VIR_DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT);
-        worker_call_end(b);
+        libvirt_worker_call_end(b);
         if (r < 0)
-                e->result.r = worker_failed(b, &e->result.error);
+                e->result.r = libvirt_worker_failed(b, &e->result.error);
 }
 
 static void worker_not_connected(LibvirtBackend *b, LibvirtResultEntry *e)
@@ -794,6 +820,7 @@ static const LibvirtResultType request_result_type[] = {
         [LIBVIRT_REQUEST_SET_MEMORY] = LIBVIRT_RESULT_SET_MEMORY,
         [LIBVIRT_REQUEST_QMP] = LIBVIRT_RESULT_QMP_REPLY,
         [LIBVIRT_REQUEST_STATS_PERIOD] = LIBVIRT_RESULT_STATS_PERIOD,
+        [LIBVIRT_REQUEST_SET_VMEM] = LIBVIRT_RESULT_SET_VMEM,
 };
 
 static void worker_handle_request(LibvirtBackend *b, LibvirtRequest *q)
@@ -815,6 +842,10 @@ static void worker_handle_request(LibvirtBackend *b, LibvirtRequest *q)
         memcpy(e->result.uuid, q->uuid, sizeof(q->uuid));
         if (q->type == LIBVIRT_REQUEST_SET_MEMORY)
                 e->result.target_bytes = q->target_bytes;
+        if (q->type == LIBVIRT_REQUEST_SET_VMEM) {
+                memcpy(e->result.vmem.alias, q->alias, sizeof(q->alias));
+                e->result.vmem.bytes = q->target_bytes;
+        }
 
         if (q->type == LIBVIRT_REQUEST_STATS_PERIOD)
                 worker_do_stats_period(b, e, q->stats_period_sec); /* kept even when disconnected */
@@ -824,6 +855,8 @@ static void worker_handle_request(LibvirtBackend *b, LibvirtRequest *q)
                 worker_do_stats(b, e);
         else if (q->type == LIBVIRT_REQUEST_SET_MEMORY)
                 worker_do_set_memory(b, e);
+        else if (q->type == LIBVIRT_REQUEST_SET_VMEM)
+                libvirt_worker_do_set_vmem(b, e, q->alias);
         else
                 worker_do_qmp(b, e, q->command);
 

@@ -318,15 +318,44 @@ class LibvirtGuest(guests.Guest):
     QMP (qmp(), guest_stats()) uses virsh qemu-monitor-command, which
     libvirt marks as tainting the domain."""
 
+    VMEM_ALIAS = "virtiomem0"  # libvirt's own alias for the first virtio-mem device
+
     def __init__(self, daemon, name, mem_mib=512, max_mib=None, uuid=None,
-                 free_page_reporting=True, deflate_on_oom=False, stats_period=1):
+                 free_page_reporting=True, deflate_on_oom=False, stats_period=1,
+                 vmem_mib=0, vmem_block_mib=2, vmem_requested_mib=0, append=None):
+        """vmem_mib > 0: a <memory model='virtio-mem'> of that size (libvirt
+        wants a NUMA cell for it, ACPI for the guest to find its hotplug
+        range, and <maxMemory>), as guests.Guest's options say."""
         super().__init__(name, daemon.guest_dir, mem_mib=mem_mib, deflate_on_oom=deflate_on_oom,
                          free_page_reporting=free_page_reporting, image_dir=daemon.image_dir,
-                         uuid=uuid or str(uuidlib.uuid4()))
+                         uuid=uuid or str(uuidlib.uuid4()), vmem_mib=vmem_mib,
+                         vmem_block_mib=vmem_block_mib, vmem_requested_mib=vmem_requested_mib,
+                         append=append)
         self.daemon = daemon
         self.max_mib = max_mib or mem_mib
         self.stats_period = stats_period
         self._pid = None
+
+    def vmem_plugged_mib(self, dev_id=VMEM_ALIAS):
+        return super().vmem_plugged_mib(dev_id)
+
+    def set_vmem_requested_mib(self, mib, dev_id=VMEM_ALIAS):
+        return super().set_vmem_requested_mib(mib, dev_id)
+
+    def _memory_xml(self):
+        if not self.vmem_mib:
+            return ("<memory unit='MiB'>%d</memory>" % self.max_mib, "<cpu mode='maximum'/>",
+                    "", "")
+        return ("<maxMemory slots='4' unit='MiB'>%d</maxMemory><memory unit='MiB'>%d</memory>"
+                % (self.max_mib + self.vmem_mib, self.max_mib + self.vmem_mib),
+                "<cpu mode='maximum'><numa><cell id='0' cpus='0-%d' memory='%d' unit='MiB'/>"
+                "</numa></cpu>" % (self.smp - 1, self.max_mib) if self.smp > 1 else
+                "<cpu mode='maximum'><numa><cell id='0' cpus='0' memory='%d' unit='MiB'/>"
+                "</numa></cpu>" % self.max_mib,
+                "<features><acpi/></features>",
+                "<memory model='virtio-mem'><target><size unit='MiB'>%d</size><node>0</node>"
+                "<block unit='MiB'>%d</block><requested unit='MiB'>%d</requested></target>"
+                "</memory>" % (self.vmem_mib, self.vmem_block_mib, self.vmem_requested_mib))
 
     def domain_xml(self):
         balloon = "<memballoon model='virtio' freePageReporting='%s'%s>" % (
@@ -335,20 +364,25 @@ class LibvirtGuest(guests.Guest):
         if self.stats_period:
             balloon += "<stats period='%d'/>" % self.stats_period
         balloon += "</memballoon>"
+        memory, cpu, features, vmem = self._memory_xml()
+        cmdline = "console=ttyS0 panic=-1 loglevel=4 no_timer_check"
+        if self.append:
+            cmdline += " " + self.append
         e = escape
         return """<domain type='qemu'>
   <name>{name}</name>
   <uuid>{uuid}</uuid>
-  <memory unit='MiB'>{max}</memory>
+  {memory}
   <currentMemory unit='MiB'>{cur}</currentMemory>
   <vcpu>{smp}</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
     <kernel>{kernel}</kernel>
     <initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 panic=-1 loglevel=4 no_timer_check</cmdline>
+    <cmdline>{cmdline}</cmdline>
   </os>
-  <cpu mode='maximum'/>
+  {features}
+  {cpu}
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
@@ -358,9 +392,11 @@ class LibvirtGuest(guests.Guest):
     <serial type='file'><source path='{console}'/><target port='0'/></serial>
     <serial type='unix'><source mode='bind' path='{ctl}'/><target port='1'/></serial>
     {balloon}
+    {vmem}
   </devices>
 </domain>
-""".format(name=e(self.name), uuid=self.uuid, max=self.max_mib, cur=self.mem_mib, smp=self.smp,
+""".format(name=e(self.name), uuid=self.uuid, memory=memory, cur=self.mem_mib, smp=self.smp,
+           cmdline=e(cmdline), features=features, cpu=cpu, vmem=vmem,
            kernel=e(self.daemon.kernel), initrd=e(self.daemon.initrd),
            qemu=e(guests.qemu_binary()), console=e(self.console_path), ctl=e(self.ctl_path),
            balloon=balloon)
