@@ -16,7 +16,9 @@ memtided with GuestMemoryBudget=auto and a generous floor headroom
      series, and the policy squeezes the guest harder than in phase 1
      (lower floor, smaller balloon), never below the floor it computed;
   3. a bad GuestMemoryBudget= on reload is refused with file:line and the
-     budget stays in force.
+     budget stays in force;
+  4. reloaded with a fixed size: held is the guest's QEMU RSS, then with
+     GuestMemoryCgroup= naming the cgroup, its usage.
 The cgroup is removed at the end (QEMU killed, any pid left moved out)."""
 
 import json
@@ -211,6 +213,25 @@ def main():
         assert r.returncode == 1 and "%s:%d: GuestMemoryBudget=lots" % (daemon.config, line) in r.stderr, r
         time.sleep(1.5)
         assert status(daemon)["budget"]["budget_bytes"] == limit
+
+        # 4. a fixed size: held is the guests' QEMU RSS, or with
+        # GuestMemoryCgroup= that cgroup's usage
+        def reload_with(keys, held_source):
+            with open(daemon.config, "w") as f:
+                f.write(good.replace("GuestMemoryBudget=auto\n", keys))
+            daemon.ctl("reload")
+            return wait_for(lambda: (lambda b: b if b["source"] == "config" and
+                                     b["held_source"] == held_source else None)(
+                                         status(daemon)["budget"]),
+                            10, "the fixed budget in force, held: %s" % held_source)
+        b = reload_with("GuestMemoryBudget=2G\n", "QEMU RSS")
+        log("fixed size: %s" % b)
+        rss = daemon.guests()["budget"]["qemu_rss_bytes"]
+        assert b["budget_bytes"] == 2 << 30 and abs(b["held_bytes"] - rss) < 32 * MIB, (b, rss)
+        b = reload_with("GuestMemoryBudget=2G\nGuestMemoryCgroup=/%s\n" % os.path.basename(cg.dir),
+                        "cgroup %s %s" % (cg.version, cg.dir))
+        log("fixed size, named cgroup: %s" % b)
+        assert 0 < b["held_bytes"] <= limit, b
         assert daemon.log_text().count("no memory cgroup with a limit holds the guests") == 1, \
             "the missing limit must be logged once"
         log("test took %.0f s" % (time.monotonic() - t0))
