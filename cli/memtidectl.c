@@ -252,6 +252,18 @@ static void print_guest_row(json_object *g)
         print_vmem_row(g);
 }
 
+/* "guest budget 6.00 GiB, 5.10 GiB held; " when one is in force. */
+static void print_top_budget(json_object *b)
+{
+        uint64_t bytes, held;
+        char t[32], h[32];
+
+        if (json_get_u64(b, "budget_bytes", &bytes) < 0 || json_get_u64(b, "held_bytes", &held) < 0)
+                return;
+        printf("guest budget %s, %s held; ", format_bytes(t, sizeof(t), bytes),
+               format_bytes(h, sizeof(h), held));
+}
+
 static void print_top_header(json_object *status)
 {
         json_object *d = NULL, *h = NULL;
@@ -262,8 +274,10 @@ static void print_top_header(json_object *status)
         json_object_object_get_ex(status, "host", &h);
         (void)json_get_u64(h, "mem_total_bytes", &total);
         (void)json_get_u64(h, "mem_available_bytes", &avail);
-        printf("memtide: host %s, %s available; strategy %s; %s cycles\n\n",
-               format_bytes(t, sizeof(t), total), format_bytes(av, sizeof(av), avail),
+        printf("memtide: host %s, %s available; ", format_bytes(t, sizeof(t), total),
+               format_bytes(av, sizeof(av), avail));
+        print_top_budget(json_object_object_get(status, "budget"));
+        printf("strategy %s; %s cycles\n\n",
                json_object_get_string(json_object_object_get(d, "strategy")),
                json_object_get_string(json_object_object_get(d, "cycles")));
 }
@@ -366,6 +380,32 @@ static void print_mode(json_object *d)
                 printf("%-22s %s\n", "Mode:", mode);
 }
 
+/* GuestMemoryBudget=: the budget and where it comes from, or why there is none. */
+static void print_budget(json_object *b)
+{
+        const char *source = "none", *held_source = NULL, *problem = NULL;
+        uint64_t bytes;
+        char v[32];
+
+        if (!b)
+                return;
+        (void)json_get_string(b, "source", &source);
+        (void)json_get_string(b, "held_source", &held_source);
+        (void)json_get_string(b, "problem", &problem);
+        if (json_get_u64(b, "budget_bytes", &bytes) == 0)
+                printf("%-22s %s (%s)\n", "Guest budget:", format_bytes(v, sizeof(v), bytes),
+                       source);
+        else
+                printf("%-22s none\n", "Guest budget:");
+        if (json_get_u64(b, "held_bytes", &bytes) == 0)
+                printf("%-22s %s (%s)\n", "  held by guests:", format_bytes(v, sizeof(v), bytes),
+                       held_source ? held_source : "?");
+        if (json_get_u64(b, "available_bytes", &bytes) == 0)
+                printf("%-22s %s\n", "  available:", format_bytes(v, sizeof(v), bytes));
+        if (problem)
+                printf("%-22s %s\n", "Budget problem:", problem);
+}
+
 static void print_status(json_object *params)
 {
         json_object *d = NULL, *h = NULL;
@@ -385,6 +425,7 @@ static void print_status(json_object *params)
         print_field("Guests known:", d, "guests_known");
         print_field("Another controller:", d, "guests_other_controller");
         print_overrides(d);
+        print_budget(json_object_object_get(params, "budget"));
         if (!h) {
                 printf("%-22s unavailable\n", "Host memory:");
                 return;

@@ -81,6 +81,7 @@ typedef struct Guest {
          * excludes virtio-mem); boot memory for a guest without a balloon. */
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
+        int qemu_pid;            /* its pid where the backend knows it (QMP); 0 unknown */
         uint64_t max_bytes;      /* boot memory */
         GuestVmem vmem;
         BalloonStats stats;

@@ -319,6 +319,7 @@ int manager_run_cycle(Manager *m)
         uint64_t start = manager_now_usec(m), begun = clock_usec(), wall = manager_wall_sec();
 
         m->host_ok = host_sample_read(m->proc_root, &m->host) >= 0;
+        guest_budget_update(m);
         expire_commands(m, start);
         if (collect(m, &in) < 0)
                 return -ENOMEM;
@@ -327,6 +328,8 @@ int manager_run_cycle(Manager *m)
                           .host = m->host_ok ? m->host : (HostSample){ 0 },
                           .n_guests = in.n,
                           .guests = in.samples };
+        snap.host.guest_budget_bytes = m->budget.bytes; /* a cgroup read without /proc/meminfo */
+        snap.host.guest_held_bytes = m->budget.held_bytes;
         policy_decide(&m->config->policy, &snap, &m->policy_state, in.states, in.decisions);
         for (size_t i = 0; i < in.n; i++) {
                 in.guests[i]->policy_state = in.states[i];
@@ -446,6 +449,7 @@ Manager *manager_free(Manager *m)
                 m->backend.ops->stop(&m->backend);
         overrides_clear(&m->overrides);
         free(m->overrides_problem);
+        guest_budget_done(&m->budget);
         sd_event_source_unref(m->cycle_timer);
         sd_event_source_unref(m->poll_timer);
         sd_event_unref(m->event);

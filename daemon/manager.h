@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "guest-budget.h"
 #include "guest.h"
 #include "host.h"
 #include "ksm.h"
@@ -40,6 +41,7 @@ typedef struct Manager {
 
         HostSample host;
         bool host_ok;
+        GuestBudget budget; /* GuestMemoryBudget=, read each cycle after the host */
         Overrides overrides;
         char *overrides_problem; /* why the overrides file was set aside, for status; NULL */
         PolicyState policy_state; /* the strategy's host-wide memory (cadence, MOM averages) */

@@ -208,6 +208,16 @@ static void host_series(FILE *f, Manager *m)
                 fprintf(f, "memtide_host_zfs_arc_reclaimable_bytes %llu\n",
                         (unsigned long long)h->zfs_arc_reclaimable_bytes);
         }
+        if (m->budget.bytes) {
+                header(f, "memtide_host_guest_budget_bytes", "gauge",
+                       "GuestMemoryBudget=: what the guests may hold together.");
+                fprintf(f, "memtide_host_guest_budget_bytes %llu\n",
+                        (unsigned long long)m->budget.bytes);
+                header(f, "memtide_host_guest_held_bytes", "gauge",
+                       "What the guests hold against the budget (cgroup usage or QEMU RSS).");
+                fprintf(f, "memtide_host_guest_held_bytes %llu\n",
+                        (unsigned long long)m->budget.held_bytes);
+        }
         if (h->swap_known) {
                 header(f, "memtide_host_swap_in_pages_total", "counter",
                        "Host pages swapped in (pswpin).");

@@ -73,6 +73,7 @@ static void read_qemu_rss(Manager *m, Guest *g)
 {
         int pid = qmp_guest_peer_pid(g);
 
+        g->qemu_pid = pid > 0 ? pid : 0; /* for GuestMemoryBudget=auto */
         if (pid <= 0 || host_process_rss(m->proc_root, pid, &g->qemu_rss_bytes) < 0)
                 g->qemu_rss_bytes = 0;
 }

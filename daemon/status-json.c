@@ -319,6 +319,24 @@ static json_object *host_json(Manager *m)
         return o;
 }
 
+/* GuestMemoryBudget=: the budget, where it comes from, and what is left of it. */
+static json_object *budget_json(Manager *m)
+{
+        json_object *o = json_object_new_object();
+        const GuestBudget *b = &m->budget;
+        bool on = b->bytes > 0;
+
+        json_object_object_add(o, "source", json_object_new_string(b->source ? b->source : "none"));
+        json_object_object_add(o, "budget_bytes", on ? json_object_new_uint64(b->bytes) : NULL);
+        json_object_object_add(o, "held_bytes", on ? json_object_new_uint64(b->held_bytes) : NULL);
+        json_object_object_add(o, "held_source", string_or_null(on ? b->held_source : NULL));
+        json_object_object_add(
+                o, "available_bytes",
+                on && m->host_ok ? json_object_new_uint64(host_available_bytes(&m->host)) : NULL);
+        json_object_object_add(o, "problem", string_or_null(b->problem));
+        return o;
+}
+
 static json_object *ksm_json(Manager *m)
 {
         json_object *o = json_object_new_object();
@@ -388,6 +406,7 @@ json_object *status_json(Manager *m)
         json_object_object_add(d, "overrides", overrides_status_json(m));
         json_object_object_add(o, "daemon", d);
         json_object_object_add(o, "host", host_json(m));
+        json_object_object_add(o, "budget", budget_json(m));
         json_object_object_add(o, "ksm", ksm_json(m));
         if (m->backend.ops->status_json)
                 json_object_object_add(o, m->backend.ops->name,

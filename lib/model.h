@@ -29,6 +29,12 @@ typedef struct HostSample {
         bool psi_available;
         double psi_some_avg10; /* percent */
         double psi_full_avg10; /* percent */
+        /* GuestMemoryBudget=: what the guests may hold together (a size, or
+         * their cgroup's limit); 0 = no budget. */
+        uint64_t guest_budget_bytes;
+        /* What they hold against it: the cgroup's usage, or the sum of the
+         * guests' QEMU RSS for a fixed size without a cgroup. */
+        uint64_t guest_held_bytes;
 } HostSample;
 
 typedef struct GuestSample {

@@ -34,17 +34,45 @@ uint64_t guest_used_bytes(const GuestSample *g)
         return size > avail ? size - avail : 0;
 }
 
+uint64_t host_budget_left_bytes(const HostSample *h)
+{
+        return h->guest_budget_bytes > h->guest_held_bytes
+                       ? h->guest_budget_bytes - h->guest_held_bytes
+                       : 0;
+}
+
+uint64_t host_available_bytes(const HostSample *h)
+{
+        uint64_t left = host_budget_left_bytes(h);
+
+        if (!h->guest_budget_bytes || left > h->mem_available_bytes)
+                return h->mem_available_bytes;
+        return left;
+}
+
+/* 0 from 4 x the reserve of total up, 1 at the reserve and below. */
+static double reserve_pressure(double reserve, uint64_t available, uint64_t total)
+{
+        double free_share = (double)available / (double)total;
+
+        return (4 * reserve - free_share) / (3 * reserve);
+}
+
 /* 0 while the host has room, 1 when its free memory is down to the reserve
- * or tasks stall on memory (PSI). Unknown host figures count as room. */
+ * or tasks stall on memory (PSI). With GuestMemoryBudget= the budget is a
+ * second host, the same rule on what is left of it: a small budget must
+ * not look roomy against a large MemTotal. Unknown host figures count as
+ * room. */
 double host_pressure(const PolicyConfig *config, const HostSample *h)
 {
         double p = 0;
 
-        if (h->mem_total_bytes > 0 && config->host_reserve > 0) {
-                double free_share = (double)h->mem_available_bytes / (double)h->mem_total_bytes;
-                double reserve = config->host_reserve;
-                p = (4 * reserve - free_share) / (3 * reserve);
-        }
+        if (h->mem_total_bytes > 0 && config->host_reserve > 0)
+                p = reserve_pressure(config->host_reserve, h->mem_available_bytes,
+                                     h->mem_total_bytes);
+        if (h->guest_budget_bytes > 0 && config->host_reserve > 0)
+                p = fmax(p, reserve_pressure(config->host_reserve, host_budget_left_bytes(h),
+                                             h->guest_budget_bytes));
         if (h->psi_available && h->psi_some_avg10 > 0)
                 p = fmax(p, h->psi_some_avg10 / 10.0);
         return fmin(fmax(p, 0), 1);

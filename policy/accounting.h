@@ -11,6 +11,11 @@
 bool guest_stats_usable(const GuestSample *g);
 uint64_t guest_used_bytes(const GuestSample *g);
 double host_pressure(const PolicyConfig *config, const HostSample *host);
+/* What is left of GuestMemoryBudget= (0 without one, or when overdrawn). */
+uint64_t host_budget_left_bytes(const HostSample *host);
+/* What the host can still give its guests: MemAvailable, or less of the
+ * budget when one is set. */
+uint64_t host_available_bytes(const HostSample *host);
 uint64_t guest_headroom_bytes(const PolicyConfig *config, const GuestSample *g, double pressure);
 /* The guest's maximum: its boot memory, or a lower MaxMemory= or override. */
 uint64_t guest_ceiling_bytes(const GuestSample *g);

@@ -199,6 +199,24 @@ static void fill_sample(const Sim *s, size_t vm, double t, GuestSample *ret)
         sim_guest_stats(g, t, &ret->stats);
 }
 
+/* GuestMemoryBudget= as a size (auto has no cgroup here): what the guests
+ * hold against it is their resident memory, as a cgroup's usage would be. */
+static uint64_t guest_budget(const Sim *s)
+{
+        const GuestBudgetConfig *b = &s->config->guest_budget;
+
+        return b->kind == GUEST_BUDGET_SIZE ? b->bytes : 0;
+}
+
+/* The memory the guests may take before trouble: the host's RAM, or a
+ * smaller budget (past a cgroup's limit the kernel reclaims or kills QEMU). */
+static double guest_capacity(const Sim *s)
+{
+        uint64_t budget = guest_budget(s);
+
+        return (double)(budget && budget < s->p->host_bytes ? budget : s->p->host_bytes);
+}
+
 static void fill_host(const Sim *s, double resident, HostSample *h)
 {
         double avail = fmax((double)s->p->host_bytes - resident, 0);
@@ -209,6 +227,8 @@ static void fill_host(const Sim *s, double resident, HostSample *h)
                 .mem_free_bytes = (uint64_t)avail,
                 .psi_available = true,
                 .psi_some_avg10 = s->host_psi,
+                .guest_budget_bytes = guest_budget(s),
+                .guest_held_bytes = guest_budget(s) ? (uint64_t)resident : 0,
         };
 }
 
@@ -282,7 +302,7 @@ static void score_step(Sim *s, double dt, double resident, double demand, double
                        double returned, double churn)
 {
         double h = dt / 3600.0;
-        double overrun = fmax(resident - (double)s->p->host_bytes, 0);
+        double overrun = fmax(resident - guest_capacity(s), 0);
 
         s->scores.demand_gib_hours += demand / GIB_D * h;
         s->scores.shortfall_gib_hours += shortfall / GIB_D * h;
@@ -294,7 +314,7 @@ static void score_step(Sim *s, double dt, double resident, double demand, double
         if (resident / GIB_D > s->scores.peak_resident_gib)
                 s->scores.peak_resident_gib = resident / GIB_D;
         /* PSI some avg10: share of time stalled, averaged over 10 s. */
-        double stall = fmin(overrun / (0.05 * (double)s->p->host_bytes), 1.0) * 100.0;
+        double stall = fmin(overrun / (0.05 * guest_capacity(s)), 1.0) * 100.0;
         double keep = exp(-dt / 10.0);
         s->host_psi = s->host_psi * keep + stall * (1 - keep);
 }

@@ -344,8 +344,46 @@ static void test_dump_round_trips(void)
         check_str(second, first);
 }
 
+static void test_guest_budget(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = NULL;
+        _cleanup_free_ char *err = NULL, *dumped = NULL;
+
+        check(config_new(&c) == 0);
+        check(c->guest_budget.kind == GUEST_BUDGET_NONE);
+        check(c->guest_memory_cgroup == NULL);
+        check(config_parse_text(c, "[Daemon]\nGuestMemoryBudget=6G\n", "a.conf", &err) == 0);
+        check(c->guest_budget.kind == GUEST_BUDGET_SIZE);
+        check_u64_eq(c->guest_budget.bytes, 6 * GIB);
+        check(config_parse_text(
+                      c, "[Daemon]\nGuestMemoryBudget=auto\nGuestMemoryCgroup=/machine.slice\n",
+                      "a.conf", &err) == 0);
+        check(c->guest_budget.kind == GUEST_BUDGET_AUTO);
+        check_str(c->guest_memory_cgroup, "/machine.slice");
+        dumped = dump_text(c);
+        check_str_contains(dumped, "GuestMemoryBudget=auto\nGuestMemoryCgroup=/machine.slice\n");
+        /* Empty: back to no budget, no cgroup named. */
+        check(config_parse_text(c, "[Daemon]\nGuestMemoryBudget=\nGuestMemoryCgroup=\n", "a.conf",
+                                &err) == 0);
+        check(c->guest_budget.kind == GUEST_BUDGET_NONE);
+        check(c->guest_memory_cgroup == NULL);
+        free(dumped);
+        dumped = dump_text(c);
+        check_str_contains(dumped, "GuestMemoryBudget=\nGuestMemoryCgroup=\n");
+
+        check_error("[Daemon]\n\nGuestMemoryBudget=lots\n",
+                    "bad.conf:3: GuestMemoryBudget=lots: expected a size such as 6G, auto");
+        check_error("[Daemon]\nGuestMemoryBudget=0\n", "bad.conf:2: GuestMemoryBudget=0: expected");
+        check_error("[Daemon]\nGuestMemoryBudget=-2G\n", "bad.conf:2: GuestMemoryBudget=-2G");
+        check_error("[Daemon]\nGuestMemoryCgroup=machine.slice\n",
+                    "bad.conf:2: GuestMemoryCgroup=machine.slice: expected a cgroup path");
+        check_error("[Daemon]\nGuestMemoryCgroup=/machine.slice/../..\n",
+                    "bad.conf:2: GuestMemoryCgroup=/machine.slice/../..: expected a cgroup path");
+}
+
 int main(void)
 {
+        RUN(test_guest_budget);
         RUN(test_defaults);
         RUN(test_example_config_is_complete);
         RUN(test_dump_round_trips);

@@ -207,6 +207,7 @@ static int print_series(void)
                                 .zfs_arc_reclaimable_bytes = 512 * MIB,
                                 .psi_available = true };
         m->ksm = (KsmFigures){ .available = true };
+        m->budget.bytes = 6 * GIB;
         text = metrics_render(m);
         check(text);
         for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -217,6 +218,27 @@ static int print_series(void)
         free(text);
         manager_free(m);
         return 0;
+}
+
+/* The budget's series only with a budget in force, with its figures. */
+static void test_budget_series(void)
+{
+        Manager *m = new_manager();
+        char *text;
+
+        m->host_ok = true;
+        m->host = (HostSample){ .mem_total_bytes = 8192 * MIB, .mem_available_bytes = 4096 * MIB };
+        text = metrics_render(m);
+        check(!strstr(text, "memtide_host_guest_budget_bytes"));
+        check(!strstr(text, "memtide_host_guest_held_bytes"));
+        free(text);
+        m->budget.bytes = 6 * GIB;
+        m->budget.held_bytes = 5 * GIB;
+        text = metrics_render(m);
+        check_contains(text, "\nmemtide_host_guest_budget_bytes 6442450944\n");
+        check_contains(text, "\nmemtide_host_guest_held_bytes 5368709120\n");
+        free(text);
+        manager_free(m);
 }
 
 /* A guest with virtio-mem: its total, boot memory and the device's sizes;
@@ -266,5 +288,6 @@ int main(int argc, char **argv)
         RUN(test_failed_balloon_commands_are_counted);
         RUN(test_timestamp_is_now);
         RUN(test_virtio_mem_series);
+        RUN(test_budget_series);
         return 0;
 }

@@ -535,6 +535,63 @@ static void test_headroom_narrows_with_host_pressure(void)
         check_u64_eq(guest_headroom_bytes(&c, &g, 7.0), 96 * MIB);
 }
 
+/*
+ * GuestMemoryBudget= (HostReserve= 5 %): pressure from what is left of the
+ * budget as from MemAvailable of MemTotal, 0 at 20 % left, 1 at 5 %; the
+ * host's own pressure still counts, and available is the smaller of the two.
+ */
+static void test_budget_pressure_and_available(void)
+{
+        PolicyConfig c;
+        policy_config_init(&c);
+        HostSample roomy = { .mem_total_bytes = 64 * GIB, .mem_available_bytes = 40 * GIB };
+        HostSample h = roomy;
+        PolicyGuestState st = { 0 }, st2 = { 0 };
+        GuestSample g = guest(6 * 1024, 4 * 1024, 100);
+        g.max_bytes = 32 * GIB;
+        uint64_t used = guest_used_bytes(&g), room = (uint64_t)(0.02 * 32 * GIB);
+
+        check(host_pressure(&c, &roomy) == 0);
+        check_u64_eq(host_available_bytes(&roomy), 40 * GIB);
+
+        /* 8 GiB budget, 6 GiB held: 25 % left, no pressure; 2 GiB available. */
+        h.guest_budget_bytes = 8 * GIB;
+        h.guest_held_bytes = 6 * GIB;
+        check(host_pressure(&c, &h) == 0);
+        check_u64_eq(host_available_bytes(&h), 2 * GIB);
+
+        /* 7 GiB held: 12.5 % left, (20 - 12.5) / 15 = 0.5; the floor halfway. */
+        h.guest_held_bytes = 7 * GIB;
+        check(fabs(host_pressure(&c, &h) - 0.5) < 1e-9);
+        check_u64_eq(host_available_bytes(&h), GIB);
+        uint64_t mid = guest_floor_bytes(&c, &h, &g);
+        check(mid >= used + (96 * MIB + room) / 2 - MIB &&
+              mid <= used + (96 * MIB + room) / 2 + MIB);
+
+        /* 7.8 GiB held (2.5 % left) and overdrawn: full pressure, nothing available. */
+        h.guest_held_bytes = 8 * GIB - 8 * GIB / 40;
+        check(host_pressure(&c, &h) == 1);
+        h.guest_held_bytes = 9 * GIB;
+        check(host_pressure(&c, &h) == 1);
+        check_u64_eq(host_available_bytes(&h), 0);
+        Decision d = decide_on_host(&c, &h, &g, &st);
+        check_u64_eq(d.floor_bytes, used + 96 * MIB);
+
+        /* A budget larger than the host: MemAvailable is the smaller, and
+         * the host's own pressure (2 % of MemTotal left) wins. */
+        h = roomy;
+        h.mem_available_bytes = (uint64_t)(0.02 * 64 * GIB);
+        h.guest_budget_bytes = 100 * GIB;
+        h.guest_held_bytes = 10 * GIB;
+        check(host_pressure(&c, &h) == 1);
+        check_u64_eq(host_available_bytes(&h), (uint64_t)(0.02 * 64 * GIB));
+
+        /* Same guest, roomy host: the budget alone makes the difference. */
+        h = roomy;
+        d = decide_on_host(&c, &h, &g, &st2);
+        check_u64_eq(d.floor_bytes, used + room);
+}
+
 /* The floor is the guard rails': MOM's and Proxmox's narrow too, unless
  * FloorNarrowing=no keeps HeadroomShare= at any pressure. */
 static void test_floor_narrowing_applies_to_every_strategy_and_can_be_off(void)
@@ -765,6 +822,7 @@ int main(void)
         RUN(test_page_reporting_changes_what_is_reclaimed);
         RUN(test_host_pressure_stops_inflation_not_distress_deflation);
         RUN(test_headroom_narrows_with_host_pressure);
+        RUN(test_budget_pressure_and_available);
         RUN(test_floor_narrowing_applies_to_every_strategy_and_can_be_off);
         RUN(test_random_snapshots_respect_guard_rails);
         RUN(test_random_snapshots_respect_guard_rails_every_strategy);

@@ -390,6 +390,34 @@ static void test_policies_keep_a_calm_trace_whole(void)
         trace_free(t);
 }
 
+/* GuestMemoryBudget=SIZE: the guests squeezed under it as under a smaller
+ * host; a budget above the host changes nothing. */
+static void test_budget_squeezes_like_a_smaller_host(void)
+{
+        _cleanup_(config_freep) MemtideConfig *c = config();
+        Trace *t = tiny();
+        SimParams p;
+        SimScores free_run, roomy, tight;
+
+        sim_params_init(&p, c);
+        p.host_bytes = 2 * GIB;
+        check(sim_run(t, c, &p, SIM_POLICY, &free_run) == 0);
+        c->guest_budget = (GuestBudgetConfig){ GUEST_BUDGET_SIZE, 4 * GIB };
+        check(sim_run(t, c, &p, SIM_POLICY, &roomy) == 0);
+        check_close(roomy.returned_gib_hours, free_run.returned_gib_hours);
+        check_close(roomy.peak_resident_gib, free_run.peak_resident_gib);
+        c->guest_budget.bytes = (uint64_t)(free_run.peak_resident_gib * 1.05 * GIB);
+        check(sim_run(t, c, &p, SIM_POLICY, &tight) == 0);
+        printf("  returned %.4f GiB h without a budget, %.4f under %.2f GiB; peak resident %.3f, "
+               "%.3f GiB\n",
+               free_run.returned_gib_hours, tight.returned_gib_hours,
+               (double)c->guest_budget.bytes / GIB, free_run.peak_resident_gib,
+               tight.peak_resident_gib);
+        check(tight.returned_gib_hours > free_run.returned_gib_hours);
+        check_close(tight.shortfall_gib_hours, 0);
+        trace_free(t);
+}
+
 static void run_scenario_all_strategies(const char *name, SimScores *ret)
 {
         _cleanup_(config_freep) MemtideConfig *c = config();
@@ -447,6 +475,7 @@ int main(void)
         RUN(test_vmem_moves_a_large_target_faster_than_the_balloon);
         RUN(test_vmem_policy_run_carries_the_move_above_boot);
         RUN(test_policies_keep_a_calm_trace_whole);
+        RUN(test_budget_squeezes_like_a_smaller_host);
         RUN(test_adaptive_reacts_faster_to_a_spike);
         RUN(test_adaptive_keeps_up_with_a_slow_leak);
         return 0;

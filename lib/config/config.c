@@ -341,6 +341,37 @@ static int parse_idle_tax(const char *v, void *field, const ConfigKey *k, const 
         return 0;
 }
 
+/* "", a size, or "auto" (guest-budget: GuestBudgetConfig). */
+static int parse_guest_budget(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        GuestBudgetConfig *b = field, parsed = { GUEST_BUDGET_NONE, 0 };
+
+        if (strcmp(v, "auto") == 0)
+                parsed.kind = GUEST_BUDGET_AUTO;
+        else if (v[0] != '\0') {
+                if (parse_size(v, &parsed.bytes) < 0 || parsed.bytes == 0)
+                        return -EINVAL;
+                parsed.kind = GUEST_BUDGET_SIZE;
+        }
+        *b = parsed;
+        return 0;
+}
+
+/* A cgroup as /proc/PID/cgroup names it: below the mount, never above it. */
+static int parse_cgroup_path(const char *v, void *field, const ConfigKey *k, const char **why)
+{
+        char **dst = field;
+
+        if (v[0] == '\0') {
+                free(*dst);
+                *dst = NULL;
+                return 0;
+        }
+        if (v[0] != '/' || strstr(v, "/..") || strstr(v, "//"))
+                return -EINVAL;
+        return replace_string(dst, v);
+}
+
 #define WHY_INTERVAL     "expected a time between 100ms and 1h, e.g. 2s or 500ms"
 #define WHY_TIME         "expected a time such as 10s or 10min"
 #define WHY_PERCENT      "expected a percentage such as 20%"
@@ -381,6 +412,14 @@ static const ConfigKey config_keys[] = {
         /* Proxmox VE's VM configs: memory, balloon and shares of QMP guests VMID.qmp. */
         { SECTION_DAEMON, "ProxmoxConfigDir", parse_optional_path,
           .offset = CONF(proxmox_config_dir) },
+        /* What the guests may hold together: a size, or their cgroup's limit. */
+        { SECTION_DAEMON, "GuestMemoryBudget", parse_guest_budget, .offset = CONF(guest_budget),
+          .why = "expected a size such as 6G, auto (the guests' memory cgroup limit), or "
+                 "nothing for no budget" },
+        { SECTION_DAEMON, "GuestMemoryCgroup", parse_cgroup_path,
+          .offset = CONF(guest_memory_cgroup),
+          .why = "expected a cgroup path below the cgroup mount such as /machine.slice, or "
+                 "nothing" },
         { SECTION_POLICY, "Strategy", parse_enum, .offset = CONF(policy.strategy),
           .from_string = policy_strategy_from_string, .to_string = strategy_name,
           .why = "unknown strategy (known: adaptive, mom, proxmox)" },
@@ -572,6 +611,16 @@ static void format_size_or_share(FILE *f, const void *field, const ConfigKey *k)
                 format_bytes_exact(f, &s->bytes, k);
 }
 
+static void format_guest_budget(FILE *f, const void *field, const ConfigKey *k)
+{
+        const GuestBudgetConfig *b = field;
+
+        if (b->kind == GUEST_BUDGET_AUTO)
+                fputs("auto", f);
+        else if (b->kind == GUEST_BUDGET_SIZE)
+                format_bytes_exact(f, &b->bytes, k);
+}
+
 static const struct {
         value_parser parse;
         value_formatter format;
@@ -591,6 +640,8 @@ static const struct {
         { parse_stats_period, format_duration },
         { parse_host_reserve, format_percent },
         { parse_idle_tax, format_percent },
+        { parse_guest_budget, format_guest_budget },
+        { parse_cgroup_path, format_string },
 };
 
 static value_formatter formatter_of(const ConfigKey *k)
@@ -682,6 +733,7 @@ MemtideConfig *config_free(MemtideConfig *c)
         free(c->state_directory);
         free(c->metrics_file);
         free(c->proxmox_config_dir);
+        free(c->guest_memory_cgroup);
         strv_free(c->qmp_sockets);
         strv_free(c->shared_qmp_sockets);
         for (size_t i = 0; i < c->n_guest_rules; i++) {

@@ -45,6 +45,18 @@ typedef enum BackendKind {
         _BACKEND_KIND_MAX,
 } BackendKind;
 
+/* GuestMemoryBudget=: what the guests may hold together. */
+typedef enum GuestBudgetKind {
+        GUEST_BUDGET_NONE, /* unset or empty: the host's memory alone */
+        GUEST_BUDGET_SIZE, /* a fixed size */
+        GUEST_BUDGET_AUTO, /* the limit of the memory cgroup that holds the guests */
+} GuestBudgetKind;
+
+typedef struct GuestBudgetConfig {
+        GuestBudgetKind kind;
+        uint64_t bytes; /* GUEST_BUDGET_SIZE */
+} GuestBudgetConfig;
+
 typedef struct GuestRule {
         char *match; /* name glob or UUID, from [Guest:MATCH] */
         char *file;  /* the file the section is in, for the settings' sources */
@@ -77,6 +89,10 @@ typedef struct MemtideConfig {
         char *state_directory;    /* runtime overrides survive restarts here */
         char *metrics_file;       /* Prometheus textfile, NULL = none */
         char *proxmox_config_dir; /* VMID.conf per QMP socket VMID.qmp; NULL = none */
+        GuestBudgetConfig guest_budget;
+        /* GuestMemoryCgroup=: the guests' memory cgroup, relative to the
+         * cgroup mount ("/machine.slice"); NULL = found from QEMU's pid. */
+        char *guest_memory_cgroup;
         PolicyConfig policy;
         KsmConfig ksm; /* [KSM] */
         GuestRule *guest_rules;
