@@ -107,7 +107,7 @@ static void from_cgroup(Manager *m, GuestBudget *b)
                 /* Before the first guest is set up there is nothing to say. */
                 b->waiting = !manager_has_ready_guest(m);
                 set_string(&b->problem, "GuestMemoryBudget=auto: no managed guest's QEMU process "
-                                        "is known (libvirt guests, or none yet); name the guests' "
+                                        "is known (a remote libvirt host, or none yet); name the guests' "
                                         "cgroup with GuestMemoryCgroup=");
                 return;
         }

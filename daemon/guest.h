@@ -49,12 +49,12 @@ typedef struct DecisionRecord {
  * query-memory-devices), whichever backend reaches it. */
 typedef struct GuestVmem {
         VmemDevice devices[GUEST_MAX_VMEM];
-        size_t n_devices;          /* in devices[] */
-        size_t n_total;            /* the guest has, also those beyond GUEST_MAX_VMEM */
-        int driven;                /* index of the device memtided drives; -1 none */
-        VmemStall stall;           /* of the driven device */
-        bool stalled;              /* its unplug stopped short (vmem_stall_update()) */
-        bool balloon_covers_stall; /* the last split had the balloon take it */
+        size_t n_devices;            /* in devices[] */
+        size_t n_total;              /* the guest has, also those beyond GUEST_MAX_VMEM */
+        int driven;                  /* index of the device memtided drives; -1 none */
+        VmemStall stall;             /* of the driven device */
+        bool stalled;                /* its unplug stopped short (vmem_stall_update()) */
+        bool balloon_covers_stall;   /* the last split had the balloon take it */
         uint64_t plugged_since_usec; /* the driven device's plugged size unchanged since */
         bool settled;                /* ... for GUEST_VMEM_SETTLE_USEC */
 } GuestVmem;
@@ -81,7 +81,7 @@ typedef struct Guest {
          * excludes virtio-mem); boot memory for a guest without a balloon. */
         uint64_t actual_bytes;
         uint64_t qemu_rss_bytes; /* resident memory of the QEMU process; 0 unknown */
-        int qemu_pid;            /* its pid where the backend knows it (QMP); 0 unknown */
+        int qemu_pid;            /* QMP: the socket's peer; libvirt: found by -uuid; 0 unknown */
         uint64_t max_bytes;      /* boot memory */
         GuestVmem vmem;
         BalloonStats stats;

@@ -16,6 +16,7 @@
 #include "libvirt-vmem.h"
 #include "log.h"
 #include "manager.h"
+#include "qemu-process.h"
 #include "qmp-compat.h"
 
 typedef struct PendingQmp {
@@ -106,6 +107,17 @@ static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
         return 0;
 }
 
+/* QEMU's pid, for GuestMemoryBudget=auto: libvirt has no call for it, but
+ * passes the domain's UUID with -uuid. Not found (a remote libvirtd): 0. */
+static void find_qemu(Manager *m, Guest *g)
+{
+        pid_t pid = 0;
+
+        if (qemu_pid_by_uuid(m->proc_root, g->uuid, &pid) < 0 && g->qemu_pid != 0)
+                log_guest(LOG_DEBUG, g, "its QEMU process is not found on this host");
+        g->qemu_pid = pid;
+}
+
 static void guest_added(Manager *m, const LibvirtGuestInfo *info)
 {
         Guest *g = manager_find_guest(m, info->uuid);
@@ -121,6 +133,7 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
                 g->max_bytes = info->max_bytes;
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
         *definition_of(g) = info->memory;
+        find_qemu(m, g);
         if (libvirt_vmem_guest_added(g, &info->vmem, manager_now_usec(m)))
                 (void)guest_add_actuator(g, &vmem_actuator);
         if (info->stats_period_error)

@@ -48,6 +48,21 @@ def check_squeeze_and_grow(daemon, idle, worker):
     assert got["actual_bytes"] >= 300 * MIB and got["backend"] == "libvirt", got
 
 
+def check_budget_finds_qemu(daemon, lv):
+    """GuestMemoryBudget=auto with libvirt guests: their QEMUs are found by
+    -uuid, so the budget looks in their cgroup (the private libvirtd's,
+    which has no limit) instead of saying no QEMU is known."""
+    want = "GuestMemoryBudget=auto: no memory cgroup with a limit holds the guests (from cgroup"
+    st = wait_for(lambda: (lambda s: s if s and want in (s["budget"]["problem"] or "") else None)(
+        status(daemon)[0]), 20, "status to name the guests' cgroup")
+    b = st["budget"]
+    log("libvirt guests, GuestMemoryBudget=auto: %s" % b["problem"])
+    pids = lv.qemu_pids()
+    with open("/proc/%d/cgroup" % pids[0]) as f:
+        line = next((ln for ln in f if ":memory:" in ln or ln.startswith("0::")), "")
+    assert line.strip().split(":", 2)[2] in b["problem"], (line, b)
+
+
 def check_lifecycle(daemon, lv, idle):
     idle.suspend()
     wait_for(lambda: (managed(daemon, "lv-idle") or {}).get("paused"), 3, "suspend seen")
@@ -184,10 +199,11 @@ def main():
         idle.wait_ready(180)
         worker.wait_ready(180)
         daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": lv.uri, "Interval": "1s",
-                             "StatsPeriod": "1s"})
+                             "StatsPeriod": "1s", "GuestMemoryBudget": "auto"})
         passed = False
         try:
             daemon.start()
+            check_budget_finds_qemu(daemon, lv)
             check_squeeze_and_grow(daemon, idle, worker)
             c = compat(daemon, "lv-idle")
             assert c["verdict"] == "unknown" and "passthrough disabled" in c["reason"], c
