@@ -174,6 +174,17 @@ static bool is_virtio_mem(xmlNodePtr n)
         return model && strcmp((const char *)model, "virtio-mem") == 0;
 }
 
+/* The <devices><memory model='virtio-mem'> after prev (NULL: the first). */
+static xmlNodePtr next_vmem_device(xmlNodePtr domain, xmlNodePtr prev)
+{
+        xmlNodePtr devices = child(domain, "devices", NULL);
+        xmlNodePtr n = prev ? prev->next : devices ? devices->children : NULL;
+
+        while (n && !is_virtio_mem(n))
+                n = n->next;
+        return n;
+}
+
 /* The device's <alias name=...>, "" when it has none (not running, or too long). */
 static void device_alias(xmlNodePtr dev, char *buf, size_t size)
 {
@@ -221,10 +232,7 @@ int libvirt_domain_xml_vmem(const char *xml, size_t len, LibvirtDomainVmem *ret)
 
         if (!domain)
                 return -EINVAL;
-        for (n = child(domain, "devices", NULL) ? child(domain, "devices", NULL)->children : NULL;
-             n; n = n->next) {
-                if (!is_virtio_mem(n))
-                        continue;
+        for (n = next_vmem_device(domain, NULL); n; n = next_vmem_device(domain, n)) {
                 if (v.n_devices < LIBVIRT_MAX_VMEM)
                         read_vmem_device(n, &v.devices[v.n_devices++]);
                 v.n_total++;
@@ -241,12 +249,7 @@ static xmlNodePtr find_vmem_device(xmlNodePtr domain, const char *alias)
 {
         char id[VMEM_DEVICE_ID_MAX];
 
-        for (xmlNodePtr n = child(domain, "devices", NULL)
-                                    ? child(domain, "devices", NULL)->children
-                                    : NULL;
-             n; n = n->next) {
-                if (!is_virtio_mem(n))
-                        continue;
+        for (xmlNodePtr n = next_vmem_device(domain, NULL); n; n = next_vmem_device(domain, n)) {
                 device_alias(n, id, sizeof(id));
                 if (strcmp(id, alias) == 0)
                         return n;

@@ -20,7 +20,6 @@ Two phases of two guests each, one memtided per phase:
    as the reason says.
 """
 
-import json
 import os
 import re
 import sys
@@ -29,22 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (run_test, MIB, Daemon, guests, log, require_guests, show,  # noqa: E402
                      teardown, wait_for, workdir)
-
-
-def vmem_of(daemon, name):
-    g = daemon.guests().get(name)
-    return (g, g["virtio_mem"][0]) if g and g.get("virtio_mem") else (None, None)
-
-
-def explain(daemon, name):
-    return json.loads(daemon.ctl("--json", "explain", name).stdout)
-
-
-def reasons(daemon, name):
-    out = explain(daemon, name)
-    if "decisions" not in out:  # a list of guests
-        out = out["guests"][0]
-    return [d["reason"] for d in out["decisions"]]
+from vmem_checks import check_ramp_met_by_plugging, reasons, vmem_of  # noqa: E402
 
 
 def phase_vmem_only(image, wd):
@@ -98,17 +82,7 @@ def phase_vmem_only(image, wd):
         split = reasons(daemon, "vmem")
         assert any("split: balloon 256.0 MiB + virtio-mem" in r for r in split), split
 
-        # A 300 MiB ramp at 50 MiB/s, met by plugging.
-        t1 = time.monotonic()
-        reply = gv.alloc(300, 50, timeout=120)
-        log("vmem: workload %r after %.1f s, plugged %d MiB" % (
-            reply, time.monotonic() - t1, gv.vmem_plugged_mib()))
-        show(daemon)
-        assert reply == "allocated 300", "allocation failed: %r\n%s" % (
-            reply, gv.console_text()[-3000:])
-        assert not gv.oom_killed(), "OOM kill in the guest:\n" + gv.console_text()[-3000:]
-        assert gv.vmem_plugged_mib() >= 200, "plugged only %d MiB" % gv.vmem_plugged_mib()
-        assert gv.balloon_actual_mib() >= 254
+        check_ramp_met_by_plugging(daemon, gv)
 
         # Still held without stats, never moved.
         assert gn.vmem_plugged_mib() == 256
