@@ -74,15 +74,27 @@ static const ActuatorOps vmem_actuator = {
         .set_target = set_vmem_requested,
 };
 
-/* "balloon (libvirt)", with the virtio-mem device memtided drives. */
+/* "balloon (libvirt)", with the virtio-mem device memtided drives. A domain
+ * with neither (<memballoon model='none'/>, no virtio-mem) is known, not
+ * managed: list --all says why. */
 static void became_ready(Manager *m, Guest *g)
 {
         _cleanup_free_ char *vmem = guest_vmem_describe(g);
         _cleanup_free_ char *devices = NULL;
+        bool balloon = guest_has_actuator(g, ACTUATOR_BALLOON);
 
-        if (vmem && asprintf(&devices, "balloon (libvirt), %s (libvirt)", vmem) < 0)
+        if (!balloon && !vmem) {
+                if (!g->last_error)
+                        log_guest(LOG_WARNING, g,
+                                  "no balloon and no virtio-mem device: nothing to manage");
+                free(g->last_error);
+                g->last_error = strdup("no balloon and no virtio-mem device");
+                return;
+        }
+        if (asprintf(&devices, "%s%s%s%s", balloon ? "balloon (libvirt)" : "",
+                     balloon && vmem ? ", " : "", vmem ? vmem : "", vmem ? " (libvirt)" : "") < 0)
                 devices = NULL;
-        manager_guest_ready(m, g, devices ? devices : "balloon (libvirt)");
+        manager_guest_ready(m, g, devices ? devices : "libvirt");
 }
 
 static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
@@ -94,8 +106,6 @@ static int new_guest(Manager *m, const LibvirtGuestInfo *info, Guest **ret)
                 r = guest_set_uuid(g, info->uuid);
         if (r >= 0 && !(g->backend_data = calloc(1, sizeof(LibvirtDomainMemory))))
                 r = -ENOMEM;
-        if (r >= 0)
-                r = guest_add_actuator(g, &balloon_actuator);
         if (r >= 0 && !m->config->libvirt_qmp_passthrough)
                 g->compat.unknown_reason = strdup("unknown (QMP passthrough disabled)");
         if (r < 0) {
@@ -134,6 +144,8 @@ static void guest_added(Manager *m, const LibvirtGuestInfo *info)
         g->paused = info->state != LIBVIRT_GUEST_RUNNING;
         *definition_of(g) = info->memory;
         find_qemu(m, g);
+        if (!info->vmem.no_balloon)
+                (void)guest_add_actuator(g, &balloon_actuator);
         if (libvirt_vmem_guest_added(g, &info->vmem, manager_now_usec(m)))
                 (void)guest_add_actuator(g, &vmem_actuator);
         if (info->stats_period_error)

@@ -237,6 +237,11 @@ int libvirt_domain_xml_vmem(const char *xml, size_t len, LibvirtDomainVmem *ret)
                         read_vmem_device(n, &v.devices[v.n_devices++]);
                 v.n_total++;
         }
+        n = child(child(domain, "devices", NULL), "memballoon", NULL);
+        if (n) {
+                _cleanup_(xml_freep) xmlChar *model = xmlGetProp(n, (const xmlChar *)"model");
+                v.no_balloon = model && strcmp((const char *)model, "none") == 0;
+        }
         n = child(domain, "memory", NULL);
         v.memory_bytes = n ? node_size(n) : 0;
         n = child(domain, "currentMemory", NULL);

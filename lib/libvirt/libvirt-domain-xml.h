@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,7 +52,8 @@ const char *libvirt_min_source_to_string(LibvirtMinSource s);
  * of its live XML) and the two totals libvirt counts them into. libvirt 9.0
  * checked here: <memory> is boot memory plus every device's <size>, and
  * <currentMemory> (like virDomainGetInfo's memory and the bulk stats'
- * balloon.current) is the balloon's size plus every device's <current>;
+ * balloon.current) is the balloon's size plus every device's <current>
+ * (without a balloon, <memballoon model='none'/>, it is <memory>);
  * the BALLOON_CHANGE event and virDomainSetMemoryFlags are the balloon's
  * own size, at most boot memory.
  */
@@ -61,6 +63,7 @@ typedef struct LibvirtDomainVmem {
         size_t n_total;                       /* the domain has */
         uint64_t memory_bytes;                /* <memory> */
         uint64_t current_bytes;               /* <currentMemory> */
+        bool no_balloon;                      /* <memballoon model='none'/> */
 } LibvirtDomainVmem;
 
 /* Reads xml (a live <domain>): 0, or -EINVAL as libvirt_domain_xml_memory(). */

@@ -44,7 +44,9 @@ static char *worker_live_xml(LibvirtBackend *b, virDomainPtr dom, char **message
 /*
  * libvirt counts the devices into the domain's sizes (LibvirtDomainVmem):
  * the balloon's own size and boot memory are what is left, both from the
- * same XML so that they agree with the devices' sizes in it.
+ * same XML so that they agree with the devices' sizes in it. Checked on
+ * libvirt 9.0: with a balloon <currentMemory> is the balloon plus every
+ * device's <current>; without one it is <memory>.
  */
 void libvirt_worker_read_vmem(LibvirtBackend *b, virDomainPtr dom, LibvirtGuestInfo *info)
 {
@@ -52,18 +54,25 @@ void libvirt_worker_read_vmem(LibvirtBackend *b, virDomainPtr dom, LibvirtGuestI
         LibvirtDomainVmem *v = &info->vmem;
         uint64_t plugged = 0, max = 0;
 
-        if (!xml || libvirt_domain_xml_vmem(xml, strlen(xml), v) < 0 || v->n_total == 0) {
+        if (!xml || libvirt_domain_xml_vmem(xml, strlen(xml), v) < 0) {
                 *v = (LibvirtDomainVmem){ 0 };
                 return;
         }
+        if (v->n_total == 0)
+                return;
         for (size_t i = 0; i < v->n_devices; i++) {
                 plugged += v->devices[i].plugged_bytes;
                 max += v->devices[i].max_bytes;
         }
-        if (v->current_bytes > plugged && v->memory_bytes > max) {
+        if (v->memory_bytes <= max)
+                return;
+        info->max_bytes = v->memory_bytes - max;
+        /* Without a balloon libvirt's <currentMemory> is <memory>, whatever
+         * is plugged: the guest has its boot memory plus the devices'. */
+        if (v->no_balloon)
+                info->actual_bytes = info->max_bytes;
+        else if (v->current_bytes > plugged)
                 info->actual_bytes = v->current_bytes - plugged;
-                info->max_bytes = v->memory_bytes - max;
-        }
 }
 
 void libvirt_worker_do_set_vmem(LibvirtBackend *b, LibvirtResultEntry *e, const char *alias)

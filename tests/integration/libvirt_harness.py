@@ -322,7 +322,7 @@ class LibvirtGuest(guests.Guest):
 
     def __init__(self, daemon, name, mem_mib=512, max_mib=None, uuid=None,
                  free_page_reporting=True, deflate_on_oom=False, stats_period=1,
-                 vmem_mib=0, vmem_block_mib=2, vmem_requested_mib=0, append=None):
+                 vmem_mib=0, vmem_block_mib=2, vmem_requested_mib=0, append=None, balloon=True):
         """vmem_mib > 0: a <memory model='virtio-mem'> of that size (libvirt
         wants a NUMA cell for it, ACPI for the guest to find its hotplug
         range, and <maxMemory>), as guests.Guest's options say."""
@@ -330,7 +330,7 @@ class LibvirtGuest(guests.Guest):
                          free_page_reporting=free_page_reporting, image_dir=daemon.image_dir,
                          uuid=uuid or str(uuidlib.uuid4()), vmem_mib=vmem_mib,
                          vmem_block_mib=vmem_block_mib, vmem_requested_mib=vmem_requested_mib,
-                         append=append)
+                         append=append, balloon=balloon)
         self.daemon = daemon
         self.max_mib = max_mib or mem_mib
         self.stats_period = stats_period
@@ -364,6 +364,8 @@ class LibvirtGuest(guests.Guest):
         if self.stats_period:
             balloon += "<stats period='%d'/>" % self.stats_period
         balloon += "</memballoon>"
+        if not self.balloon:
+            balloon = "<memballoon model='none'/>"
         memory, cpu, features, vmem = self._memory_xml()
         cmdline = "console=ttyS0 panic=-1 loglevel=4 no_timer_check"
         if self.append:

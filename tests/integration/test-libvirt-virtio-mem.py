@@ -10,6 +10,8 @@ events) on real TCG guests under a private libvirtd:
   50 MiB/s, met by plugging, without an OOM kill, the balloon never moving.
 - "lvboth": balloon and virtio-mem: the idle guest is unplugged first, then
   its balloon goes below boot memory; explain shows each split.
+- "lvnoballoon": <memballoon model='none'/>, virtio-mem only: managed with
+  no balloon, its device listed, held (no balloon driver: no stats).
 
 libvirt's own view (virsh dumpxml's <requested> and <current>) must agree
 with what memtided shows."""
@@ -47,6 +49,16 @@ def check_discovered(daemon):
     log("memtidectl show lvmem:\n" + out)
     assert "virtiomem0" in out, out
     assert "virtio-mem virtiomem0 (block 2.0 MiB" in daemon.log_text()
+
+
+def check_no_balloon(daemon):
+    n = wait_for(lambda: daemon.guests().get("lvnoballoon"), 30, "lvnoballoon to be managed")
+    assert n["balloon_actual_bytes"] is None and n["boot_bytes"] == 256 * MIB, n
+    d = n["virtio_mem"][0]
+    assert d["id"] == "virtiomem0" and d["driven"] and d["plugged_bytes"] == 256 * MIB, d
+    assert n["actual_bytes"] == 512 * MIB and n["max_bytes"] == 768 * MIB, n
+    assert "no stats" in n["reason"], n["reason"]
+    assert "guest lvnoballoon: managed: virtio-mem virtiomem0" in daemon.log_text()
 
 
 def check_idle_unplugged(daemon, lv, gv, t0):
@@ -94,10 +106,12 @@ def main():
                              append=MOVABLE)
         gb = lv.define_guest("lvboth", mem_mib=512, vmem_mib=1024, vmem_requested_mib=512,
                              append=MOVABLE)
-        for g in (gv, gb):
+        gn = lv.define_guest("lvnoballoon", mem_mib=256, vmem_mib=512, vmem_requested_mib=256,
+                             append=MOVABLE, balloon=False)
+        for g in (gv, gb, gn):
             g.wait_ready(180)
-        wait_for(lambda: gv.vmem_plugged_mib() == 512 and gb.vmem_plugged_mib() == 512, 60,
-                 "the guests' initial virtio-mem plug")
+        wait_for(lambda: gv.vmem_plugged_mib() == 512 and gb.vmem_plugged_mib() == 512
+                 and gn.vmem_plugged_mib() == 256, 60, "the guests' initial virtio-mem plug")
         daemon = Daemon(wd, {"Backend": "libvirt", "LibvirtURI": lv.uri, "Interval": "1s",
                              "StatsPeriod": "1s"},
                         guest_sections="[Guest:lvmem]\nMinMemory=256M\n")
@@ -108,16 +122,18 @@ def main():
             check_discovered(daemon)
             check_idle_unplugged(daemon, lv, gv, t0)
             check_both(daemon, gb, t0)
+            check_no_balloon(daemon)
             show(daemon)
             check_ramp_met_by_plugging(daemon, gv)
             assert not gb.oom_killed()
+            assert gn.vmem_plugged_mib() == 256, "lvnoballoon moved"
             assert daemon.alive()
             passed = True
             print("PASS")
         finally:
             daemon.stop()
             if not passed:
-                dump_logs(daemon, [gv, gb])
+                dump_logs(daemon, [gv, gb, gn])
                 print("---- libvirtd log (tail) ----\n" + lv.log_text()[-3000:])
 
 
