@@ -363,6 +363,39 @@ static void qmp_pending_append(QmpClient *c, QmpPending *p)
         c->n_large_pending += p->large_reply;
 }
 
+/*
+ * Writes what was just queued (the last len bytes) at once when nothing was
+ * queued before it, so that a command costs one send() and no trip through
+ * the loop; what the socket does not take waits for EPOLLOUT. A failed
+ * send() is left for the loop's flush to report: closing here would call the
+ * owner back inside its own call. Returns -errno, with the command taken back
+ * unsent, only when EPOLLOUT cannot be asked for.
+ */
+static int qmp_client_send_queued(QmpClient *c, size_t len)
+{
+        size_t queued_before = c->output_end - c->output_start - len;
+        int r;
+
+        if (!c->io || c->state == QMP_CONNECTING)
+                return 0; /* the connect's EPOLLOUT flushes it */
+        if (queued_before == 0) {
+                ssize_t n = send(c->fd, c->output + c->output_start, len,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0)
+                        c->output_start += (size_t)n;
+                if (c->output_start == c->output_end)
+                        return 0;
+        }
+        r = sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
+        /* Part of it already went out: it stays, and the loop's next read or
+         * the unanswered-command timeout of the owner finds the dead socket. */
+        if (r < 0 && c->output_end - c->output_start == queued_before + len)
+                c->output_end -= len;
+        else
+                r = 0;
+        return r;
+}
+
 /* Commands whose replies may outgrow the small budget (qmp.h). */
 static bool qmp_reply_may_be_large(const char *command)
 {
@@ -407,13 +440,6 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
         if (c->output_end - c->output_start + len + 1 > QMP_MAX_OUTPUT_BYTES)
                 return -ENOBUFS;
 
-        /* Ask for EPOLLOUT before queuing, so a failure leaves nothing behind. */
-        if (c->io && c->state != QMP_CONNECTING) {
-                r = sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
-                if (r < 0)
-                        return r;
-        }
-
         r = qmp_output_append(c, text, len);
         if (r < 0)
                 return r;
@@ -422,6 +448,9 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
                 c->output_end -= len;
                 return r;
         }
+        r = qmp_client_send_queued(c, len + 1);
+        if (r < 0)
+                return r;
 
         *p = (QmpPending){ .id = c->next_id++,
                            .queued_usec = now,
