@@ -96,7 +96,6 @@ struct QmpClient {
 
         json_tokener *tokener; /* NULL once closed: what it held is freed */
         QmpScan scan;
-        char input[QMP_READ_CHUNK];
 
         char *output; /* queued bytes are output[output_start..output_end) */
         size_t output_start, output_end, output_size;
@@ -667,6 +666,7 @@ static size_t qmp_client_parse(QmpClient *c, const char *buf, size_t len)
 {
         _cleanup_json_ json_object *message = NULL;
         enum json_tokener_error jerr;
+        bool was_large;
 
         message = json_tokener_parse_ex(c->tokener, buf, (int)len);
         jerr = json_tokener_get_error(c->tokener);
@@ -678,9 +678,16 @@ static size_t qmp_client_parse(QmpClient *c, const char *buf, size_t len)
                 return len;
         }
         len = json_tokener_get_parse_end(c->tokener);
+        was_large = c->scan.bytes > QMP_SMALL_MESSAGE_BYTES;
         c->scan.budget = NULL; /* the next message starts here */
         /* A bare "null" parses successfully into a NULL object. */
         qmp_client_dispatch(c, message);
+        /* A large reply (query-qmp-schema: 200 kB, 2.5 MiB as json-c
+         * objects) leaves that much heap free but resident: give it back. */
+        if (was_large) {
+                json_object_put(TAKE_PTR(message));
+                (void)malloc_trim(0);
+        }
         return len;
 }
 
@@ -713,9 +720,13 @@ static void qmp_client_feed(QmpClient *c, const char *buf, size_t n)
 
 static void qmp_client_read(QmpClient *c)
 {
+        /* One buffer for all clients of the thread's loop: json-c copies
+         * what it keeps, so nothing stays in it between reads, and a
+         * connection does not hold 64 KiB of its own for good. */
+        static _Thread_local char input[QMP_READ_CHUNK];
         ssize_t n;
 
-        n = recv(c->fd, c->input, sizeof(c->input), MSG_DONTWAIT);
+        n = recv(c->fd, input, sizeof(input), MSG_DONTWAIT);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                         return;
@@ -726,7 +737,7 @@ static void qmp_client_read(QmpClient *c)
                 qmp_client_close(c, "end of file from peer");
                 return;
         }
-        qmp_client_feed(c, c->input, (size_t)n);
+        qmp_client_feed(c, input, (size_t)n);
 }
 
 static void qmp_client_finish_connect(QmpClient *c)
