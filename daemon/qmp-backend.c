@@ -83,6 +83,8 @@ static void read_qemu_rss(Manager *m, Guest *g)
  * schemas side by side (and leave the heap they took behind). */
 #define SCHEMA_PROBES_MAX 4
 
+#define SCHEMA_PROBES_UNCOUNTED SIZE_MAX
+
 static size_t schema_probes_running(Manager *m)
 {
         size_t n = 0;
@@ -92,12 +94,15 @@ static size_t schema_probes_running(Manager *m)
         return n;
 }
 
-/* The compat probe of a ready guest, its first only within the limit. */
+/* The compat probe of a ready guest, its first only within the limit;
+ * *schema_probes is counted when first needed (SCHEMA_PROBES_UNCOUNTED). */
 static void refresh_compat(Manager *m, Guest *g, size_t *schema_probes)
 {
         const GuestCompat *c = &g->compat;
 
         if (!c->probed && !c->probing) {
+                if (*schema_probes == SCHEMA_PROBES_UNCOUNTED)
+                        *schema_probes = schema_probes_running(m);
                 if (*schema_probes >= SCHEMA_PROBES_MAX)
                         return;
                 (*schema_probes)++;
@@ -128,7 +133,7 @@ static void cycle_begin(Backend *b)
 static void cycle_end(Backend *b)
 {
         Manager *m = b->manager;
-        size_t schema_probes = schema_probes_running(m);
+        size_t schema_probes = SCHEMA_PROBES_UNCOUNTED;
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
@@ -153,7 +158,7 @@ static void poll_guests(Backend *b)
 {
         Manager *m = b->manager;
         uint64_t now = manager_now_usec(m);
-        size_t schema_probes = schema_probes_running(m);
+        size_t schema_probes = SCHEMA_PROBES_UNCOUNTED;
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];

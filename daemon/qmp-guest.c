@@ -346,15 +346,20 @@ static void on_ready(QmpClient *c, void *userdata)
                 setup_failed(g, "query-name", "could not queue");
 }
 
-static void on_event(QmpClient *c, const char *event, json_object *data, void *userdata)
+static void balloon_change(Guest *g, json_object *data)
 {
         uint64_t actual;
 
-        if (strcmp(event, "BALLOON_CHANGE") == 0 && json_get_u64(data, "actual", &actual) == 0) {
-                Guest *g = userdata;
-                qmp_guest_of(g)->balloon_event_usec = manager_now_usec(g->manager);
-                guest_balloon_changed(g, actual);
-        }
+        if (json_get_u64(data, "actual", &actual) < 0)
+                return;
+        qmp_guest_of(g)->balloon_event_usec = manager_now_usec(g->manager);
+        guest_balloon_changed(g, actual);
+}
+
+static void on_event(QmpClient *c, const char *event, json_object *data, void *userdata)
+{
+        if (strcmp(event, "BALLOON_CHANGE") == 0)
+                balloon_change(userdata, data);
         else if (strcmp(event, "STOP") == 0)
                 set_paused(userdata, true, "STOP event");
         else if (strcmp(event, "RESUME") == 0)
@@ -550,7 +555,8 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
                 return;
         }
         stats_poll_answered(&qmp_guest_of(g)->stats_poll, s.last_update_sec,
-                            manager_now_usec(g->manager), g->manager->config->stats_period_usec,
+                            qmp_guest_of(g)->stats_poll_sent_usec,
+                            g->manager->config->stats_period_usec,
                             manager_poll_period_usec(g->manager));
         manager_stats_arrived(g->manager, g, &s);
         qmp_compat_note_stats(g);
@@ -575,7 +581,9 @@ int qmp_guest_refresh_balloon_if_moving(Guest *g)
 int qmp_guest_poll_stats(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
+        uint64_t now = manager_now_usec(g->manager);
         json_object *args;
+        int r;
 
         /* Plugging and unplugging are the guest's, at its own pace: their
          * sizes are read at every tick (one small reply). */
@@ -584,7 +592,7 @@ int qmp_guest_poll_stats(Guest *g)
         if (q->stats_poll_inflight || !q->balloon_path)
                 return 0;
         /* A shared monitor is polled once a cycle, whatever the schedule. */
-        if (!q->shared && !stats_poll_due(&q->stats_poll, manager_now_usec(g->manager)))
+        if (!q->shared && !stats_poll_due(&q->stats_poll, now))
                 return 0;
         /* The balloon's size first, answered first: a report is measured
          * against the size of its time, not one up to a second older
@@ -596,7 +604,10 @@ int qmp_guest_poll_stats(Guest *g)
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        return send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        r = send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        if (r >= 0)
+                q->stats_poll_sent_usec = now; /* the schedule's tick, however late the answer */
+        return r;
 }
 
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)

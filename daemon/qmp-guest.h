@@ -29,7 +29,8 @@ typedef struct QmpGuest {
         bool balloon_query_inflight;
         bool status_query_inflight;
         StatsPollSchedule stats_poll; /* when the next report can be there */
-        uint64_t balloon_event_usec;  /* the last BALLOON_CHANGE; 0: none */
+        uint64_t stats_poll_sent_usec;
+        uint64_t balloon_event_usec; /* the last BALLOON_CHANGE; 0: none */
         uint64_t connect_started_usec;
         unsigned failures;
         uint64_t reconnect_at_usec;

@@ -22,9 +22,11 @@ typedef struct StatsPollSchedule {
 /* True when the guest's stats should be asked for at this tick. */
 bool stats_poll_due(const StatsPollSchedule *s, uint64_t now_usec);
 
-/* A poll's answer, with the report's last-update: a new report moves the
- * next poll a period on; an unchanged one (or none yet, 0) keeps polling at
- * every tick. */
+/* A poll's answer, with the report's last-update and the tick the poll
+ * was sent at (not when the answer came: a slow answer must not push the
+ * next poll past the tick that can see the next report): a new report moves
+ * the next poll a period on; an unchanged one (or none yet, 0) keeps polling
+ * at every tick. */
 void stats_poll_answered(StatsPollSchedule *s, uint64_t last_update_sec, uint64_t now_usec,
                          uint64_t period_usec, uint64_t tick_usec);
 

@@ -378,8 +378,8 @@ static int qmp_client_send_queued(QmpClient *c, size_t len)
         if (!c->io || c->state == QMP_CONNECTING)
                 return 0; /* the connect's EPOLLOUT flushes it */
         if (queued_before == 0) {
-                ssize_t n = send(c->fd, c->output + c->output_start, len,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n =
+                        send(c->fd, c->output + c->output_start, len, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n > 0)
                         c->output_start += (size_t)n;
                 if (c->output_start == c->output_end)
