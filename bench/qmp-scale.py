@@ -5,8 +5,9 @@
 real memtided of BUILD_DIR with Backend=qmp, StatsPeriod=1s and the default
 Interval.
 
-For each N: start the fake and memtided, wait until every guest is managed
-and its balloon settled (no command on its way, sizes still), then over a
+For each N: start the fake and memtided, wait until every guest is managed,
+probed (compat) and its balloon settled (no command on its way, sizes
+still), then over a
 steady window of S seconds measure memtided's share of one core (its CPU
 time from the scheduler, /proc/PID/task/*/schedstat, over wall time), its RssAnon (/proc/PID/status),
 PSS and private memory (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup),
@@ -139,15 +140,19 @@ class Fake:
 
 
 def settled(daemon, fake, n, last):
-    """True once n guests are managed, none has a command on its way and
-    the fake's sizes are those of the previous call."""
+    """True once n guests are managed, every one has had its first compat
+    probe (query-qmp-schema, then x-query-virtio-status: set-up work, not
+    the steady state), none has a command on its way and the fake's sizes
+    are those of the previous call."""
     guests = daemon.guests()
     if len(guests) < n or any(g["command_pending"] for g in guests.values()):
         last[:] = []
         return False
-    actual = fake.counts()["actual"]
-    still = actual == last
-    last[:] = actual
+    counts = fake.counts()
+    if counts["commands"].get("x-query-virtio-status", 0) < n:
+        return False
+    still = counts["actual"] == last
+    last[:] = counts["actual"]
     return still
 
 
@@ -180,7 +185,7 @@ def run(n, seconds):
         wait_for(lambda: len(daemon.guests()) == n, 60 + n / 5, "%d guests managed" % n, 1)
         result["managed_after_sec"] = time.monotonic() - t0
         last = []
-        wait_for(lambda: settled(daemon, fake, n, last), 120 + n / 10, "balloons settled", 2)
+        wait_for(lambda: settled(daemon, fake, n, last), 120 + n / 5, "balloons settled", 2)
         result["settled_after_sec"] = time.monotonic() - t0
         pid, fake_pid = daemon.proc.pid, fake.proc.pid
         c0, f0, k0, w0 = cpu_sec(pid), cpu_sec(fake_pid), fake.counts(), time.monotonic()
