@@ -141,15 +141,16 @@ class Fake:
 
 def settled(daemon, fake, n, last):
     """True once n guests are managed, every one has had its first compat
-    probe (query-qmp-schema, then x-query-virtio-status: set-up work, not
-    the steady state), none has a command on its way and the fake's sizes
-    are those of the previous call."""
+    probe (query-qmp-schema, then x-query-virtio once: set-up work, not the
+    steady state) and a balloon command (the fake's idle guests are all
+    squeezed), none has a command on its way and the fake's sizes are those
+    of the previous call."""
     guests = daemon.guests()
     if len(guests) < n or any(g["command_pending"] for g in guests.values()):
         last[:] = []
         return False
     counts = fake.counts()
-    if counts["commands"].get("x-query-virtio-status", 0) < n:
+    if min(counts["commands"].get(c, 0) for c in ("x-query-virtio", "balloon")) < n:
         return False
     still = counts["actual"] == last
     last[:] = counts["actual"]
