@@ -365,7 +365,7 @@ static int on_cycle_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Stats are polled faster than QEMU refreshes them so a new report is seen soon. */
-static uint64_t poll_period_usec(Manager *m)
+uint64_t manager_poll_period_usec(const Manager *m)
 {
         uint64_t p = m->config->stats_period_usec / 4;
         return p < 250000 ? 250000 : p;
@@ -374,10 +374,14 @@ static uint64_t poll_period_usec(Manager *m)
 static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
+        uint64_t next = usec + manager_poll_period_usec(m), now = manager_now_usec(m);
 
         if (m->backend.ops->poll)
                 m->backend.ops->poll(&m->backend);
-        return sd_event_source_set_time(s, manager_now_usec(m) + poll_period_usec(m));
+        /* On a grid, not from now: ticks each late by the loop's work would
+         * fall behind QEMU's reports, and the stats schedule
+         * (stats-poll.h) would then see them a tick late. */
+        return sd_event_source_set_time(s, next > now ? next : now + manager_poll_period_usec(m));
 }
 
 /* One StatsPeriod= after the last early cycle at the soonest: a guest that
@@ -460,9 +464,10 @@ Manager *manager_free(Manager *m)
         return NULL;
 }
 
-static int add_timer(Manager *m, sd_event_source **ret, uint64_t at, sd_event_time_handler_t fn)
+static int add_timer(Manager *m, sd_event_source **ret, uint64_t at, uint64_t accuracy_usec,
+                     sd_event_time_handler_t fn)
 {
-        int r = sd_event_add_time(m->event, ret, CLOCK_MONOTONIC, at, 10000, fn, m);
+        int r = sd_event_add_time(m->event, ret, CLOCK_MONOTONIC, at, accuracy_usec, fn, m);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(*ret, SD_EVENT_ON);
@@ -479,9 +484,12 @@ int manager_start(Manager *m)
                                        m->backend.ops->name);
         (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         m->start_usec = now;
-        r = add_timer(m, &m->cycle_timer, now, on_cycle_timer);
+        r = add_timer(m, &m->cycle_timer, now, 10000, on_cycle_timer);
+        /* 1 ms: the stats schedule expects a guest's report at a tick whose
+         * lateness is less than QEMU's own (stats-poll.h). */
         if (r >= 0)
-                r = add_timer(m, &m->poll_timer, now + poll_period_usec(m), on_poll_timer);
+                r = add_timer(m, &m->poll_timer, now + manager_poll_period_usec(m), 1000,
+                              on_poll_timer);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up timers: %m");
         log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64

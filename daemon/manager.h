@@ -76,6 +76,8 @@ DEFINE_POINTER_CLEANUP(Manager, manager_free)
 int manager_start(Manager *m);
 
 uint64_t manager_now_usec(Manager *m);
+/* The stats poll tick: a quarter of StatsPeriod=, at least 250 ms. */
+uint64_t manager_poll_period_usec(const Manager *m);
 /* Mode=observe or memtidectl pause: decide and record, send nothing. */
 bool manager_observing(const Manager *m);
 /* Wall clock seconds: QEMU stamps guest stats with host wall-clock time. */

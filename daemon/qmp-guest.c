@@ -31,6 +31,11 @@
  * commands and not that one is not QEMU) is dropped and reconnected; its
  * guest is not managed meanwhile. */
 #define QMP_ANSWER_TIMEOUT_USEC (20 * USEC_PER_SEC)
+/* QEMU sends the first BALLOON_CHANGE of a move at once and later ones at
+ * most once a second (the last size at the end of that second): this long
+ * after the last one, with no command of ours on its way, the size we hold
+ * is QEMU's and no query-balloon is needed. */
+#define BALLOON_EVENT_SETTLE_USEC (2 * USEC_PER_SEC)
 
 static void setup_failed(Guest *g, const char *step, const char *error)
 {
@@ -334,12 +339,20 @@ static void on_ready(QmpClient *c, void *userdata)
                 setup_failed(g, "query-name", "could not queue");
 }
 
-static void on_event(QmpClient *c, const char *event, json_object *data, void *userdata)
+static void balloon_change(Guest *g, json_object *data)
 {
         uint64_t actual;
 
-        if (strcmp(event, "BALLOON_CHANGE") == 0 && json_get_u64(data, "actual", &actual) == 0)
-                guest_balloon_changed(userdata, actual);
+        if (json_get_u64(data, "actual", &actual) < 0)
+                return;
+        qmp_guest_of(g)->balloon_event_usec = manager_now_usec(g->manager);
+        guest_balloon_changed(g, actual);
+}
+
+static void on_event(QmpClient *c, const char *event, json_object *data, void *userdata)
+{
+        if (strcmp(event, "BALLOON_CHANGE") == 0)
+                balloon_change(userdata, data);
         else if (strcmp(event, "STOP") == 0)
                 set_paused(userdata, true, "STOP event");
         else if (strcmp(event, "RESUME") == 0)
@@ -484,6 +497,8 @@ void qmp_guest_lost(Guest *g, const char *reason)
         q->balloon_query_inflight = false;
         q->status_query_inflight = false;
         q->vmem_query_inflight = false;
+        stats_poll_reset(&q->stats_poll);
+        q->balloon_event_usec = 0;
         /* A guest that never came up again is not logged at every retry. */
         manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
         q->failures++;
@@ -532,31 +547,60 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
                 log_guest(LOG_WARNING, g, "guest-stats reply has no stats, ignoring");
                 return;
         }
+        stats_poll_answered(&qmp_guest_of(g)->stats_poll, s.last_update_sec,
+                            qmp_guest_of(g)->stats_poll_sent_usec,
+                            g->manager->config->stats_period_usec,
+                            manager_poll_period_usec(g->manager));
         manager_stats_arrived(g->manager, g, &s);
         qmp_compat_note_stats(g);
+}
+
+/* A shared monitor's events are missed between sessions. */
+static bool balloon_may_be_moving(const Guest *g, uint64_t now)
+{
+        const QmpGuest *q = qmp_guest_of(g);
+
+        return q->shared || g->command_pending ||
+               (q->balloon_event_usec && now - q->balloon_event_usec < BALLOON_EVENT_SETTLE_USEC);
+}
+
+int qmp_guest_refresh_balloon_if_moving(Guest *g)
+{
+        if (!balloon_may_be_moving(g, manager_now_usec(g->manager)))
+                return 0;
+        return qmp_guest_refresh_balloon(g);
 }
 
 int qmp_guest_poll_stats(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
+        uint64_t now = manager_now_usec(g->manager);
         json_object *args;
+        int r;
 
         /* Plugging and unplugging are the guest's, at its own pace: their
-         * sizes are read as often as the stats (one small reply). */
+         * sizes are read at every tick (one small reply). */
         if (q->has_vmem)
                 (void)qmp_guest_refresh_vmem(g);
         if (q->stats_poll_inflight || !q->balloon_path)
+                return 0;
+        /* A shared monitor is polled once a cycle, whatever the schedule. */
+        if (!q->shared && !stats_poll_due(&q->stats_poll, now))
                 return 0;
         /* The balloon's size first, answered first: a report is measured
          * against the size of its time, not one up to a second older
          * (BALLOON_CHANGE is rate-limited). Else a balloon someone else
          * deflated makes the report's MemAvailable exceed the size we hold,
-         * the guest's use comes out 0 and its floor too low. */
-        (void)qmp_guest_refresh_balloon(g);
+         * the guest's use comes out 0 and its floor too low. A balloon that
+         * has not moved needs no asking: its first move is an event at once. */
+        (void)qmp_guest_refresh_balloon_if_moving(g);
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        return send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        r = send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        if (r >= 0)
+                q->stats_poll_sent_usec = now; /* the schedule's tick, however late the answer */
+        return r;
 }
 
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -570,6 +614,7 @@ int qmp_guest_set_stats_period(Guest *g)
 {
         if (!qmp_guest_of(g)->balloon_path)
                 return 0; /* no balloon, no stats */
+        stats_poll_reset(&qmp_guest_of(g)->stats_poll); /* QEMU asks its driver at once */
         return send_command(g, "qom-set", stats_period_args(g), on_period_set);
 }
 

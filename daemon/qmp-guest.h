@@ -12,6 +12,7 @@
 #include "guest.h"
 #include "qmp-command-queue.h"
 #include "qmp.h"
+#include "stats-poll.h"
 
 /* The QMP backend's per-guest state (Guest.backend_data). */
 typedef struct QmpGuest {
@@ -27,6 +28,9 @@ typedef struct QmpGuest {
         bool stats_poll_inflight;
         bool balloon_query_inflight;
         bool status_query_inflight;
+        StatsPollSchedule stats_poll; /* when the next report can be there */
+        uint64_t stats_poll_sent_usec;
+        uint64_t balloon_event_usec; /* the last BALLOON_CHANGE; 0: none */
         uint64_t connect_started_usec;
         unsigned failures;
         uint64_t reconnect_at_usec;
@@ -69,6 +73,10 @@ int qmp_guest_poll_stats(Guest *g);
 int qmp_guest_refresh_status(Guest *g);
 int qmp_guest_set_stats_period(Guest *g);
 int qmp_guest_refresh_balloon(Guest *g);
+/* query-balloon while the balloon may be moving: a command of ours on its
+ * way, a BALLOON_CHANGE in the last 2 s, or a shared monitor (whose events
+ * are missed between sessions). */
+int qmp_guest_refresh_balloon_if_moving(Guest *g);
 /* query-memory-devices: the virtio-mem devices' plugged and requested sizes. */
 int qmp_guest_refresh_vmem(Guest *g);
 int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_reply_fn cb);

@@ -96,7 +96,6 @@ struct QmpClient {
 
         json_tokener *tokener; /* NULL once closed: what it held is freed */
         QmpScan scan;
-        char input[QMP_READ_CHUNK];
 
         char *output; /* queued bytes are output[output_start..output_end) */
         size_t output_start, output_end, output_size;
@@ -363,6 +362,39 @@ static void qmp_pending_append(QmpClient *c, QmpPending *p)
         c->n_large_pending += p->large_reply;
 }
 
+/*
+ * Writes what was just queued (the last len bytes) at once when nothing was
+ * queued before it, so that a command costs one send() and no trip through
+ * the loop; what the socket does not take waits for EPOLLOUT. A failed
+ * send() is left for the loop's flush to report: closing here would call the
+ * owner back inside its own call. Returns -errno, with the command taken back
+ * unsent, only when EPOLLOUT cannot be asked for.
+ */
+static int qmp_client_send_queued(QmpClient *c, size_t len)
+{
+        size_t queued_before = c->output_end - c->output_start - len;
+        int r;
+
+        if (!c->io || c->state == QMP_CONNECTING)
+                return 0; /* the connect's EPOLLOUT flushes it */
+        if (queued_before == 0) {
+                ssize_t n =
+                        send(c->fd, c->output + c->output_start, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0)
+                        c->output_start += (size_t)n;
+                if (c->output_start == c->output_end)
+                        return 0;
+        }
+        r = sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
+        /* Part of it already went out: it stays, and the loop's next read or
+         * the unanswered-command timeout of the owner finds the dead socket. */
+        if (r < 0 && c->output_end - c->output_start == queued_before + len)
+                c->output_end -= len;
+        else
+                r = 0;
+        return r;
+}
+
 /* Commands whose replies may outgrow the small budget (qmp.h). */
 static bool qmp_reply_may_be_large(const char *command)
 {
@@ -407,13 +439,6 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
         if (c->output_end - c->output_start + len + 1 > QMP_MAX_OUTPUT_BYTES)
                 return -ENOBUFS;
 
-        /* Ask for EPOLLOUT before queuing, so a failure leaves nothing behind. */
-        if (c->io && c->state != QMP_CONNECTING) {
-                r = sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
-                if (r < 0)
-                        return r;
-        }
-
         r = qmp_output_append(c, text, len);
         if (r < 0)
                 return r;
@@ -422,6 +447,9 @@ static int qmp_client_queue(QmpClient *c, const char *command, json_object *args
                 c->output_end -= len;
                 return r;
         }
+        r = qmp_client_send_queued(c, len + 1);
+        if (r < 0)
+                return r;
 
         *p = (QmpPending){ .id = c->next_id++,
                            .queued_usec = now,
@@ -638,6 +666,7 @@ static size_t qmp_client_parse(QmpClient *c, const char *buf, size_t len)
 {
         _cleanup_json_ json_object *message = NULL;
         enum json_tokener_error jerr;
+        bool was_large;
 
         message = json_tokener_parse_ex(c->tokener, buf, (int)len);
         jerr = json_tokener_get_error(c->tokener);
@@ -649,9 +678,16 @@ static size_t qmp_client_parse(QmpClient *c, const char *buf, size_t len)
                 return len;
         }
         len = json_tokener_get_parse_end(c->tokener);
+        was_large = c->scan.bytes > QMP_SMALL_MESSAGE_BYTES;
         c->scan.budget = NULL; /* the next message starts here */
         /* A bare "null" parses successfully into a NULL object. */
         qmp_client_dispatch(c, message);
+        /* A large reply (query-qmp-schema: 200 kB, 2.5 MiB as json-c
+         * objects) leaves that much heap free but resident: give it back. */
+        if (was_large) {
+                json_object_put(TAKE_PTR(message));
+                (void)malloc_trim(0);
+        }
         return len;
 }
 
@@ -684,9 +720,13 @@ static void qmp_client_feed(QmpClient *c, const char *buf, size_t n)
 
 static void qmp_client_read(QmpClient *c)
 {
+        /* One buffer for all clients of the thread's loop: json-c copies
+         * what it keeps, so nothing stays in it between reads, and a
+         * connection does not hold 64 KiB of its own for good. */
+        static _Thread_local char input[QMP_READ_CHUNK];
         ssize_t n;
 
-        n = recv(c->fd, c->input, sizeof(c->input), MSG_DONTWAIT);
+        n = recv(c->fd, input, sizeof(input), MSG_DONTWAIT);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                         return;
@@ -697,7 +737,7 @@ static void qmp_client_read(QmpClient *c)
                 qmp_client_close(c, "end of file from peer");
                 return;
         }
-        qmp_client_feed(c, c->input, (size_t)n);
+        qmp_client_feed(c, input, (size_t)n);
 }
 
 static void qmp_client_finish_connect(QmpClient *c)
