@@ -23,6 +23,10 @@ static uint64_t distance(uint64_t a, uint64_t b)
 
 void other_controller_command_sent(OtherController *o, uint64_t actual_bytes, uint64_t target_bytes)
 {
+        /* Not settled since our last command: it was still under way. */
+        bool under_way = o->command_target_bytes && !o->settled_bytes;
+
+        o->replaced_target_bytes = target_bytes && under_way ? o->command_target_bytes : 0;
         o->settled_bytes = 0;
         o->last_bytes = 0;
         o->command_from_bytes = actual_bytes;
@@ -45,15 +49,20 @@ static bool towards_qemu_target(const OtherController *o, uint64_t actual)
 }
 
 /* While a command of ours is under way the balloon moves from where it was
- * towards our target; going the other way, or past the target, is someone
- * else's doing. */
+ * towards our target (or, for a moment, towards the one it replaced);
+ * going the other way, or past the targets, is someone else's doing. */
 static bool against_our_command(const OtherController *o, uint64_t actual)
 {
         uint64_t from = o->command_from_bytes, target = o->command_target_bytes;
         uint64_t low = from < target ? from : target, high = from < target ? target : from;
+        uint64_t replaced = o->replaced_target_bytes;
 
         if (!from || !target)
                 return false;
+        if (replaced && replaced < low)
+                low = replaced;
+        if (replaced > high)
+                high = replaced;
         return actual + MOVE_MIN_BYTES <= low || actual >= high + MOVE_MIN_BYTES;
 }
 

@@ -20,6 +20,10 @@ typedef struct OtherController {
         /* Our command under way: from where, to what; 0 when none. */
         uint64_t command_from_bytes;
         uint64_t command_target_bytes;
+        /* The target of our command it replaced while the balloon was still
+         * on its way (0 none): the size we knew was up to a second old, so
+         * the balloon may go on towards that one for a moment. */
+        uint64_t replaced_target_bytes;
         /* The target QEMU holds from our last command; 0 when unknown (none
          * sent, or another controller set one since). */
         uint64_t qemu_target_bytes;

@@ -173,11 +173,34 @@ static void test_reboot_is_not_another_controller(void)
         check(!other_controller_active(&o, now));
 }
 
+/* Seen in test-systemd under host pressure: an inflation under way was
+ * stopped by resending the size memtided last knew (QEMU reports it at most
+ * once a second), while the balloon went on towards the old target for a
+ * moment. That is our own command, not another controller. */
+static void test_redirect_while_moving_is_ours(void)
+{
+        OtherController o = { 0 };
+        uint64_t now = 0;
+
+        step(&o, &now, 512, false, false);
+        step(&o, &now, 512, false, false);
+        other_controller_command_sent(&o, 512 * MIB, 256 * MIB);
+        check(step(&o, &now, 400, true, false) == OTHER_CONTROLLER_NONE);
+        /* "hold: host memory pressure": stop at 306 (the last size known) */
+        other_controller_command_sent(&o, 306 * MIB, 306 * MIB);
+        check(step(&o, &now, 257, true, false) == OTHER_CONTROLLER_NONE);
+        check(step(&o, &now, 300, true, false) == OTHER_CONTROLLER_NONE);
+        check(!other_controller_active(&o, now));
+        /* beyond both of our targets it is someone else's */
+        check(step(&o, &now, 200, true, false) == OTHER_CONTROLLER_MOVED);
+}
+
 int main(void)
 {
         RUN(test_our_stalled_command_going_on_is_ours);
         RUN(test_reboot_is_not_another_controller);
         RUN(test_move_against_our_command_is_seen);
+        RUN(test_redirect_while_moving_is_ours);
         RUN(test_move_after_settling_is_seen);
         RUN(test_our_commands_are_not_another_controller);
         RUN(test_a_moving_balloon_is_not_a_baseline);
