@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -287,6 +288,22 @@ static void log_config_errors(const char *error, int r)
         log_error("Failed to load config: %u error%s", n, n == 1 ? "" : "s");
 }
 
+/* One QMP socket per guest: systemd's soft limit of 1024 open files would
+ * stop memtided short of a thousand guests. sd-event uses epoll, never
+ * select(), so the soft limit may go up to the hard one (systemd's own
+ * advice for such programs). */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning("Failed to raise the open files limit to %llu: %m",
+                            (unsigned long long)rl.rlim_max);
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_(config_freep) MemtideConfig *config = NULL;
@@ -314,6 +331,7 @@ int main(int argc, char **argv)
         }
         /* A write to a closed control client must not kill the daemon. */
         signal(SIGPIPE, SIG_IGN);
+        raise_fd_limit();
         r = run(TAKE_PTR(config), &args);
         return r < 0 ? 1 : 0;
 }

@@ -32,6 +32,7 @@ container has no sanitizer runtime)."""
 
 import json
 import os
+import re
 import stat
 import sys
 import time
@@ -76,6 +77,14 @@ def check_service(c):
     assert st["Type"] == "notify" and st["StatusText"], st
     assert st["WatchdogUSec"] not in ("0", "infinity", ""), st
     assert st["MemoryMax"] != "infinity", "no MemoryMax= in the unit"
+    # systemd's soft limit of 1024 files would stop it short of 1000 guests
+    pid = show(c, "MainPID")["MainPID"]
+    limits = c.run("cat", "/proc/%s/limits" % pid).stdout
+    soft, hard = re.search(r"Max open files\s+(\d+)\s+(\d+)", limits).groups()
+    default = c.run("systemctl", "show", "--value", "-p", "DefaultLimitNOFILESoft").stdout.strip()
+    log("memtided's open files limit: soft %s, hard %s (services' default soft: %s)"
+        % (soft, hard, default))
+    assert soft == hard and int(soft) > 1024, limits
     gid = int(c.run("getent", "group", "memtide").stdout.split(":")[2])
     for path, mode, kind in (("/run/memtide", 0o750, stat.S_ISDIR),
                              ("/var/lib/memtide", 0o750, stat.S_ISDIR),
