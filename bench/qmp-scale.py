@@ -141,7 +141,7 @@ class Fake:
 
 def settled(daemon, fake, n, last):
     """True once n guests are managed, every one has had its first compat
-    probe (query-qmp-schema, then x-query-virtio once: set-up work, not the
+    probe (x-query-virtio and the device's status: set-up work, not the
     steady state) and a balloon command (the fake's idle guests are all
     squeezed), none has a command on its way and the fake's sizes are those
     of the previous call."""

@@ -78,39 +78,6 @@ static void read_qemu_rss(Manager *m, Guest *g)
                 g->qemu_rss_bytes = 0;
 }
 
-/* The first compat probe asks for query-qmp-schema, some 200 kB that json-c
- * builds into about 2.5 MiB while it is read: so many guests at once, and
- * no more, so that hundreds of guests set up together do not build as many
- * schemas side by side (and leave the heap they took behind). */
-#define SCHEMA_PROBES_MAX 4
-
-#define SCHEMA_PROBES_UNCOUNTED SIZE_MAX
-
-static size_t schema_probes_running(Manager *m)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < m->n_guests; i++)
-                n += m->guests[i]->compat.probing && !m->guests[i]->compat.probed;
-        return n;
-}
-
-/* The compat probe of a ready guest, its first only within the limit;
- * *schema_probes is counted when first needed (SCHEMA_PROBES_UNCOUNTED). */
-static void refresh_compat(Manager *m, Guest *g, size_t *schema_probes)
-{
-        const GuestCompat *c = &g->compat;
-
-        if (!c->probed && !c->probing) {
-                if (*schema_probes == SCHEMA_PROBES_UNCOUNTED)
-                        *schema_probes = schema_probes_running(m);
-                if (*schema_probes >= SCHEMA_PROBES_MAX)
-                        return;
-                (*schema_probes)++;
-        }
-        qmp_compat_refresh(g, manager_now_usec(m));
-}
-
 static int start(Backend *b)
 {
         return 0; /* guests are found by the first cycle's discovery */
@@ -134,7 +101,6 @@ static void cycle_begin(Backend *b)
 static void cycle_end(Backend *b)
 {
         Manager *m = b->manager;
-        size_t schema_probes = SCHEMA_PROBES_UNCOUNTED;
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
@@ -151,7 +117,7 @@ static void cycle_end(Backend *b)
                         (void)qmp_guest_poll_stats(g);
                 }
                 if (g->state == GUEST_READY) /* a session that failed to open lost it */
-                        refresh_compat(m, g, &schema_probes);
+                        qmp_compat_refresh(g, manager_now_usec(m));
         }
 }
 
@@ -159,7 +125,6 @@ static void poll_guests(Backend *b)
 {
         Manager *m = b->manager;
         uint64_t now = manager_now_usec(m);
-        size_t schema_probes = SCHEMA_PROBES_UNCOUNTED;
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
@@ -170,7 +135,7 @@ static void poll_guests(Backend *b)
                         /* Guests waiting for their first probe need not
                          * wait for the cycle's next turn. */
                         if (g->state == GUEST_READY && !g->compat.probed)
-                                refresh_compat(m, g, &schema_probes);
+                                qmp_compat_refresh(g, now);
                 }
         }
 }

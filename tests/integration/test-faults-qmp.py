@@ -122,7 +122,7 @@ def main():
             assert ANSWER_TIMEOUT - 1 <= c <= ANSWER_TIMEOUT + 5, \
                 "%s: dropped after %.1f s, expected ~%d s" % (b, c, ANSWER_TIMEOUT)
         # statsonly is a managed guest until a command of its first cycle
-        # (the compat probe's query-qmp-schema: no query-balloon is sent
+        # (the compat probe's x-query-virtio: no query-balloon is sent
         # while the balloon stands still) has gone unanswered for 20 s;
         # until then memtided sends none of them again, not one per cycle.
         c = fakes["statsonly"].closed_after[0]
