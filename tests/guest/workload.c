@@ -10,6 +10,7 @@
  *   held                      -> held MIB
  *   hold MIB RATE_MIB_PER_S   -> hold MIB held N    (at once; RATE 0 = flat out)
  *   cache RATE_MIB_PER_S [DEV] -> cache RATE        (at once; RATE 0 = stop)
+ *   dropcache                 -> dropped            (clean page cache dropped)
  *   meminfo                   -> meminfo total_kib=N free_kib=N available_kib=N
  *                                buffers_kib=N cached_kib=N allocstall=N
  *   anything wrong            -> error <text>
@@ -394,6 +395,18 @@ static void cmd_cache(int argc, char **argv)
         reply("cache %g", rate);
 }
 
+static void cmd_dropcache(void)
+{
+        int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0 || write(fd, "3\n", 2) != 2)
+                reply("error drop_caches: %s", strerror(errno));
+        else
+                reply("dropped");
+        if (fd >= 0)
+                close(fd);
+}
+
 static void handle(char *line)
 {
         char *argv[8];
@@ -444,6 +457,8 @@ static void handle(char *line)
                 cmd_hold(argc, argv);
         } else if (!strcmp(argv[0], "cache")) {
                 cmd_cache(argc, argv);
+        } else if (!strcmp(argv[0], "dropcache")) {
+                cmd_dropcache();
         } else {
                 reply("error unknown command: %.64s", argv[0]);
         }
