@@ -55,14 +55,15 @@ class ReplayError(Exception):
 
 # --- memtided -----------------------------------------------------------------
 
-def write_config(path, a, strategy, sockets, workdir, budget_bytes, budget_key):
+def write_config(path, a, strategy, sockets, workdir, budget_key):
     """memtided's config, also given to the simulator: the policy settings
     of both are the same file."""
     lines = ["[Daemon]", "Backend=qmp", "QMPSockets=%s" % " ".join(sockets),
              "ControlSocket=%s" % os.path.join(workdir, "memtide.sock"),
              "StateDirectory=%s" % os.path.join(workdir, "state")]
     if budget_key:
-        lines.append("GuestMemoryBudget=%d" % budget_bytes)
+        # The cgroup's limit and usage: what the guests may hold and hold.
+        lines.append("GuestMemoryBudget=auto")
     lines += ["", "[Policy]", "Strategy=%s" % (strategy if strategy != "static" else "adaptive")]
     if strategy == "proxmox":
         lines += ["", "[Guest:*]", "MinMemory=%dM" % int(a.mem * PROXMOX_MIN_SHARE)]
@@ -74,7 +75,7 @@ def budget_key_supported(memtided, workdir):
     """Whether this memtided knows [Daemon] GuestMemoryBudget= (issue 15)."""
     path = os.path.join(workdir, "probe.conf")
     with open(path, "w") as f:
-        f.write("[Daemon]\nGuestMemoryBudget=1G\n")
+        f.write("[Daemon]\nGuestMemoryBudget=auto\n")
     r = subprocess.run([memtided, "--config", path, "--check-config"], capture_output=True,
                        text=True)
     return r.returncode == 0
@@ -226,8 +227,7 @@ class Run:
     def start_manager(self, budget_key):
         sockets = [g.qmp_path for g in self.guests]
         self.config = os.path.join(self.workdir, "memtide.conf")
-        write_config(self.config, self.a, self.strategy, sockets, self.workdir,
-                     self.slice.budget_bytes, budget_key)
+        write_config(self.config, self.a, self.strategy, sockets, self.workdir, budget_key)
         if self.strategy == "static":
             return
         self.daemon = Daemon(self.a.build, self.config, self.workdir)
@@ -376,7 +376,9 @@ def simulate(a, run, slice_, summary):
     if r.returncode != 0:
         raise ReplayError("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
     sim = json.loads(r.stdout)
-    overhead = run.overhead_bytes
+    # VmRSS also counts QEMU's binary and libraries, in every QEMU: the
+    # simulated guest memory plus the RSS overhead measured on the idle guests.
+    overhead = sum(run.info["qemu_overhead_bytes"])
     peak = int(sim["peak_resident_gib"] * (1 << 30))
     summary.update(
         sim_peak_rss_bytes=peak + overhead,
