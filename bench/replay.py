@@ -388,24 +388,38 @@ def simulate(a, run, slice_, summary):
         sim_command=" ".join(cmd),
         sim_error=(peak + overhead) / summary["peak_rss_bytes"] - 1,
         sim_guest_ram_error=peak / max(summary["peak_guest_ram_bytes"], 1) - 1)
-    return [(p["time_seconds"] - sim["timeline"][0]["time_seconds"], p["resident_bytes"] + overhead)
-            for p in sim["timeline"]]
+    curve = [(p["time_seconds"], p["resident_bytes"] + overhead) for p in sim["timeline"]]
+    summary["sim_error_before_host_oom"] = error_before_host_oom(run.samples, curve)
+    return curve
+
+
+def error_before_host_oom(samples, curve):
+    """The simulator's peak against the measured one until the first QEMU
+    was killed: a killed QEMU's memory is gone from the measurement, not
+    from the simulation, which only counts the overrun."""
+    end = next((r["t"] for r in samples if r["host_oom"] > 0), float("inf"))
+    real = max((r["rss_sum"] for r in samples if r["t"] < end), default=0)
+    sim = max((b for t, b in curve if t < end), default=0)
+    return sim / real - 1 if real else None
 
 
 # --- output -------------------------------------------------------------------------
 
 def print_table(rows):
-    print("%-9s %8s %8s %8s %6s %6s %8s %7s %9s %8s %7s" % (
+    print("%-9s %8s %8s %8s %6s %6s %8s %7s %9s %5s %8s %7s %9s" % (
         "strategy", "peak RSS", "mean RSS", "budget", "guest", "host", "churn", "stalls",
-        "sim peak", "sim", "sim"))
-    print("%-9s %8s %8s %8s %6s %6s %8s %7s %9s %8s %7s" % (
-        "", "MiB", "MiB", "MiB", "OOM", "OOM", "MiB", "", "RSS MiB", "OOM", "error"))
+        "sim peak", "sim", "sim", "sim", "sim error"))
+    print("%-9s %8s %8s %8s %6s %6s %8s %7s %9s %5s %8s %7s %9s" % (
+        "", "MiB", "MiB", "MiB", "OOM", "OOM", "MiB", "", "RSS MiB", "OOM", "overrun", "error",
+        "< host OOM"))
     for r in rows:
-        print("%-9s %8d %8d %8d %6d %6d %8d %7d %9d %8d %+6.1f%%" % (
+        before = r["sim_error_before_host_oom"]
+        print("%-9s %8d %8d %8d %6d %6d %8d %7d %9d %5d %8s %+6.1f%% %9s" % (
             r["strategy"], r["peak_rss_bytes"] // MIB, r["mean_rss_bytes"] // MIB,
             r["budget_bytes"] // MIB, r["guest_oom"], r["host_oom"], r["churn_bytes"] // MIB,
             r["alloc_stalls"], r["sim_peak_rss_bytes"] // MIB, r["sim_oom"],
-            100 * r["sim_error"]))
+            "yes" if r["sim_overrun_gib_hours"] > 0 else "no", 100 * r["sim_error"],
+            "-" if before is None else "%+.1f%%" % (100 * before)))
     r = rows[0]
     print("budget: %.3f of %d x %d MiB; cgroup limit %d MiB (budget + QEMU overhead %d MiB "
           "measured on the idle guests after a warm-up)" % (r["budget_fraction"], r["guests"], r["mem_mib"],
@@ -502,6 +516,8 @@ def main(argv=None):
             guests.GuestError) as e:
         print("replay: %s" % e, file=sys.stderr)
         return 1
+    with open(os.path.join(workdir, "results.json"), "w") as f:
+        json.dump(rows, f, indent=2)
     if a.json:
         print(json.dumps(rows if a.compare else rows[0], indent=2))
     else:
