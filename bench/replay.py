@@ -198,13 +198,14 @@ class Run:
             g.cache(0)
             if g.command("dropcache") != "dropped":
                 raise ReplayError("%s: dropcache failed" % g.name)
-        time.sleep(self.a.settle)
 
     def measure_idle(self):
         """What the idle guests have resident (the demand's base) and may
         still hold, and QEMU's overhead: the cgroup's usage (RSS, kernel
-        memory, page cache charged to it) less the guests' resident RAM."""
-        self.warm_up()
+        memory, page cache charged to it) less the guests' resident RAM.
+        Measured with memtided running: its set-up (query-qmp-schema among
+        others) grows each QEMU's heap by ~20 MiB for good."""
+        time.sleep(self.a.settle)
         base, room, overhead, rss = [], [], [], []
         for g in self.guests:
             mi = g.meminfo()
@@ -310,6 +311,11 @@ class Run:
         self.t0 = time.monotonic()
         try:
             self.boot()
+            self.warm_up()
+            # A limit from the start, so that memtided finds one; the final
+            # one once the overhead is measured with memtided running.
+            self.cgroup.set_limit(self.slice.budget_bytes + 2 * self.cgroup.usage())
+            self.start_manager(budget_key)
             self.measure_idle()
             limit = self.slice.budget_bytes + self.overhead_bytes
             self.cgroup.set_limit(limit)
@@ -317,7 +323,6 @@ class Run:
             self.log("cgroup %s (v%d) limit %d MiB = budget %d MiB + QEMU overhead %d MiB" % (
                 self.cgroup.path, self.cgroup.version, limit // MIB,
                 self.slice.budget_bytes // MIB, self.overhead_bytes // MIB))
-            self.start_manager(budget_key)
             self.drive()
         finally:
             self.teardown()
