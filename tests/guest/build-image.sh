@@ -88,7 +88,7 @@ cannot() {
 
 # The virtio modules the guest loads, in load order (tests/guest/init).
 modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon
-         virtio_mem)
+         virtio_mem virtio_blk)
 
 # --- the kernel: Debian's package, unpacked, never installed -----------------
 # (into $kcache, set below once OUTDIR exists)

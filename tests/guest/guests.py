@@ -5,8 +5,8 @@
 A guest is Debian's kernel (its package unpacked, not installed) with a
 tiny initramfs (see build-image.sh): virtio-balloon driver loaded, no disk,
 no swap, and a workload program serving a line protocol on the guest's
-second serial port (ping, alloc MIB RATE, free, held, meminfo; see
-workload.c).
+second serial port (ping, alloc MIB RATE, free, held, hold MIB RATE,
+cache RATE, meminfo; see workload.c).
 
 Per guest NAME, files in WORKDIR:
 
@@ -16,6 +16,7 @@ Per guest NAME, files in WORKDIR:
     NAME.test.qmp   second QMP monitor for the tests, with test_monitor=True
     NAME.pid        QEMU's pid
     NAME.qemu.log   QEMU's stdout/stderr
+    NAME.disk       with disk_mib: the guest's virtio disk (sparse, raw)
 
 QEMU's QMP sockets accept one client at a time: while memtided is connected to
 NAME.qmp, a test must use the second monitor (test_monitor=True). Note that a
@@ -159,11 +160,15 @@ except OSError:  # pragma: no cover
     _libc = None
 
 
-def _child_setup():
+def _child_setup(cgroup_procs=None):
     # Runs in the child between fork and exec.
     if _libc is not None:
         PR_SET_PDEATHSIG = 1
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if cgroup_procs:
+        # Before exec: QEMU's memory is charged to the cgroup from its start.
+        with open(cgroup_procs, "w") as f:
+            f.write("%d\n" % os.getpid())
 
 
 # --- QMP ----------------------------------------------------------------------
@@ -266,13 +271,19 @@ class Guest:
     append="memhp_default_state=online_movable" for blocks that can be
     unplugged again (=online leaves them in ZONE_NORMAL, unplug may stall).
     balloon=False leaves out the virtio-balloon device.
+
+    disk_mib > 0 adds a virtio-blk disk of that size (NAME.disk, sparse,
+    read by QEMU with O_DIRECT so that the host caches nothing of it): the
+    workload's `cache` command reads it to fill the guest's page cache.
+    cgroup_procs: a cgroup's cgroup.procs file; QEMU joins that cgroup
+    before it starts (its memory is charged there from the first page).
     """
 
     def __init__(self, name, workdir, mem_mib=512, deflate_on_oom=False,
                  free_page_reporting=True, free_page_hint=False, image_dir=None,
                  test_monitor=False, smp=1, machine="q35", cpu=None, extra_args=(),
                  append=None, uuid=None, vmem_mib=0, maxmem_mib=None, vmem_block_mib=2,
-                 vmem_requested_mib=0, balloon=True):
+                 vmem_requested_mib=0, balloon=True, disk_mib=0, cgroup_procs=None):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise ValueError("bad guest name %r" % name)
         self.name = name
@@ -294,6 +305,8 @@ class Guest:
         self.vmem_block_mib = vmem_block_mib
         self.vmem_requested_mib = int(vmem_requested_mib)
         self.balloon = balloon
+        self.disk_mib = int(disk_mib)
+        self.cgroup_procs = cgroup_procs
         self.proc = None
         self.started_at = None
         self.ready_at = None
@@ -305,6 +318,7 @@ class Guest:
         self.console_path = p + ".console"
         self.pid_path = p + ".pid"
         self.log_path = p + ".qemu.log"
+        self.disk_path = p + ".disk"
         self._place_sockets()
 
     # context manager: never leave QEMU behind
@@ -384,6 +398,9 @@ class Guest:
             balloon += ",free-page-hint=on,iothread=io0"
         if self.balloon:
             cmd += ["-device", balloon]
+        if self.disk_mib:
+            cmd += ["-drive", "file=%s,if=none,id=disk0,format=raw,cache.direct=on,aio=threads"
+                    % self.disk_path, "-device", "virtio-blk-pci,drive=disk0"]
         if self.vmem_mib:
             cmd += ["-object", "memory-backend-ram,id=mem0,size=%dM" % self.vmem_mib,
                     "-device", "virtio-mem-pci,id=vmem0,memdev=mem0,block-size=%sM,"
@@ -412,12 +429,17 @@ class Guest:
                 os.unlink(p)
             except FileNotFoundError:
                 pass
+        if self.disk_mib:
+            with open(self.disk_path, "wb") as f:
+                f.truncate(self.disk_mib * MIB)  # sparse: reads cost the host no disk
         cmd = self.qemu_command()
         with open(self.log_path, "wb") as log:
             log.write(("+ " + " ".join(cmd) + "\n").encode())
             log.flush()
+            cgroup = self.cgroup_procs
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         preexec_fn=_child_setup, start_new_session=True)
+                                         preexec_fn=lambda: _child_setup(cgroup),
+                                         start_new_session=True)
         self.started_at = time.monotonic()
         with _live_lock:
             _live.add(self)
@@ -578,8 +600,25 @@ class Guest:
             timeout = 60.0 + (mib / rate_mib_s if rate_mib_s else mib / 10.0)
         return self.command("alloc %d %g" % (mib, rate_mib_s), timeout)
 
+    def hold(self, mib, rate_mib_s=0):
+        """hold MIB RATE: the workload moves what it holds toward mib in the
+        background; returns the MiB held when the command arrived."""
+        r = self.command("hold %d %g" % (mib, rate_mib_s))
+        m = re.fullmatch(r"hold \d+ held (\d+)", r)
+        if not m:
+            raise GuestError("%s: hold: %s" % (self.name, r))
+        return int(m.group(1))
+
+    def cache(self, rate_mib_s, device=None):
+        """cache RATE [DEVICE]: read the disk at that rate into the page cache
+        (0 stops)."""
+        r = self.command("cache %g%s" % (rate_mib_s, " " + device if device else ""))
+        if not r.startswith("cache "):
+            raise GuestError("%s: cache: %s" % (self.name, r))
+
     def meminfo(self):
-        """Guest /proc/meminfo figures in KiB: {'total_kib':..,'free_kib':..,'available_kib':..}."""
+        """Guest /proc/meminfo figures in KiB: {'total_kib':..,'free_kib':..,'available_kib':..,
+        'buffers_kib':.., 'cached_kib':..} and 'allocstall' (/proc/vmstat, summed)."""
         r = self.command("meminfo")
         if not r.startswith("meminfo "):
             raise GuestError("%s: meminfo: %s" % (self.name, r))

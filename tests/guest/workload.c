@@ -8,7 +8,11 @@
  *   alloc MIB RATE_MIB_PER_S  -> allocated MIB      (when done; RATE 0 = flat out)
  *   free                      -> freed MIB          (munmap of everything held)
  *   held                      -> held MIB
+ *   hold MIB RATE_MIB_PER_S   -> hold MIB held N    (at once; RATE 0 = flat out)
+ *   cache RATE_MIB_PER_S [DEV] -> cache RATE        (at once; RATE 0 = stop)
+ *   dropcache                 -> dropped            (clean page cache dropped)
  *   meminfo                   -> meminfo total_kib=N free_kib=N available_kib=N
+ *                                buffers_kib=N cached_kib=N allocstall=N
  *   anything wrong            -> error <text>
  *
  * Memory is taken in 1 MiB anonymous mappings, every 4 KiB page written with
@@ -22,6 +26,20 @@
  * "error busy"; free cancels a running alloc, whose reply is then
  * "error alloc cancelled at N" before "freed N". A chunk that cannot be
  * mapped ends the alloc with "error mmap: <reason> at N" (N = MiB held).
+ *
+ * A hold grows or shrinks what is held to MIB at RATE in the background and
+ * answers at once with what is held now, so that a driver can send a new
+ * target every second without waiting (a trace replay); a newer hold
+ * replaces an older one. While an alloc runs, hold gets "error busy" (and
+ * alloc while a hold moves); free cancels a hold. A chunk that cannot be
+ * mapped stops the hold where it is (the next hold tries again).
+ *
+ * cache reads the block device DEV (default /dev/vda) at RATE in 1 MiB
+ * reads, from where the last read stopped, wrapping at its end: the guest's
+ * page cache grows by RATE until the whole device is cached, and the kernel
+ * reclaims it as for any cache (it is clean). meminfo's buffers_kib is
+ * where a block device's cache shows; allocstall sums /proc/vmstat's
+ * allocstall_* counters (direct reclaim: allocations that stalled).
  *
  * Lines starting with '#' are unsolicited notices (the startup banner);
  * clients skip them. On start the input queue is flushed so that a command
@@ -64,6 +82,18 @@ static size_t alloc_target;  /* chunks held when done */
 static double alloc_rate;    /* MiB/s, 0 = no limit */
 static double alloc_start;   /* monotonic seconds */
 static size_t alloc_base;    /* chunks held when it started */
+
+/* Hold in progress: move toward hold_target at hold_rate from hold_base */
+static int hold_active;
+static size_t hold_target, hold_base;
+static double hold_rate, hold_start;
+
+/* Cache reading in progress */
+static int cache_fd = -1;
+static double cache_rate, cache_start;
+static uint64_t cache_done; /* MiB read since cache_start */
+static off_t cache_pos;
+static char *cache_buf;
 
 static double now_s(void)
 {
@@ -132,6 +162,11 @@ static int add_chunk(void)
         return 0;
 }
 
+static void drop_chunk(void)
+{
+        munmap(chunks[--n_chunks], CHUNK_BYTES);
+}
+
 static void free_all(void)
 {
         for (size_t i = 0; i < n_chunks; i++)
@@ -170,11 +205,107 @@ static int alloc_step(void)
         return -1;
 }
 
+/* When the next unit of work at `rate` per second, `done` units after
+ * `start`, is due; returns ms to wait, 0 when due now. */
+static int due_in_ms(double start, double rate, double done)
+{
+        double wait = rate > 0 ? start + done / rate - now_s() : 0;
+
+        if (wait <= 0)
+                return 0;
+        return wait * 1000.0 < 1 ? 1 : (int)(wait * 1000.0);
+}
+
+static int min_timeout(int a, int b)
+{
+        if (a < 0)
+                return b;
+        if (b < 0)
+                return a;
+        return a < b ? a : b;
+}
+
+/* Moves the chunks held toward hold_target as far as due; returns the poll
+ * timeout in ms (-1 = nothing to do). */
+static int hold_step(void)
+{
+        double t0 = now_s();
+
+        while (hold_active && n_chunks != hold_target) {
+                size_t done = n_chunks > hold_base ? n_chunks - hold_base : hold_base - n_chunks;
+                int wait = due_in_ms(hold_start, hold_rate, (double)done);
+
+                if (wait > 0)
+                        return wait;
+                if (n_chunks > hold_target)
+                        drop_chunk();
+                else if (add_chunk() < 0)
+                        hold_active = 0; /* out of memory: stay where we are */
+                if (now_s() - t0 > 0.05)
+                        return 0; /* flat out: answer commands meanwhile */
+        }
+        hold_active = 0;
+        return -1;
+}
+
+static void cache_stop(void)
+{
+        if (cache_fd >= 0)
+                close(cache_fd);
+        cache_fd = -1;
+}
+
+/* Reads the 1 MiB blocks due by now; returns the poll timeout in ms. */
+static int cache_step(void)
+{
+        double t0 = now_s();
+
+        while (cache_fd >= 0) {
+                int wait = due_in_ms(cache_start, cache_rate, (double)cache_done);
+                ssize_t n;
+
+                if (wait > 0)
+                        return wait;
+                n = pread(cache_fd, cache_buf, CHUNK_BYTES, cache_pos);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || (n == 0 && cache_pos == 0)) {
+                        cache_stop(); /* unreadable or empty */
+                        return -1;
+                }
+                if (n == 0) {
+                        cache_pos = 0; /* wrap at the end */
+                        continue;
+                }
+                cache_pos += n;
+                cache_done++;
+                if (now_s() - t0 > 0.05)
+                        return 0;
+        }
+        return -1;
+}
+
+/* Sum of the allocstall_* lines of /proc/vmstat, -1 when unreadable. */
+static long long allocstalls(void)
+{
+        FILE *f = fopen("/proc/vmstat", "re");
+        char line[256];
+        long long sum = 0, v;
+
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (!strncmp(line, "allocstall", 10) && sscanf(line, "%*s %lld", &v) == 1)
+                        sum += v;
+        fclose(f);
+        return sum;
+}
+
 static void meminfo(void)
 {
         FILE *f = fopen("/proc/meminfo", "re");
         char line[256];
-        long long total = -1, mfree = -1, avail = -1;
+        long long total = -1, mfree = -1, avail = -1, buffers = -1, cached = -1;
 
         if (!f) {
                 reply("error /proc/meminfo: %s", strerror(errno));
@@ -188,9 +319,15 @@ static void meminfo(void)
                         mfree = v;
                 else if (sscanf(line, "MemAvailable: %lld", &v) == 1)
                         avail = v;
+                else if (sscanf(line, "Buffers: %lld", &v) == 1)
+                        buffers = v;
+                else if (sscanf(line, "Cached: %lld", &v) == 1)
+                        cached = v;
         }
         fclose(f);
-        reply("meminfo total_kib=%lld free_kib=%lld available_kib=%lld", total, mfree, avail);
+        reply("meminfo total_kib=%lld free_kib=%lld available_kib=%lld buffers_kib=%lld "
+              "cached_kib=%lld allocstall=%lld",
+              total, mfree, avail, buffers, cached, allocstalls());
 }
 
 static int parse_num(const char *s, double *out)
@@ -206,6 +343,68 @@ static int parse_num(const char *s, double *out)
                 return -1;
         *out = v;
         return 0;
+}
+
+static void cmd_hold(int argc, char **argv)
+{
+        double mib, rate;
+
+        if (argc != 3 || parse_num(argv[1], &mib) || parse_num(argv[2], &rate) ||
+            mib != (double)(size_t)mib || mib > MAX_CHUNKS) {
+                reply("error usage: hold MIB RATE_MIB_PER_S");
+                return;
+        }
+        if (alloc_active) {
+                reply("error busy");
+                return;
+        }
+        hold_active = 1;
+        hold_target = (size_t)mib;
+        hold_base = n_chunks;
+        hold_rate = rate;
+        hold_start = now_s();
+        reply("hold %zu held %zu", hold_target, n_chunks);
+}
+
+static void cmd_cache(int argc, char **argv)
+{
+        const char *dev = argc > 2 ? argv[2] : "/dev/vda";
+        double rate;
+
+        if (argc < 2 || argc > 3 || parse_num(argv[1], &rate)) {
+                reply("error usage: cache RATE_MIB_PER_S [DEVICE]");
+                return;
+        }
+        cache_stop();
+        if (rate == 0) {
+                reply("cache 0");
+                return;
+        }
+        if (!cache_buf && !(cache_buf = malloc(CHUNK_BYTES))) {
+                reply("error cache: %s", strerror(errno));
+                return;
+        }
+        cache_fd = open(dev, O_RDONLY | O_CLOEXEC);
+        if (cache_fd < 0) {
+                reply("error %.64s: %s", dev, strerror(errno));
+                return;
+        }
+        cache_rate = rate;
+        cache_start = now_s();
+        cache_done = 0;
+        reply("cache %g", rate);
+}
+
+static void cmd_dropcache(void)
+{
+        int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0 || write(fd, "3\n", 2) != 2)
+                reply("error drop_caches: %s", strerror(errno));
+        else
+                reply("dropped");
+        if (fd >= 0)
+                close(fd);
 }
 
 static void handle(char *line)
@@ -231,6 +430,7 @@ static void handle(char *line)
                 meminfo();
         } else if (!strcmp(argv[0], "free")) {
                 size_t n = n_chunks;
+                hold_active = 0;
                 if (alloc_active) {
                         alloc_active = 0;
                         reply("error alloc cancelled at %zu", n_chunks);
@@ -244,7 +444,7 @@ static void handle(char *line)
                         reply("error usage: alloc MIB RATE_MIB_PER_S");
                         return;
                 }
-                if (alloc_active) {
+                if (alloc_active || hold_active) {
                         reply("error busy");
                         return;
                 }
@@ -253,6 +453,12 @@ static void handle(char *line)
                 alloc_target = n_chunks + (size_t)mib;
                 alloc_rate = rate;
                 alloc_start = now_s();
+        } else if (!strcmp(argv[0], "hold")) {
+                cmd_hold(argc, argv);
+        } else if (!strcmp(argv[0], "cache")) {
+                cmd_cache(argc, argv);
+        } else if (!strcmp(argv[0], "dropcache")) {
+                cmd_dropcache();
         } else {
                 reply("error unknown command: %.64s", argv[0]);
         }
@@ -303,7 +509,7 @@ int main(int argc, char **argv)
 
         for (;;) {
                 struct pollfd pfd = { .fd = in_fd, .events = POLLIN };
-                int timeout = alloc_step();
+                int timeout = min_timeout(alloc_step(), min_timeout(hold_step(), cache_step()));
                 int r = poll(&pfd, 1, timeout);
                 char rb[LINE_MAX_BYTES];
                 ssize_t n;
