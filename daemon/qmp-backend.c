@@ -128,10 +128,9 @@ static void poll_guests(Backend *b)
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
+                /* Stats polls have a timer per guest (qmp-guest.c), aligned to its reports. */
                 if (qmp_guest_stuck(g, now))
                         qmp_guest_lost(g, "QEMU monitor did not answer for 20 s");
-                else if (g->state == GUEST_READY && !qmp_guest_shared(g))
-                        (void)qmp_guest_poll_stats(g);
         }
 }
 

@@ -12,6 +12,7 @@
 #include "guest.h"
 #include "qmp-command-queue.h"
 #include "qmp.h"
+#include "stats-poll-schedule.h"
 
 /* The QMP backend's per-guest state (Guest.backend_data). */
 typedef struct QmpGuest {
@@ -26,6 +27,10 @@ typedef struct QmpGuest {
          * answers late must not collect a queue of them. */
         bool stats_poll_inflight;
         bool balloon_query_inflight;
+        /* Stats polls just after each report is due (not on a shared
+         * monitor, which is polled once per cycle). */
+        StatsPollSchedule stats_schedule;
+        sd_event_source *stats_timer;
         bool status_query_inflight;
         uint64_t connect_started_usec;
         unsigned failures;
