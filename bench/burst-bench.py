@@ -73,7 +73,7 @@ class Memtided:
     """memtided in the foreground on one guest's QMP socket; every stderr
     line is kept with the monotonic time this script read it."""
 
-    def __init__(self, build_dir, workdir, qmp_path):
+    def __init__(self, build_dir, workdir, qmp_path, extra=""):
         self.build_dir = build_dir
         self.socket = os.path.join(workdir, "memtide.sock")
         self.config = os.path.join(workdir, "memtide.conf")
@@ -81,8 +81,8 @@ class Memtided:
         self.lines = []  # (monotonic seconds, text)
         with open(self.config, "w") as f:
             f.write("[Daemon]\nBackend=qmp\nQMPSockets=%s\nControlSocket=%s\n"
-                    "StateDirectory=%s\n" % (qmp_path, self.socket,
-                                             os.path.join(workdir, "state")))
+                    "StateDirectory=%s\n%s" % (qmp_path, self.socket,
+                                               os.path.join(workdir, "state"), extra))
         self.proc = None
         self._reader = None
 
@@ -295,6 +295,195 @@ def summary(r):
                 r["fights"], r["actual_mib"], r["floor_mib"], r["squeezed_s"], r["load1"]))
 
 
+# --- host pressure: how soon does memtided see tasks stalling on memory? ---
+
+HOG_FILE_MIB = 512
+HOG_LIMIT_MIB = 64
+PSI_PATH = "/proc/pressure/memory"
+
+
+def psi_some_total():
+    with open(PSI_PATH) as f:
+        return int(f.readline().split("total=")[1])
+
+
+def memory_cgroup_dir():
+    """The writable memory cgroup directory this process is in (v1's
+    memory hierarchy, else cgroup2)."""
+    with open("/proc/self/cgroup") as f:
+        lines = [line.rstrip("\n").split(":", 2) for line in f]
+    for _, controllers, path in lines:
+        if "memory" in controllers.split(","):
+            return "/sys/fs/cgroup/memory" + path, "v1"
+    for hid, _, path in lines:
+        if hid == "0":
+            return "/sys/fs/cgroup" + path, "v2"
+    raise GuestError("no memory cgroup")
+
+
+class Hog:
+    """Reads a 512 MiB file over and over from a memory cgroup limited to
+    64 MiB: its page cache is reclaimed and read again all the time, so its
+    tasks stall on memory (PSI) without taking memory from anyone else."""
+
+    def __init__(self, workdir):
+        self.file = os.path.join(workdir, "hog.dat")
+        with open(self.file, "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(HOG_FILE_MIB):
+                f.write(block)
+            f.flush()
+            os.fsync(f.fileno())
+        parent, self.version = memory_cgroup_dir()
+        self.cgroup = os.path.join(parent, "memtide-burst-hog-%d" % os.getpid())
+        os.mkdir(self.cgroup)
+        limit = "memory.limit_in_bytes" if self.version == "v1" else "memory.max"
+        with open(os.path.join(self.cgroup, limit), "w") as f:
+            f.write(str(HOG_LIMIT_MIB * MIB))
+        self.proc = None
+
+    def drop_cache(self):
+        fd = os.open(self.file, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+    def start(self):
+        self.drop_cache()
+        procs = os.path.join(self.cgroup, "cgroup.procs")
+
+        def enter():
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        code = ("import mmap,sys\nf=open(sys.argv[1],'rb')\n"
+                "m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
+                "while True:\n    s=0\n    for o in range(0,len(m),4096): s+=m[o]\n")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, self.file], preexec_fn=enter)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def remove(self):
+        self.stop()
+        time.sleep(0.2)
+        try:
+            os.rmdir(self.cgroup)
+        except OSError:
+            pass
+        os.unlink(self.file)
+
+
+def first_line(daemon, since, needle, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for t, text in list(daemon.lines):
+            if t >= since and needle in text:
+                return t
+        time.sleep(0.01)
+    return None
+
+
+def first_status_pressure(daemon, since, timeout):
+    """main's memtided logs no PSI: the first status after `since` whose host
+    sample has PSI some avg10 > 0 (status polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = daemon.ctl_json("status") or {}
+        host = doc.get("host") or {}
+        if (host.get("psi_some_avg10_percent") or 0) > 0:
+            return time.monotonic()
+        time.sleep(0.05)
+    return None
+
+
+def stall_onset(since, timeout):
+    """When PSI's some total starts rising (read every 5 ms)."""
+    base = psi_some_total()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if psi_some_total() > base:
+            return time.monotonic()
+        time.sleep(0.005)
+    return None
+
+
+def wait_quiet(seconds=12.0, timeout=120.0):
+    """Until no task stalled on memory for `seconds` (PSI total unchanged)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        base, t0 = psi_some_total(), time.monotonic()
+        while time.monotonic() - t0 < seconds and psi_some_total() == base:
+            time.sleep(0.2)
+        if psi_some_total() == base:
+            return True
+    return False
+
+
+def host_pressure_run(variant, build_dir, workdir, hog, index):
+    wd = os.path.join(workdir, "psi-%s-%d" % (variant.replace(" ", "-"), index))
+    os.makedirs(wd)
+    extra = {"trigger": "PressureTrigger=yes\n", "no trigger": "PressureTrigger=no\n"}.get(
+        variant, "")
+    daemon = Memtided(build_dir, wd, os.path.join(wd, "none*.qmp"), extra)
+    result = {"variant": variant, "index": index}
+    try:
+        wait_quiet()
+        daemon.start()
+        time.sleep(3.3 + 0.37 * index)  # the hog starts at a different phase of the cycle
+        result["load1"] = os.getloadavg()[0]
+        t0 = time.monotonic()
+        hog.start()
+        onset = stall_onset(t0, 20)
+        if variant == "main":
+            seen = first_status_pressure(daemon, t0, 20)
+            fired = None
+        else:
+            seen = first_line(daemon, t0, "host: tasks stalled on memory", 20)
+            fired = first_line(daemon, t0, "PSI trigger: tasks stalled", 0.1)
+        hog.stop()
+        result["onset_ms"] = round((onset - t0) * 1000) if onset else None
+        result["seen_ms"] = round((seen - onset) * 1000) if seen and onset else None
+        result["trigger_ms"] = round((fired - onset) * 1000) if fired and onset else None
+        result["trigger_log"] = next((t for _, t in daemon.lines if "PSI trigger" in t), None)
+    finally:
+        hog.stop()
+        daemon.stop()
+    log("host pressure, %s #%d: stall %s ms after the hog started, first cycle seeing it %s ms "
+        "after that, trigger fired at %s ms, load %.2f (%s)" % (
+            variant, index, result["onset_ms"], result["seen_ms"], result["trigger_ms"],
+            result["load1"], result["trigger_log"]))
+    return result
+
+
+def host_pressure_bench(args):
+    variants = ["trigger", "no trigger"] + (["main"] if args.base_build else [])
+    hog = Hog(args.workdir)
+    results = []
+    try:
+        for i in range(args.runs):
+            for v in variants:
+                build = args.base_build if v == "main" else args.build_dir
+                results.append(host_pressure_run(v, build, args.workdir, hog, i))
+    finally:
+        hog.remove()
+    print("| memtided | stall seen by a cycle, ms after it began (runs) | median | trigger fired |")
+    print("| --- | --- | --- | --- |")
+    for v in variants:
+        rs = [r for r in results if r["variant"] == v]
+        seen = [r["seen_ms"] for r in rs if r["seen_ms"] is not None]
+        fired = [r["trigger_ms"] for r in rs if r["trigger_ms"] is not None]
+        print("| %s | %s (load %s) | %s | %s |" % (
+            v, ", ".join(str(r["seen_ms"]) for r in rs),
+            "/".join("%.1f" % r["load1"] for r in rs),
+            statistics.median(seen) if seen else "-",
+            ", ".join(str(x) for x in fired) if fired else "-"))
+    return results
+
+
 def wait_for_load(limit, max_wait):
     if limit <= 0:
         return
@@ -371,11 +560,22 @@ def main():
     p.add_argument("--wait-load", type=float, default=1.5,
                    help="wait (up to 10 min) for the 1-min load to fall below this; 0: do not")
     p.add_argument("--workdir", default=None)
+    p.add_argument("--host-pressure", action="store_true",
+                   help="instead of bursts: how soon memtided sees a host memory hog's stalls, "
+                        "with and without its PSI trigger")
+    p.add_argument("--base-build", default=None,
+                   help="with --host-pressure: also this memtided (main's), seen through status")
     args = p.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     if not guests.image_present():
         guests.ensure_image()
     args.workdir = args.workdir or tempfile.mkdtemp(prefix="memtide-burst-")
+    if args.host_pressure:
+        results = host_pressure_bench(args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        return 0
     rates, doos = parse_rates(args.rates), args.doo.split(",")
     jobs = [(rate, d == "on", i) for i in range(args.runs) for d in doos for rate in rates]
     jobs = [(rate, doo, n) for n, (rate, doo, _) in enumerate(jobs)]

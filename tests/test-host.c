@@ -42,6 +42,8 @@ static void test_psi_trigger_open(void)
         int fd = psi_trigger_open(FIXTURE_DIR "/proc/nopsi", &window);
 
         check(fd == -ENOENT);
+        /* A fixture's plain file: it would take the trigger and never fire. */
+        check(psi_trigger_open(FIXTURE_DIR "/proc/psi", &window) == -EOPNOTSUPP);
         fd = psi_trigger_open("/proc", &window);
         if (fd >= 0) {
                 check(window == PSI_TRIGGER_WINDOW_USEC || window == PSI_TRIGGER_UNPRIV_WINDOW_USEC);

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -20,8 +22,15 @@ static int open_with(const char *path, uint64_t stall_usec, uint64_t window_usec
         int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         int n;
 
+        struct statfs fs;
+
         if (fd < 0)
                 return -errno;
+        /* A fixture tree's plain file would take the write and never wake poll(). */
+        if (fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC) {
+                close(fd);
+                return -EOPNOTSUPP;
+        }
         n = snprintf(trigger, sizeof(trigger), "some %" PRIu64 " %" PRIu64, stall_usec,
                      window_usec);
         /* The kernel takes the whole write, NUL included, as the trigger. */

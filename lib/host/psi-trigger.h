@@ -22,7 +22,8 @@
 /* Opens proc_root/pressure/memory with the privileged trigger, else the
  * unprivileged one. Returns the fd (poll it for POLLPRI; POLLERR when the
  * file goes away) and the window taken in *ret_window_usec, or -errno:
- * -ENOENT without PSI, the kernel's error when it refuses both. */
+ * -ENOENT without PSI, -EOPNOTSUPP for a file not on procfs (a fixture
+ * tree), the kernel's error when it refuses both. */
 int psi_trigger_open(const char *proc_root, uint64_t *ret_window_usec);
 
 /* The share of time (percent) tasks stalled on memory between two readings
