@@ -387,14 +387,17 @@ def first_line(daemon, since, needle, timeout):
     return None
 
 
-def first_status_pressure(daemon, since, timeout):
-    """main's memtided logs no PSI: the first status after `since` whose host
-    sample has PSI some avg10 > 0 (status polled every 50 ms)."""
+def status_avg10(daemon):
+    return ((daemon.ctl_json("status") or {}).get("host") or {}).get("psi_some_avg10_percent") or 0
+
+
+def first_status_pressure(daemon, before, timeout):
+    """main's memtided logs no PSI: the first status whose host sample has
+    PSI some avg10 above `before` (what it had when the hog started; a past
+    stall decays for minutes), status polled every 50 ms."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        doc = daemon.ctl_json("status") or {}
-        host = doc.get("host") or {}
-        if (host.get("psi_some_avg10_percent") or 0) > 0:
+        if status_avg10(daemon) > before:
             return time.monotonic()
         time.sleep(0.05)
     return None
@@ -435,15 +438,17 @@ def host_pressure_run(variant, build_dir, workdir, hog, index):
         daemon.start()
         time.sleep(3.3 + 0.37 * index)  # the hog starts at a different phase of the cycle
         result["load1"] = os.getloadavg()[0]
+        before = status_avg10(daemon) if variant == "main" else 0
         t0 = time.monotonic()
         hog.start()
         onset = stall_onset(t0, 20)
         if variant == "main":
-            seen = first_status_pressure(daemon, t0, 20)
+            seen = first_status_pressure(daemon, before, 20)
             fired = None
         else:
             seen = first_line(daemon, t0, "host: tasks stalled on memory", 20)
-            fired = first_line(daemon, t0, "PSI trigger: tasks stalled", 0.1)
+            fired = first_line(daemon, t0, "PSI trigger: tasks stalled",
+                               5 if variant == "trigger" else 0.1)
         hog.stop()
         result["onset_ms"] = round((onset - t0) * 1000) if onset else None
         result["seen_ms"] = round((seen - onset) * 1000) if seen and onset else None
@@ -570,6 +575,7 @@ def main():
     if not guests.image_present():
         guests.ensure_image()
     args.workdir = args.workdir or tempfile.mkdtemp(prefix="memtide-burst-")
+    os.makedirs(args.workdir, exist_ok=True)
     if args.host_pressure:
         results = host_pressure_bench(args)
         if args.json:
