@@ -7,9 +7,27 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "log.h"
 #include "manager.h"
 #include "psi-trigger.h"
+
+/* The stall since the last cycle's reading, against what the trigger asks
+ * for: the kernel's unprivileged trigger also fires at the first stall
+ * after it is set, however small (psi_trigger_genuine()). */
+static bool woken_for_a_stall(Manager *m)
+{
+        char buf[256];
+        HostSample h = { 0 };
+        ssize_t n = pread(m->psi.fd, buf, sizeof(buf) - 1, 0);
+
+        if (n <= 0)
+                return true; /* cannot tell: a cycle too many costs little */
+        buf[n] = '\0';
+        if (host_parse_psi(buf, &h) < 0)
+                return true;
+        return psi_trigger_genuine(h.psi_some_total_usec, m->psi_prev_total_usec, m->psi.stall_usec);
+}
 
 static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -20,6 +38,12 @@ static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *user
                             "read at each cycle only",
                             m->proc_root);
                 psi_watch_stop(&m->psi);
+                return 0;
+        }
+        if (!woken_for_a_stall(m)) {
+                m->psi.false_fires++;
+                log_debug("PSI trigger woke memtided without the stall it asks for since the "
+                          "last cycle: ignored");
                 return 0;
         }
         m->psi.fires++;
@@ -44,6 +68,8 @@ void psi_watch_start(Manager *m)
                 return;
         }
         w->fd = r;
+        w->stall_usec = w->window_usec == PSI_TRIGGER_WINDOW_USEC ? PSI_TRIGGER_STALL_USEC
+                                                                  : PSI_TRIGGER_UNPRIV_STALL_USEC;
         r = sd_event_add_io(m->event, &w->source, w->fd, EPOLLPRI, on_psi_event, m);
         if (r < 0) {
                 log_warning_errno(r, "Failed to watch the PSI trigger: %m");
@@ -51,10 +77,7 @@ void psi_watch_start(Manager *m)
         }
         log_info("PSI trigger: a cycle as soon as tasks stall on memory for %" PRIu64
                  " ms within %" PRIu64 " s",
-                 (w->window_usec == PSI_TRIGGER_WINDOW_USEC ? PSI_TRIGGER_STALL_USEC
-                                                            : PSI_TRIGGER_UNPRIV_STALL_USEC) /
-                         1000,
-                 w->window_usec / 1000000);
+                 w->stall_usec / 1000, w->window_usec / 1000000);
 }
 
 void psi_watch_stop(PsiWatch *w)

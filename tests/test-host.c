@@ -34,6 +34,16 @@ static void test_psi_stall_percent(void)
         check(psi_stall_percent(2000000, 1000000, 500000) == 100.0);
 }
 
+/* A wake-up counts when the stall grew by what the trigger asks for since
+ * the last reading; the kernel's first spurious one does not. */
+static void test_psi_trigger_genuine(void)
+{
+        check(psi_trigger_genuine(1300000, 1000000, 300000));
+        check(!psi_trigger_genuine(1000001, 1000000, 300000));
+        check(psi_trigger_genuine(5, 0, 300000));       /* no earlier reading */
+        check(psi_trigger_genuine(900000, 1000000, 300000)); /* counter went back */
+}
+
 /* No PSI file: no trigger, -ENOENT. On this host's /proc, a trigger with a
  * window of 1 s (CAP_SYS_RESOURCE) or 2 s, or the kernel's refusal. */
 static void test_psi_trigger_open(void)
@@ -127,6 +137,7 @@ int main(void)
         RUN(test_meminfo_and_psi);
         RUN(test_psi_missing_is_unavailable);
         RUN(test_psi_stall_percent);
+        RUN(test_psi_trigger_genuine);
         RUN(test_psi_trigger_open);
         RUN(test_swap_activity_and_process_rss);
         RUN(test_zfs_arc_above_minimum_is_available);

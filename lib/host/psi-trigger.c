@@ -61,6 +61,12 @@ int psi_trigger_open(const char *proc_root, uint64_t *ret_window_usec)
         return fd;
 }
 
+bool psi_trigger_genuine(uint64_t total_usec, uint64_t earlier_total_usec, uint64_t stall_usec)
+{
+        return earlier_total_usec == 0 || total_usec < earlier_total_usec ||
+               total_usec - earlier_total_usec >= stall_usec;
+}
+
 double psi_stall_percent(uint64_t total_usec, uint64_t prev_total_usec, uint64_t span_usec)
 {
         double p;
