@@ -26,7 +26,8 @@ static bool woken_for_a_stall(Manager *m)
         buf[n] = '\0';
         if (host_parse_psi(buf, &h) < 0)
                 return true;
-        return psi_trigger_genuine(h.psi_some_total_usec, m->psi_prev_total_usec, m->psi.stall_usec);
+        return psi_trigger_genuine(h.psi_some_total_usec, m->psi_prev_total_usec,
+                                   m->psi.stall_usec);
 }
 
 static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)

@@ -40,7 +40,7 @@ static void test_psi_trigger_genuine(void)
 {
         check(psi_trigger_genuine(1300000, 1000000, 300000));
         check(!psi_trigger_genuine(1000001, 1000000, 300000));
-        check(psi_trigger_genuine(5, 0, 300000));       /* no earlier reading */
+        check(psi_trigger_genuine(5, 0, 300000));            /* no earlier reading */
         check(psi_trigger_genuine(900000, 1000000, 300000)); /* counter went back */
 }
 
@@ -56,9 +56,11 @@ static void test_psi_trigger_open(void)
         check(psi_trigger_open(FIXTURE_DIR "/proc/psi", &window) == -EOPNOTSUPP);
         fd = psi_trigger_open("/proc", &window);
         if (fd >= 0) {
-                check(window == PSI_TRIGGER_WINDOW_USEC || window == PSI_TRIGGER_UNPRIV_WINDOW_USEC);
+                check(window == PSI_TRIGGER_WINDOW_USEC ||
+                      window == PSI_TRIGGER_UNPRIV_WINDOW_USEC);
                 close(fd);
-                printf("  this host: a PSI trigger with a %" PRIu64 " s window\n", window / 1000000);
+                printf("  this host: a PSI trigger with a %" PRIu64 " s window\n",
+                       window / 1000000);
         } else {
                 check(fd == -ENOENT || fd == -EINVAL || fd == -EPERM || fd == -EACCES ||
                       fd == -EOPNOTSUPP);
