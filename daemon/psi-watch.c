@@ -12,22 +12,28 @@
 #include "manager.h"
 #include "psi-trigger.h"
 
-/* The stall since the last cycle's reading, against what the trigger asks
- * for: the kernel's unprivileged trigger also fires at the first stall
- * after it is set, however small (psi_trigger_genuine()). */
-static bool woken_for_a_stall(Manager *m)
+/* PSI's some total now, or 0 when it cannot be read. */
+static uint64_t read_total(PsiWatch *w)
 {
         char buf[256];
         HostSample h = { 0 };
-        ssize_t n = pread(m->psi.fd, buf, sizeof(buf) - 1, 0);
+        ssize_t n = pread(w->fd, buf, sizeof(buf) - 1, 0);
 
         if (n <= 0)
-                return true; /* cannot tell: a cycle too many costs little */
+                return 0;
         buf[n] = '\0';
-        if (host_parse_psi(buf, &h) < 0)
+        return host_parse_psi(buf, &h) < 0 ? 0 : h.psi_some_total_usec;
+}
+
+/* The kernel's unprivileged trigger fires at the first stall after it is
+ * set, however small; later wake-ups are what was asked for. So the first
+ * one counts only with the stall it asks for since the trigger was set
+ * (psi_trigger_genuine()); a wake-up that cannot be checked counts. */
+static bool woken_for_a_stall(PsiWatch *w)
+{
+        if (w->fires + w->false_fires > 0)
                 return true;
-        return psi_trigger_genuine(h.psi_some_total_usec, m->psi_prev_total_usec,
-                                   m->psi.stall_usec);
+        return psi_trigger_genuine(read_total(w), w->set_total_usec, w->stall_usec);
 }
 
 static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -41,10 +47,10 @@ static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *user
                 psi_watch_stop(&m->psi);
                 return 0;
         }
-        if (!woken_for_a_stall(m)) {
+        if (!woken_for_a_stall(&m->psi)) {
                 m->psi.false_fires++;
-                log_debug("PSI trigger woke memtided without the stall it asks for since the "
-                          "last cycle: ignored");
+                log_debug("PSI trigger woke memtided without the stall it asks for since it "
+                          "was set: ignored");
                 return 0;
         }
         m->psi.fires++;
@@ -71,6 +77,7 @@ void psi_watch_start(Manager *m)
         w->fd = r;
         w->stall_usec = w->window_usec == PSI_TRIGGER_WINDOW_USEC ? PSI_TRIGGER_STALL_USEC
                                                                   : PSI_TRIGGER_UNPRIV_STALL_USEC;
+        w->set_total_usec = read_total(w);
         r = sd_event_add_io(m->event, &w->source, w->fd, EPOLLPRI, on_psi_event, m);
         if (r < 0) {
                 log_warning_errno(r, "Failed to watch the PSI trigger: %m");

@@ -19,6 +19,7 @@ typedef struct PsiWatch {
         sd_event_source *source;
         uint64_t window_usec; /* the trigger's window: 1 s, or 2 s unprivileged */
         uint64_t stall_usec;  /* the stall it asks for within the window */
+        uint64_t set_total_usec; /* PSI's some total when it was set */
         uint64_t fires;       /* times the kernel woke us for a real stall */
         uint64_t false_fires; /* woken without that much stall (a kernel bug) */
 } PsiWatch;

@@ -29,9 +29,8 @@ int psi_trigger_open(const char *proc_root, uint64_t *ret_window_usec);
 
 /* Whether a wake-up is backed by the stall the trigger asks for: the some
  * total grew by stall_usec since an earlier reading (0: none, taken as
- * yes). The unprivileged trigger of at least Linux 6.1 to 6.18 starts its
- * window from the wrong counter and fires at the first stall after it is
- * set, however small. */
+ * yes). The unprivileged trigger (seen on Linux 6.18) fires at the first
+ * stall after it is set, however small; later wake-ups are right. */
 bool psi_trigger_genuine(uint64_t total_usec, uint64_t earlier_total_usec, uint64_t stall_usec);
 
 /* The share of time (percent) tasks stalled on memory between two readings
