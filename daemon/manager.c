@@ -325,6 +325,7 @@ static void host_pressure_since_last_cycle(Manager *m, uint64_t now)
         if (m->psi_prev_usec)
                 h->psi_some_recent = psi_stall_percent(
                         h->psi_some_total_usec, m->psi_prev_total_usec, now - m->psi_prev_usec);
+        m->psi_prev2_total_usec = m->psi_prev_total_usec;
         m->psi_prev_total_usec = h->psi_some_total_usec;
         m->psi_prev_usec = now;
         if (h->psi_some_recent > 0)

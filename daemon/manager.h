@@ -51,6 +51,7 @@ typedef struct Manager {
         uint64_t early_cycle_usec; /* when the last cycle brought forward was set to run; 0 none */
         PsiWatch psi;              /* PressureTrigger= */
         uint64_t psi_prev_total_usec, psi_prev_usec; /* the last cycle's PSI reading */
+        uint64_t psi_prev2_total_usec;               /* the cycle's before; 0 none */
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
         /* memtidectl pause (kept in the state directory): observing at run time. */

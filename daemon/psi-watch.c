@@ -25,15 +25,19 @@ static uint64_t read_total(PsiWatch *w)
         return host_parse_psi(buf, &h) < 0 ? 0 : h.psi_some_total_usec;
 }
 
-/* The kernel's unprivileged trigger fires at the first stall after it is
- * set, however small; later wake-ups are what was asked for. So the first
- * one counts only with the stall it asks for since the trigger was set
- * (psi_trigger_genuine()); a wake-up that cannot be checked counts. */
-static bool woken_for_a_stall(PsiWatch *w)
+/* The kernel's unprivileged trigger also wakes for stalls far smaller than
+ * it asks for (at the first stall after it is set, and again in the window
+ * after). A wake-up counts when the stall since the cycle before the last
+ * (at least a cycle ago, so that a cycle just before the wake-up does not
+ * hide the stall) or, before two cycles, since the trigger was set, is what
+ * the trigger asks for (psi_trigger_genuine()); one that cannot be checked
+ * counts. */
+static bool woken_for_a_stall(Manager *m)
 {
-        if (w->fires + w->false_fires > 0)
-                return true;
-        return psi_trigger_genuine(read_total(w), w->set_total_usec, w->stall_usec);
+        PsiWatch *w = &m->psi;
+        uint64_t since = m->psi_prev2_total_usec ? m->psi_prev2_total_usec : w->set_total_usec;
+
+        return psi_trigger_genuine(read_total(w), since, w->stall_usec);
 }
 
 static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -47,10 +51,9 @@ static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *user
                 psi_watch_stop(&m->psi);
                 return 0;
         }
-        if (!woken_for_a_stall(&m->psi)) {
+        if (!woken_for_a_stall(m)) {
                 m->psi.false_fires++;
-                log_debug("PSI trigger woke memtided without the stall it asks for since it "
-                          "was set: ignored");
+                log_debug("PSI trigger woke memtided without the stall it asks for: ignored");
                 return 0;
         }
         m->psi.fires++;

@@ -29,8 +29,9 @@ int psi_trigger_open(const char *proc_root, uint64_t *ret_window_usec);
 
 /* Whether a wake-up is backed by the stall the trigger asks for: the some
  * total grew by stall_usec since an earlier reading (0: none, taken as
- * yes). The unprivileged trigger (seen on Linux 6.18) fires at the first
- * stall after it is set, however small; later wake-ups are right. */
+ * yes). The unprivileged trigger (seen on Linux 6.18) also wakes for far
+ * smaller stalls: at the first stall after it is set and in the window
+ * after that one. */
 bool psi_trigger_genuine(uint64_t total_usec, uint64_t earlier_total_usec, uint64_t stall_usec);
 
 /* The share of time (percent) tasks stalled on memory between two readings
