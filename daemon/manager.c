@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "psi-trigger.h"
 #include "units.h"
 
 /* A balloon command not reached by then no longer blocks new decisions. */
@@ -313,12 +314,33 @@ static int collect(Manager *m, CycleInput *in)
         return 0;
 }
 
+/* PSI's stall share since the last cycle, beside its slow averages; logged
+ * (debug) while tasks stall, so that reaction times can be measured. */
+static void host_pressure_since_last_cycle(Manager *m, uint64_t now)
+{
+        HostSample *h = &m->host;
+
+        if (!m->host_ok || !h->psi_available)
+                return;
+        if (m->psi_prev_usec)
+                h->psi_some_recent = psi_stall_percent(
+                        h->psi_some_total_usec, m->psi_prev_total_usec, now - m->psi_prev_usec);
+        m->psi_prev2_total_usec = m->psi_prev_total_usec;
+        m->psi_prev_total_usec = h->psi_some_total_usec;
+        m->psi_prev_usec = now;
+        if (h->psi_some_recent > 0)
+                log_debug("host: tasks stalled on memory %.1f %% of the time since the last "
+                          "cycle (PSI some avg10 %.2f %%)",
+                          h->psi_some_recent, h->psi_some_avg10);
+}
+
 int manager_run_cycle(Manager *m)
 {
         _cleanup_(cycle_input_free) CycleInput in = { 0 };
         uint64_t start = manager_now_usec(m), begun = clock_usec(), wall = manager_wall_sec();
 
         m->host_ok = host_sample_read(m->proc_root, &m->host) >= 0;
+        host_pressure_since_last_cycle(m, start);
         guest_budget_update(m);
         expire_commands(m, start);
         if (collect(m, &in) < 0)
@@ -379,8 +401,7 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (m->backend.ops->poll)
                 m->backend.ops->poll(&m->backend);
         /* On a grid, not from now: ticks each late by the loop's work would
-         * fall behind QEMU's reports, and the stats schedule
-         * (stats-poll.h) would then see them a tick late. */
+         * drift (libvirt's bulk stats, the virtio-mem sizes). */
         return sd_event_source_set_time(s, next > now ? next : now + manager_poll_period_usec(m));
 }
 
@@ -400,24 +421,31 @@ static uint64_t early_cycle_at(Manager *m, uint64_t now)
  * rate-limited, since what a guest reports is up to the guest. A cycle
  * brought forward within the limit is moved to its end, not dropped.
  */
+bool manager_cycle_soon(Manager *m)
+{
+        uint64_t now = manager_now_usec(m), at = early_cycle_at(m, now), next;
+
+        if (!m->cycle_timer || sd_event_source_get_time(m->cycle_timer, &next) < 0 || next <= at)
+                return false;
+        m->early_cycle_usec = at;
+        (void)sd_event_source_set_time(m->cycle_timer, at);
+        return true;
+}
+
 void manager_stats_arrived(Manager *m, Guest *g, const BalloonStats *s)
 {
         GuestSample sample;
-        uint64_t now, at, next;
 
         if (!guest_stats_arrived(g, s) || !g->settings.manage)
                 return;
         manager_guest_sample(m, g, &sample);
         if (!policy_wants_early_cycle(&m->config->policy, &sample, &g->policy_state))
                 return;
-        now = manager_now_usec(m);
-        at = early_cycle_at(m, now);
-        if (sd_event_source_get_time(m->cycle_timer, &next) < 0 || next <= at)
-                return;
-        log_guest(LOG_DEBUG, g, "memory running short, running the cycle %s",
-                  at > now ? "at the end of the early-cycle limit" : "now");
-        m->early_cycle_usec = at;
-        (void)sd_event_source_set_time(m->cycle_timer, at);
+        if (manager_cycle_soon(m))
+                log_guest(LOG_DEBUG, g, "memory running short, running the cycle %s",
+                          m->early_cycle_usec > manager_now_usec(m)
+                                  ? "at the end of the early-cycle limit"
+                                  : "now");
 }
 
 int manager_new(Manager **ret, MemtideConfig *config, const char *config_path,
@@ -430,6 +458,7 @@ int manager_new(Manager **ret, MemtideConfig *config, const char *config_path,
         if (!m)
                 return -ENOMEM;
         m->backend = (Backend){ .ops = backend, .manager = m };
+        m->psi.fd = -1;
         m->config_path = config_path ? strdup(config_path) : NULL;
         m->proc_root = strdup(proc_root ? proc_root : "/proc");
         if (!m->proc_root || (config_path && !m->config_path))
@@ -454,6 +483,7 @@ Manager *manager_free(Manager *m)
         overrides_clear(&m->overrides);
         free(m->overrides_problem);
         guest_budget_done(&m->budget);
+        psi_watch_stop(&m->psi);
         sd_event_source_unref(m->cycle_timer);
         sd_event_source_unref(m->poll_timer);
         sd_event_unref(m->event);
@@ -485,13 +515,13 @@ int manager_start(Manager *m)
         (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         m->start_usec = now;
         r = add_timer(m, &m->cycle_timer, now, 10000, on_cycle_timer);
-        /* 1 ms: the stats schedule expects a guest's report at a tick whose
-         * lateness is less than QEMU's own (stats-poll.h). */
+        /* 1 ms: the ticks stay a quarter period apart. */
         if (r >= 0)
                 r = add_timer(m, &m->poll_timer, now + manager_poll_period_usec(m), 1000,
                               on_poll_timer);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up timers: %m");
+        psi_watch_start(m);
         log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64
                  " s",
                  m->backend.ops->name, m->config->interval_usec / 1000,

@@ -22,6 +22,7 @@
 #include "model.h"
 #include "overrides.h"
 #include "policy.h"
+#include "psi-watch.h"
 
 typedef struct Manager {
         sd_event *event;
@@ -48,6 +49,9 @@ typedef struct Manager {
         uint64_t start_usec;
         uint64_t cycles;
         uint64_t early_cycle_usec; /* when the last cycle brought forward was set to run; 0 none */
+        PsiWatch psi;              /* PressureTrigger= */
+        uint64_t psi_prev_total_usec, psi_prev_usec; /* the last cycle's PSI reading */
+        uint64_t psi_prev2_total_usec;               /* the cycle's before; 0 none */
         uint64_t last_cycle_duration_usec;
         uint64_t balloon_commands;
         /* memtidectl pause (kept in the state directory): observing at run time. */
@@ -98,6 +102,9 @@ void manager_guest_ready(Manager *m, Guest *g, const char *device);
 void manager_guest_lost(Manager *m, Guest *g, const char *reason, bool log_it);
 /* New balloon stats: kept, and a guest running short brings the cycle forward. */
 void manager_stats_arrived(Manager *m, Guest *g, const BalloonStats *s);
+/* Runs the cycle now, or at the end of the early-cycle limit (one per
+ * StatsPeriod=); false when the timer is due sooner anyway. */
+bool manager_cycle_soon(Manager *m);
 
 /* The config's and the overrides' settings for g. */
 void manager_refresh_settings(Manager *m, Guest *g);

@@ -114,6 +114,7 @@ static void cycle_end(Backend *b)
                 if (qmp_guest_shared(g)) {
                         /* One session per cycle brings all of it. */
                         (void)qmp_guest_refresh_status(g);
+                        (void)qmp_guest_refresh_vmem(g);
                         (void)qmp_guest_poll_stats(g);
                 }
                 if (g->state == GUEST_READY) /* a session that failed to open lost it */
@@ -128,10 +129,13 @@ static void poll_guests(Backend *b)
 
         for (size_t i = 0; i < m->n_guests; i++) {
                 Guest *g = m->guests[i];
+                /* Stats polls have a timer per guest (qmp-guest.c), aligned to its reports. */
                 if (qmp_guest_stuck(g, now))
                         qmp_guest_lost(g, "QEMU monitor did not answer for 20 s");
                 else if (g->state == GUEST_READY && !qmp_guest_shared(g)) {
-                        (void)qmp_guest_poll_stats(g);
+                        /* Plugging and unplugging are the guest's, at its
+                         * own pace: their sizes are read at every tick. */
+                        (void)qmp_guest_refresh_vmem(g);
                         /* Guests waiting for their first probe need not
                          * wait for the cycle's next turn. */
                         if (g->state == GUEST_READY && !g->compat.probed)

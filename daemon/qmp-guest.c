@@ -108,6 +108,47 @@ static char *describe_devices(const Guest *g)
         return s;
 }
 
+static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void arm_stats_timer(Guest *g, uint64_t at_usec)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        int r;
+
+        if (!q->stats_timer)
+                r = sd_event_add_time(g->manager->event, &q->stats_timer, CLOCK_MONOTONIC, at_usec,
+                                      1000, on_stats_timer, g);
+        else
+                r = sd_event_source_set_time(q->stats_timer, at_usec);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(q->stats_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_guest_errno(LOG_WARNING, g, r, "Failed to schedule the stats poll: %m");
+}
+
+static uint64_t stats_fallback_usec(const Guest *g)
+{
+        return stats_poll_fallback_usec(g->manager->config->stats_period_usec);
+}
+
+/* The reply re-arms it for the next report; until then the plain period
+ * covers a poll that could not be sent or is answered late. */
+static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Guest *g = userdata;
+
+        arm_stats_timer(g, manager_now_usec(g->manager) + stats_fallback_usec(g));
+        (void)qmp_guest_poll_stats(g);
+        return 0;
+}
+
+static void stop_stats_timer(QmpGuest *q)
+{
+        if (q->stats_timer)
+                (void)sd_event_source_set_enabled(q->stats_timer, SD_EVENT_OFF);
+        q->stats_schedule = (StatsPollSchedule){ 0 };
+}
+
 static void became_ready(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
@@ -121,6 +162,8 @@ static void became_ready(Guest *g)
         device = describe_devices(g);
         manager_guest_ready(g->manager, g, device ? device : "balloon");
         (void)qmp_guest_poll_stats(g);
+        if (!q->shared)
+                arm_stats_timer(g, manager_now_usec(g->manager) + stats_fallback_usec(g));
 }
 
 static void on_query_balloon(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -420,6 +463,7 @@ void qmp_guest_detach(Guest *g)
                 return;
         qmp_client_free(q->qmp);
         qmp_command_queue_clear(&q->queue);
+        sd_event_source_disable_unref(q->stats_timer);
         free(q->balloon_path);
         free(q);
         g->backend_data = NULL;
@@ -492,12 +536,12 @@ void qmp_guest_lost(Guest *g, const char *reason)
                 backoff = RECONNECT_MAX_USEC;
         q->qmp = qmp_client_free(q->qmp);
         qmp_command_queue_clear(&q->queue);
+        stop_stats_timer(q);
         q->peer_pid = 0;
         q->stats_poll_inflight = false;
         q->balloon_query_inflight = false;
         q->status_query_inflight = false;
         q->vmem_query_inflight = false;
-        stats_poll_reset(&q->stats_poll);
         q->balloon_event_usec = 0;
         /* A guest that never came up again is not logged at every retry. */
         manager_guest_lost(g->manager, g, reason, g->state == GUEST_READY || q->failures == 0);
@@ -533,6 +577,19 @@ int qmp_guest_command(Guest *g, const char *command, json_object *args, qmp_repl
         return send_command(g, command, args, cb);
 }
 
+/* The next poll just after the next report is due (stats-poll-schedule.h). */
+static void schedule_next_poll(Guest *g, uint64_t last_update_sec)
+{
+        QmpGuest *q = qmp_guest_of(g);
+        uint64_t at;
+
+        if (q->shared || g->state != GUEST_READY)
+                return;
+        at = stats_poll_next(&q->stats_schedule, g->manager->config->stats_period_usec,
+                             manager_now_usec(g->manager), last_update_sec);
+        arm_stats_timer(g, at);
+}
+
 static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, void *userdata)
 {
         Guest *g = userdata;
@@ -547,10 +604,7 @@ static void on_guest_stats(QmpClient *c, json_object *ret, const char *error, vo
                 log_guest(LOG_WARNING, g, "guest-stats reply has no stats, ignoring");
                 return;
         }
-        stats_poll_answered(&qmp_guest_of(g)->stats_poll, s.last_update_sec,
-                            qmp_guest_of(g)->stats_poll_sent_usec,
-                            g->manager->config->stats_period_usec,
-                            manager_poll_period_usec(g->manager));
+        schedule_next_poll(g, s.last_update_sec);
         manager_stats_arrived(g->manager, g, &s);
         qmp_compat_note_stats(g);
 }
@@ -574,18 +628,9 @@ int qmp_guest_refresh_balloon_if_moving(Guest *g)
 int qmp_guest_poll_stats(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
-        uint64_t now = manager_now_usec(g->manager);
         json_object *args;
-        int r;
 
-        /* Plugging and unplugging are the guest's, at its own pace: their
-         * sizes are read at every tick (one small reply). */
-        if (q->has_vmem)
-                (void)qmp_guest_refresh_vmem(g);
         if (q->stats_poll_inflight || !q->balloon_path)
-                return 0;
-        /* A shared monitor is polled once a cycle, whatever the schedule. */
-        if (!q->shared && !stats_poll_due(&q->stats_poll, now))
                 return 0;
         /* The balloon's size first, answered first: a report is measured
          * against the size of its time, not one up to a second older
@@ -597,10 +642,7 @@ int qmp_guest_poll_stats(Guest *g)
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        r = send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
-        if (r >= 0)
-                q->stats_poll_sent_usec = now; /* the schedule's tick, however late the answer */
-        return r;
+        return send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
 }
 
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)
@@ -614,7 +656,8 @@ int qmp_guest_set_stats_period(Guest *g)
 {
         if (!qmp_guest_of(g)->balloon_path)
                 return 0; /* no balloon, no stats */
-        stats_poll_reset(&qmp_guest_of(g)->stats_poll); /* QEMU asks its driver at once */
+        /* Reports come at the new period from now: learn their phase anew. */
+        qmp_guest_of(g)->stats_schedule = (StatsPollSchedule){ 0 };
         return send_command(g, "qom-set", stats_period_args(g), on_period_set);
 }
 

@@ -12,7 +12,7 @@
 #include "guest.h"
 #include "qmp-command-queue.h"
 #include "qmp.h"
-#include "stats-poll.h"
+#include "stats-poll-schedule.h"
 
 /* The QMP backend's per-guest state (Guest.backend_data). */
 typedef struct QmpGuest {
@@ -27,9 +27,11 @@ typedef struct QmpGuest {
          * answers late must not collect a queue of them. */
         bool stats_poll_inflight;
         bool balloon_query_inflight;
+        /* Stats polls just after each report is due (not on a shared
+         * monitor, which is polled once per cycle). */
+        StatsPollSchedule stats_schedule;
+        sd_event_source *stats_timer;
         bool status_query_inflight;
-        StatsPollSchedule stats_poll; /* when the next report can be there */
-        uint64_t stats_poll_sent_usec;
         uint64_t balloon_event_usec; /* the last BALLOON_CHANGE; 0: none */
         uint64_t connect_started_usec;
         unsigned failures;

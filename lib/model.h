@@ -29,6 +29,10 @@ typedef struct HostSample {
         bool psi_available;
         double psi_some_avg10; /* percent */
         double psi_full_avg10; /* percent */
+        uint64_t psi_some_total_usec; /* "some total=": stall time so far */
+        /* The stall share (percent) since the previous sample, from the
+         * totals: PSI's averages move only every 2 s and avg10 lags 10 s. */
+        double psi_some_recent;
         /* GuestMemoryBudget=: what the guests may hold together (a size, or
          * their cgroup's limit); 0 = no budget. */
         uint64_t guest_budget_bytes;

@@ -59,7 +59,9 @@ static double reserve_pressure(double reserve, uint64_t available, uint64_t tota
 }
 
 /* 0 while the host has room, 1 when its free memory is down to the reserve
- * or tasks stall on memory (PSI). With GuestMemoryBudget= the budget is a
+ * or tasks stall on memory (PSI: its 10 s average, or the share since the
+ * last sample, whichever is higher, so that a cycle brought forward by a
+ * PSI trigger sees the stall that fired it). With GuestMemoryBudget= the budget is a
  * second host, the same rule on what is left of it: a small budget must
  * not look roomy against a large MemTotal. Unknown host figures count as
  * room. */
@@ -73,8 +75,8 @@ double host_pressure(const PolicyConfig *config, const HostSample *h)
         if (h->guest_budget_bytes > 0 && config->host_reserve > 0)
                 p = fmax(p, reserve_pressure(config->host_reserve, host_budget_left_bytes(h),
                                              h->guest_budget_bytes));
-        if (h->psi_available && h->psi_some_avg10 > 0)
-                p = fmax(p, h->psi_some_avg10 / 10.0);
+        if (h->psi_available)
+                p = fmax(p, fmax(h->psi_some_avg10, h->psi_some_recent) / 10.0);
         return fmin(fmax(p, 0), 1);
 }
 

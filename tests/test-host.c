@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Host readers on fixture /proc trees (recorded from a Debian 12 host). */
 #include <errno.h>
+#include <unistd.h>
 
 #include "host.h"
+#include "psi-trigger.h"
 #include "test-util.h"
 #include "zfs-arc.h"
 
@@ -17,6 +19,53 @@ static void test_meminfo_and_psi(void)
         check(h.psi_available);
         check(h.psi_some_avg10 == 1.50);
         check(h.psi_full_avg10 == 0.25);
+        check_u64_eq(h.psi_some_total_usec, 123456);
+}
+
+/* The stall share between two readings of "some total=". */
+static void test_psi_stall_percent(void)
+{
+        /* 150 ms stalled in 500 ms. */
+        check(psi_stall_percent(1150000, 1000000, 500000) == 30.0);
+        check(psi_stall_percent(1000000, 1000000, 2000000) == 0);
+        /* Too short a span to tell, a counter that went back, more than all the time. */
+        check(psi_stall_percent(1050000, 1000000, 50000) == 0);
+        check(psi_stall_percent(900000, 1000000, 500000) == 0);
+        check(psi_stall_percent(2000000, 1000000, 500000) == 100.0);
+}
+
+/* A wake-up counts when the stall grew by what the trigger asks for since
+ * the last reading; the kernel's first spurious one does not. */
+static void test_psi_trigger_genuine(void)
+{
+        check(psi_trigger_genuine(1300000, 1000000, 300000));
+        check(!psi_trigger_genuine(1000001, 1000000, 300000));
+        check(psi_trigger_genuine(5, 0, 300000));            /* no earlier reading */
+        check(psi_trigger_genuine(900000, 1000000, 300000)); /* counter went back */
+}
+
+/* No PSI file: no trigger, -ENOENT. On this host's /proc, a trigger with a
+ * window of 1 s (CAP_SYS_RESOURCE) or 2 s, or the kernel's refusal. */
+static void test_psi_trigger_open(void)
+{
+        uint64_t window = 0;
+        int fd = psi_trigger_open(FIXTURE_DIR "/proc/nopsi", &window);
+
+        check(fd == -ENOENT);
+        /* A fixture's plain file: it would take the trigger and never fire. */
+        check(psi_trigger_open(FIXTURE_DIR "/proc/psi", &window) == -EOPNOTSUPP);
+        fd = psi_trigger_open("/proc", &window);
+        if (fd >= 0) {
+                check(window == PSI_TRIGGER_WINDOW_USEC ||
+                      window == PSI_TRIGGER_UNPRIV_WINDOW_USEC);
+                close(fd);
+                printf("  this host: a PSI trigger with a %" PRIu64 " s window\n",
+                       window / 1000000);
+        } else {
+                check(fd == -ENOENT || fd == -EINVAL || fd == -EPERM || fd == -EACCES ||
+                      fd == -EOPNOTSUPP);
+                printf("  this host refuses PSI triggers: %s\n", strerror(-fd));
+        }
 }
 
 static void test_psi_missing_is_unavailable(void)
@@ -89,6 +138,9 @@ int main(void)
 {
         RUN(test_meminfo_and_psi);
         RUN(test_psi_missing_is_unavailable);
+        RUN(test_psi_stall_percent);
+        RUN(test_psi_trigger_genuine);
+        RUN(test_psi_trigger_open);
         RUN(test_swap_activity_and_process_rss);
         RUN(test_zfs_arc_above_minimum_is_available);
         RUN(test_zfs_arc_parse);

@@ -554,6 +554,16 @@ static void test_budget_pressure_and_available(void)
         check(host_pressure(&c, &roomy) == 0);
         check_u64_eq(host_available_bytes(&roomy), 40 * GIB);
 
+        /* PSI: the higher of avg10 and the share since the last sample
+         * (a cycle a PSI trigger brought forward sees the stall at once). */
+        h.psi_available = true;
+        h.psi_some_avg10 = 1.0;
+        h.psi_some_recent = 5.0;
+        check(fabs(host_pressure(&c, &h) - 0.5) < 1e-9);
+        h.psi_some_recent = 0;
+        check(fabs(host_pressure(&c, &h) - 0.1) < 1e-9);
+        h = roomy;
+
         /* 8 GiB budget, 6 GiB held: 25 % left, no pressure; 2 GiB available. */
         h.guest_budget_bytes = 8 * GIB;
         h.guest_held_bytes = 6 * GIB;

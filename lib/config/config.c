@@ -406,6 +406,7 @@ static const ConfigKey config_keys[] = {
           .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
         { SECTION_DAEMON, "StatsPeriod", parse_stats_period, .offset = CONF(stats_period_usec),
           .min = 100 * USEC_PER_MSEC, .max = 3600 * USEC_PER_SEC, .why = WHY_INTERVAL },
+        { SECTION_DAEMON, "PressureTrigger", parse_bool, .offset = CONF(pressure_trigger) },
         { SECTION_DAEMON, "ControlSocket", parse_absolute_path, .offset = CONF(control_socket) },
         { SECTION_DAEMON, "StateDirectory", parse_absolute_path, .offset = CONF(state_directory) },
         { SECTION_DAEMON, "MetricsFile", parse_optional_path, .offset = CONF(metrics_file) },
@@ -706,6 +707,7 @@ int config_new(MemtideConfig **ret)
         c->log_level = LOG_INFO;
         c->interval_usec = 2 * USEC_PER_SEC;
         c->stats_period_usec = 1 * USEC_PER_SEC;
+        c->pressure_trigger = true;
         c->other_controller_hold_usec = 5 * 60 * USEC_PER_SEC;
         policy_config_init(&c->policy);
         ksm_config_init(&c->ksm);

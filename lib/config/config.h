@@ -85,6 +85,7 @@ typedef struct MemtideConfig {
         uint64_t other_controller_hold_usec;
         uint64_t interval_usec;
         uint64_t stats_period_usec;
+        bool pressure_trigger; /* a PSI trigger brings the cycle forward */
         char *control_socket;
         char *state_directory;    /* runtime overrides survive restarts here */
         char *metrics_file;       /* Prometheus textfile, NULL = none */

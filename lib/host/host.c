@@ -45,8 +45,14 @@ int host_parse_psi(const char *text, HostSample *ret)
 {
         const char *some = strstr(text, "some avg10="), *full = strstr(text, "full avg10=");
 
+        const char *total = some ? strstr(some, "total=") : NULL;
+        unsigned long long total_usec = 0;
+
         if (!some || sscanf(some, "some avg10=%lf", &ret->psi_some_avg10) != 1)
                 return -EINVAL;
+        if (total && sscanf(total, "total=%llu", &total_usec) != 1)
+                return -EINVAL;
+        ret->psi_some_total_usec = total_usec;
         ret->psi_full_avg10 = 0;
         if (full && sscanf(full, "full avg10=%lf", &ret->psi_full_avg10) != 1)
                 return -EINVAL;
