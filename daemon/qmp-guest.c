@@ -586,7 +586,8 @@ static void schedule_next_poll(Guest *g, uint64_t last_update_sec)
         if (q->shared || g->state != GUEST_READY)
                 return;
         at = stats_poll_next(&q->stats_schedule, g->manager->config->stats_period_usec,
-                             manager_now_usec(g->manager), last_update_sec);
+                             q->stats_poll_sent_usec, manager_now_usec(g->manager),
+                             last_update_sec);
         arm_stats_timer(g, at);
 }
 
@@ -629,6 +630,7 @@ int qmp_guest_poll_stats(Guest *g)
 {
         QmpGuest *q = qmp_guest_of(g);
         json_object *args;
+        int r;
 
         if (q->stats_poll_inflight || !q->balloon_path)
                 return 0;
@@ -642,7 +644,10 @@ int qmp_guest_poll_stats(Guest *g)
         args = json_object_new_object();
         json_object_object_add(args, "path", json_object_new_string(q->balloon_path));
         json_object_object_add(args, "property", json_object_new_string("guest-stats"));
-        return send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        r = send_once(g, &q->stats_poll_inflight, "qom-get", args, on_guest_stats);
+        if (r >= 0) /* the schedule counts from here, however late the answer */
+                q->stats_poll_sent_usec = manager_now_usec(g->manager);
+        return r;
 }
 
 static void on_period_set(QmpClient *c, json_object *ret, const char *error, void *userdata)

@@ -22,7 +22,7 @@ typedef struct QmpGuest {
          * stats poll asks for their sizes again (plugging is the guest's). */
         bool has_vmem;
         bool vmem_query_inflight;
-        bool seen;          /* discovery mark */
+        bool seen; /* discovery mark */
         /* One stats poll and one query-balloon at a time: a monitor that
          * answers late must not collect a queue of them. */
         bool stats_poll_inflight;
@@ -31,6 +31,7 @@ typedef struct QmpGuest {
          * monitor, which is polled once per cycle). */
         StatsPollSchedule stats_schedule;
         sd_event_source *stats_timer;
+        uint64_t stats_poll_sent_usec; /* when the poll in flight went out */
         bool status_query_inflight;
         uint64_t balloon_event_usec; /* the last BALLOON_CHANGE; 0: none */
         uint64_t connect_started_usec;

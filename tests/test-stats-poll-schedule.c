@@ -60,7 +60,7 @@ static Run poll_for(const FakeQemu *q, StatsPollSchedule *s, uint64_t start, uin
                         r.seen += (uint64_t)(k - last);
                         last = k;
                 }
-                t = stats_poll_next(s, PERIOD, answered, lu);
+                t = stats_poll_next(s, PERIOD, t, answered, lu);
                 check(t > answered - 1);
         }
         return r;
@@ -79,9 +79,11 @@ static void test_reports_seen_within_a_retry(void)
         check(stats_poll_phase_known(&s));
         /* Every report after the first few periods within a retry and a reply. */
         check(r.worst_delay_usec <= STATS_POLL_RETRY_USEC + 1 * MS);
-        /* No report missed, and at most 3 polls a period (the fixed quarter period made 4). */
+        /* No report missed, and about one poll per report once the phase is
+         * known (the fixed quarter period made 4; the scale benchmark's CPU
+         * share is mostly these polls). */
         check_u64_eq(r.seen, 60);
-        check(r.polls <= 3 * 60);
+        check(r.polls <= 60 + 60 / 2);
         printf("  60 s: %" PRIu64 " polls, worst delay %" PRIu64 " ms\n", r.polls,
                (uint64_t)(r.worst_delay_usec / MS));
 }
@@ -96,8 +98,11 @@ static void test_slow_answers_still_converge(void)
         StatsPollSchedule s = { 0 };
         Run r = poll_for(&q, &s, 5 * SEC, 65 * SEC, 40 * MS, 20 * SEC);
 
+        printf("  60 s, slow answers: %" PRIu64 " polls, worst delay %" PRIu64 " ms\n", r.polls,
+               (uint64_t)(r.worst_delay_usec / MS));
         check(r.worst_delay_usec <= STATS_POLL_RETRY_USEC + 40 * MS);
-        check(r.polls <= 3 * 60);
+        /* a guest slower to answer than a retry: missed once a period */
+        check(r.polls <= 2 * 60 + 6);
 }
 
 static void test_silent_guest_polled_at_the_fallback_rate(void)
@@ -125,12 +130,12 @@ static void test_first_report_gives_no_phase(void)
         StatsPollSchedule s = { 0 };
 
         /* No report yet: the plain rate. */
-        check_u64_eq(stats_poll_next(&s, PERIOD, 1 * SEC, 0), 1 * SEC + 250 * MS);
+        check_u64_eq(stats_poll_next(&s, PERIOD, 1 * SEC, 1 * SEC, 0), 1 * SEC + 250 * MS);
         /* The first one may be old: still the plain rate, no phase claimed. */
-        check_u64_eq(stats_poll_next(&s, PERIOD, 2 * SEC, 1700000001), 2 * SEC + 250 * MS);
+        check_u64_eq(stats_poll_next(&s, PERIOD, 2 * SEC, 2 * SEC, 1700000001), 2 * SEC + 250 * MS);
         check(!stats_poll_phase_known(&s));
         /* The next one, seen a poll interval late: looked for earlier, not at once. */
-        uint64_t next = stats_poll_next(&s, PERIOD, 2250 * MS, 1700000002);
+        uint64_t next = stats_poll_next(&s, PERIOD, 2250 * MS, 2250 * MS, 1700000002);
         check(next > 2250 * MS + PERIOD / 2);
         check(next < 2250 * MS + PERIOD);
 }
