@@ -49,9 +49,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "guest"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 import guests  # noqa: E402
 from guests import Guest, GuestError, MIB, QmpConnection  # noqa: E402
+from memory_hog import MemoryHog, psi_some_total  # noqa: E402
 
 BOOT_MIB = 512
 BURST_MIB = 300
@@ -299,88 +301,6 @@ def summary(r):
 
 HOG_FILE_MIB = 512
 HOG_LIMIT_MIB = 64
-PSI_PATH = "/proc/pressure/memory"
-
-
-def psi_some_total():
-    with open(PSI_PATH) as f:
-        return int(f.readline().split("total=")[1])
-
-
-def memory_cgroup_dir():
-    """The writable memory cgroup directory this process is in (v1's
-    memory hierarchy, else cgroup2)."""
-    with open("/proc/self/cgroup") as f:
-        lines = [line.rstrip("\n").split(":", 2) for line in f]
-    for _, controllers, path in lines:
-        if "memory" in controllers.split(","):
-            return "/sys/fs/cgroup/memory" + path, "v1"
-    for hid, _, path in lines:
-        if hid == "0":
-            return "/sys/fs/cgroup" + path, "v2"
-    raise GuestError("no memory cgroup")
-
-
-class Hog:
-    """Two readers of a 512 MiB file, over and over, in a memory cgroup limited to
-    64 MiB: its page cache is reclaimed and read again all the time, so its
-    tasks stall on memory (PSI) without taking memory from anyone else."""
-
-    def __init__(self, workdir):
-        self.file = os.path.join(workdir, "hog.dat")
-        with open(self.file, "wb") as f:
-            block = os.urandom(1 << 20)
-            for _ in range(HOG_FILE_MIB):
-                f.write(block)
-            f.flush()
-            os.fsync(f.fileno())
-        parent, self.version = memory_cgroup_dir()
-        self.cgroup = os.path.join(parent, "memtide-burst-hog-%d" % os.getpid())
-        os.mkdir(self.cgroup)
-        limit = "memory.limit_in_bytes" if self.version == "v1" else "memory.max"
-        with open(os.path.join(self.cgroup, limit), "w") as f:
-            f.write(str(HOG_LIMIT_MIB * MIB))
-        self.procs = []
-
-    def drop_cache(self):
-        fd = os.open(self.file, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-    def start(self):
-        self.drop_cache()
-        procs = os.path.join(self.cgroup, "cgroup.procs")
-
-        def enter():
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-        code = ("import mmap,sys\nf=open(sys.argv[1],'rb')\n"
-                "m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
-                "while True:\n    s=0\n    for o in range(0,len(m),4096): s+=m[o]\n")
-        # Two readers: about 40 % of the time some task stalls (one alone
-        # makes about 20 %, too close to the trigger's 15 %).
-        self.procs = [subprocess.Popen([sys.executable, "-c", code, self.file], preexec_fn=enter)
-                      for _ in range(2)]
-
-    def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        self.procs = []
-
-    def remove(self):
-        self.stop()
-        time.sleep(0.2)
-        try:
-            os.rmdir(self.cgroup)
-        except OSError:
-            pass
-        os.unlink(self.file)
-
-
 def first_line(daemon, since, needle, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -479,7 +399,7 @@ def host_pressure_run(variant, build_dir, workdir, hog, index, prime):
 
 def host_pressure_bench(args):
     variants = ["trigger", "no trigger"] + (["main"] if args.base_build else [])
-    hog = Hog(args.workdir)
+    hog = MemoryHog(args.workdir, "memtide-burst-hog", HOG_FILE_MIB, HOG_LIMIT_MIB)
     results = []
     try:
         for i in range(args.runs):

@@ -16,83 +16,23 @@ memory cgroup can be made. About 30 s.
 
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MIB, Daemon, log, run_test, skip, wait_for, workdir  # noqa: E402
+from harness import Daemon, log, run_test, skip, wait_for, workdir  # noqa: E402
+from memory_hog import MemoryHog, psi_some_total  # noqa: E402
 
 FILE_MIB = 256
 LIMIT_MIB = 32
 WAIT_S = 15
 
 
-def psi_total():
-    with open("/proc/pressure/memory") as f:
-        return int(f.readline().split("total=")[1])
-
-
-def memory_cgroup_dir():
-    with open("/proc/self/cgroup") as f:
-        lines = [line.rstrip("\n").split(":", 2) for line in f]
-    for _, controllers, path in lines:
-        if "memory" in controllers.split(","):
-            return "/sys/fs/cgroup/memory" + path, "memory.limit_in_bytes"
-    return "/sys/fs/cgroup" + lines[-1][2], "memory.max"
-
-
-class Hog:
-    def __init__(self, wd):
-        self.file = os.path.join(wd, "hog.dat")
-        with open(self.file, "wb") as f:
-            block = os.urandom(MIB)
-            for _ in range(FILE_MIB):
-                f.write(block)
-            f.flush()
-            os.fsync(f.fileno())
-        parent, limit = memory_cgroup_dir()
-        self.cgroup = os.path.join(parent, "memtide-test-hog-%d" % os.getpid())
-        try:
-            os.mkdir(self.cgroup)
-            with open(os.path.join(self.cgroup, limit), "w") as f:
-                f.write(str(LIMIT_MIB * MIB))
-        except OSError as e:
-            skip("cannot make a limited memory cgroup under %s: %s" % (parent, e))
-        self.procs = []
-
-    def start(self):
-        fd = os.open(self.file, os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-        procs = os.path.join(self.cgroup, "cgroup.procs")
-
-        def enter():
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-        code = ("import mmap,sys\nf=open(sys.argv[1],'rb')\n"
-                "m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
-                "while True:\n    s=0\n    for o in range(0,len(m),4096): s+=m[o]\n")
-        # Two readers: about 40 % of the time some task stalls (one alone
-        # makes about 20 %, too close to the trigger's 15 %).
-        self.procs = [subprocess.Popen([sys.executable, "-c", code, self.file], preexec_fn=enter)
-                      for _ in range(2)]
-
-    def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        self.procs = []
-
-    def remove(self):
-        self.stop()
-        time.sleep(0.2)
-        try:
-            os.rmdir(self.cgroup)
-        except OSError:
-            pass
-        os.unlink(self.file)
+def make_hog(wd):
+    try:
+        return MemoryHog(wd, "memtide-test-hog", FILE_MIB, LIMIT_MIB)
+    except OSError as e:
+        skip("cannot make a limited memory cgroup: %s" % e)
 
 
 def cycles(daemon):
@@ -121,7 +61,7 @@ def run(wd, name, trigger, hog):
         hog.stop()
         text = daemon.log_text()
         log("%s: a cycle %s after the hog started; PSI total now %d us" % (
-            name, "%.2f s" % got if got is not None else "never in %d s" % WAIT_S, psi_total()))
+            name, "%.2f s" % got if got is not None else "never in %d s" % WAIT_S, psi_some_total()))
         if trigger:
             assert got is not None, "no cycle within %d s of host memory stalls" % WAIT_S
             assert "PSI trigger: tasks stalled on memory" in text, "the trigger was not logged"
@@ -140,7 +80,7 @@ def main():
     if not os.path.exists("/proc/pressure/memory"):
         skip("no PSI on this kernel")
     wd = workdir("memtide-psi-")
-    hog = Hog(wd)
+    hog = make_hog(wd)
     try:
         run(wd, "trigger", True, hog)
         time.sleep(3)  # the trigger's window and PSI's averaging pass
