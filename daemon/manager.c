@@ -503,6 +503,12 @@ static int add_timer(Manager *m, sd_event_source **ret, uint64_t at, uint64_t ac
         return sd_event_source_set_enabled(*ret, SD_EVENT_ON);
 }
 
+/* The PSI trigger's wake-up: the cycle, early (within its limits). */
+static void cycle_soon(void *userdata)
+{
+        manager_cycle_soon(userdata);
+}
+
 int manager_start(Manager *m)
 {
         uint64_t now;
@@ -521,7 +527,8 @@ int manager_start(Manager *m)
                               on_poll_timer);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up timers: %m");
-        psi_watch_start(m);
+        psi_watch_start(&m->psi, m->event, m->proc_root, m->config->pressure_trigger,
+                        &m->psi_prev2_total_usec, cycle_soon, m);
         log_info("memtided started: backend %s, interval %" PRIu64 " ms, stats period %" PRIu64
                  " s",
                  m->backend.ops->name, m->config->interval_usec / 1000,

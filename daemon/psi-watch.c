@@ -9,7 +9,6 @@
 
 #include "host.h"
 #include "log.h"
-#include "manager.h"
 #include "psi-trigger.h"
 
 /* PSI's some total now, or 0 when it cannot be read. */
@@ -32,56 +31,58 @@ static uint64_t read_total(PsiWatch *w)
  * hide the stall) or, before two cycles, since the trigger was set, is what
  * the trigger asks for (psi_trigger_genuine()); one that cannot be checked
  * counts. */
-static bool woken_for_a_stall(Manager *m)
+static bool woken_for_a_stall(PsiWatch *w)
 {
-        PsiWatch *w = &m->psi;
-        uint64_t since = m->psi_prev2_total_usec ? m->psi_prev2_total_usec : w->set_total_usec;
+        uint64_t since = *w->prev2_total_usec ? *w->prev2_total_usec : w->set_total_usec;
 
         return psi_trigger_genuine(read_total(w), since, w->stall_usec);
 }
 
 static int on_psi_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        Manager *m = userdata;
+        PsiWatch *w = userdata;
 
         if (revents & (EPOLLERR | EPOLLHUP)) {
-                log_warning("the PSI trigger on %s/pressure/memory failed; host pressure is "
-                            "read at each cycle only",
-                            m->proc_root);
-                psi_watch_stop(&m->psi);
+                log_warning("the PSI trigger on pressure/memory failed; host pressure is read "
+                            "at each cycle only");
+                psi_watch_stop(w);
                 return 0;
         }
-        if (!woken_for_a_stall(m)) {
-                m->psi.false_fires++;
+        if (!woken_for_a_stall(w)) {
+                w->false_fires++;
                 log_debug("PSI trigger woke memtided without the stall it asks for: ignored");
                 return 0;
         }
-        m->psi.fires++;
+        w->fires++;
         log_debug("PSI trigger: tasks stalled on memory, running the cycle early");
-        manager_cycle_soon(m);
+        w->on_stall(w->userdata);
         return 0;
 }
 
-void psi_watch_start(Manager *m)
+void psi_watch_start(PsiWatch *w, sd_event *event, const char *proc_root, bool enabled,
+                     const uint64_t *prev2_total_usec, void (*on_stall)(void *userdata),
+                     void *userdata)
 {
-        PsiWatch *w = &m->psi;
         int r;
 
         w->fd = -1;
-        if (!m->config->pressure_trigger)
+        w->prev2_total_usec = prev2_total_usec;
+        w->on_stall = on_stall;
+        w->userdata = userdata;
+        if (!enabled)
                 return;
-        r = psi_trigger_open(m->proc_root, &w->window_usec);
+        r = psi_trigger_open(proc_root, &w->window_usec);
         if (r < 0) {
                 log_info("no PSI trigger on %s/pressure/memory (%s): host pressure is read at "
                          "each cycle",
-                         m->proc_root, strerror(-r));
+                         proc_root, strerror(-r));
                 return;
         }
         w->fd = r;
         w->stall_usec = w->window_usec == PSI_TRIGGER_WINDOW_USEC ? PSI_TRIGGER_STALL_USEC
                                                                   : PSI_TRIGGER_UNPRIV_STALL_USEC;
         w->set_total_usec = read_total(w);
-        r = sd_event_add_io(m->event, &w->source, w->fd, EPOLLPRI, on_psi_event, m);
+        r = sd_event_add_io(event, &w->source, w->fd, EPOLLPRI, on_psi_event, w);
         if (r < 0) {
                 log_warning_errno(r, "Failed to watch the PSI trigger: %m");
                 return psi_watch_stop(w);

@@ -122,14 +122,16 @@ void libvirt_request_free(LibvirtRequest *q);
 /* Drops a reference; the last frees b. */
 void libvirt_backend_unref(LibvirtBackend *b);
 
-/* For the worker's helpers in other files (libvirt-worker.c): a libvirt
+/* The worker's shared helpers (libvirt-worker-calls.c): a libvirt
  * call's name published while it runs; a failure as -errno (message in
  * *message, owned by the caller, may be NULL); the guest of a request, or
  * NULL with the result's error set. */
 void libvirt_worker_call_begin(LibvirtBackend *b, const char *call);
 void libvirt_worker_call_end(LibvirtBackend *b);
 int libvirt_worker_failed(LibvirtBackend *b, char **message);
+void libvirt_worker_set_last_error(LibvirtBackend *b, const char *message);
 LibvirtWorkerGuest *libvirt_worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e);
+LibvirtWorkerGuest *libvirt_worker_guest_find(LibvirtBackend *b, const char *uuid);
 void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n);
 
 /* virtio-mem (libvirt-worker-vmem.c): the event callback, registered with

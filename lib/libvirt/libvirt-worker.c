@@ -23,20 +23,7 @@
 
 /* --- bookkeeping shared with the caller ------------------------------------------------ */
 
-void libvirt_worker_call_begin(LibvirtBackend *b, const char *call)
-{
-        pthread_mutex_lock(&b->lock);
-        snprintf(b->call, sizeof(b->call), "%s", call);
-        b->call_start_usec = libvirt_now_usec();
-        pthread_mutex_unlock(&b->lock);
-}
 
-void libvirt_worker_call_end(LibvirtBackend *b)
-{
-        pthread_mutex_lock(&b->lock);
-        b->call[0] = '\0';
-        pthread_mutex_unlock(&b->lock);
-}
 
 static void worker_set_state(LibvirtBackend *b, LibvirtConnState state)
 {
@@ -47,70 +34,11 @@ static void worker_set_state(LibvirtBackend *b, LibvirtConnState state)
         pthread_mutex_unlock(&b->lock);
 }
 
-static void worker_set_last_error(LibvirtBackend *b, const char *message)
-{
-        pthread_mutex_lock(&b->lock);
-        snprintf(b->last_error, sizeof(b->last_error), "%s", message);
-        pthread_mutex_unlock(&b->lock);
-}
 
-/* libvirt's error codes as -errno; the message says the rest. */
-static int worker_errno(int code)
-{
-        switch (code) {
-        case VIR_ERR_NO_DOMAIN:
-                return -ENOENT;
-        case VIR_ERR_INVALID_ARG:
-                return -EINVAL;
-        case VIR_ERR_NO_SUPPORT:
-        case VIR_ERR_OPERATION_UNSUPPORTED:
-        case VIR_ERR_OPERATION_INVALID: /* e.g. no balloon device or driver */
-                return -EOPNOTSUPP;
-        case VIR_ERR_OPERATION_TIMEOUT: /* the domain's job lock stayed taken */
-                return -ETIMEDOUT;
-        case VIR_ERR_AUTH_FAILED:
-        case VIR_ERR_AUTH_CANCELLED:
-        case VIR_ERR_OPERATION_DENIED:
-        case VIR_ERR_ACCESS_DENIED:
-                return -EACCES;
-        default:
-                return -EIO;
-        }
-}
 
-/*
- * After a failed call: the error as -errno, its message in *message (owned
- * by the caller; may be NULL), and the connection flagged dead when libvirt
- * says so, for the loop to reconnect.
- */
-int libvirt_worker_failed(LibvirtBackend *b, char **message)
-{
-        const char *m = virGetLastErrorMessage();
-        int r = worker_errno(virGetLastErrorCode());
-
-        worker_set_last_error(b, m);
-        if (message)
-                *message = strdup(m);
-
-        if (b->conn && virConnectIsAlive(b->conn) == 0) {
-                pthread_mutex_lock(&b->lock);
-                b->conn_dead = true;
-                pthread_mutex_unlock(&b->lock);
-                r = -ENOTCONN;
-        }
-        virResetLastError();
-        return r;
-}
 
 /* --- guest table ----------------------------------------------------------------------- */
 
-static LibvirtWorkerGuest *worker_guest_find(LibvirtBackend *b, const char *uuid)
-{
-        for (size_t i = 0; i < b->n_guests; i++)
-                if (strcmp(b->guests[i].uuid, uuid) == 0)
-                        return &b->guests[i];
-        return NULL;
-}
 
 static LibvirtWorkerGuest *worker_guest_add(LibvirtBackend *b, const char *uuid)
 {
@@ -228,7 +156,7 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
                 virDomainFree(dom);
                 return;
         }
-        g = worker_guest_find(b, uuid) ?: worker_guest_add(b, uuid);
+        g = libvirt_worker_guest_find(b, uuid) ?: worker_guest_add(b, uuid);
         e = libvirt_result_new(LIBVIRT_RESULT_GUEST_ADDED);
         if (!g || !e) {
                 virDomainFree(dom);
@@ -267,15 +195,6 @@ static void worker_guest_appeared(LibvirtBackend *b, virDomainPtr dom)
 
 /* --- libvirt callbacks (event loop thread: no libvirt calls here) ------------------------ */
 
-void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n)
-{
-        pthread_mutex_lock(&b->lock);
-        n->next = NULL;
-        *b->notes_tail = n;
-        b->notes_tail = &n->next;
-        pthread_cond_signal(&b->wake);
-        pthread_mutex_unlock(&b->lock);
-}
 
 static int worker_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
                                void *opaque)
@@ -427,7 +346,7 @@ static void worker_connection_lost(LibvirtBackend *b)
         pthread_mutex_unlock(&b->lock);
 
         worker_close(b);
-        worker_set_last_error(b, worker_close_reason(reason));
+        libvirt_worker_set_last_error(b, worker_close_reason(reason));
         /* State first: whoever reads DISCONNECTED must find the status saying so. */
         b->backoff_usec = b->config.reconnect_min_usec;
         worker_schedule_retry(b, 0);
@@ -598,7 +517,7 @@ static void worker_guest_started(LibvirtBackend *b, const char *uuid)
 
 static void worker_handle_lifecycle(LibvirtBackend *b, const LibvirtNote *n)
 {
-        LibvirtWorkerGuest *g = worker_guest_find(b, n->uuid);
+        LibvirtWorkerGuest *g = libvirt_worker_guest_find(b, n->uuid);
 
         switch (n->event) {
         case VIR_DOMAIN_EVENT_STARTED:
@@ -640,7 +559,7 @@ static void worker_push_vmem_size(LibvirtBackend *b, const LibvirtNote *n)
 {
         LibvirtResultEntry *e;
 
-        if (!worker_guest_find(b, n->uuid) || !(e = libvirt_result_new(LIBVIRT_RESULT_VMEM_SIZE)))
+        if (!libvirt_worker_guest_find(b, n->uuid) || !(e = libvirt_result_new(LIBVIRT_RESULT_VMEM_SIZE)))
                 return;
         snprintf(e->result.uuid, sizeof(e->result.uuid), "%s", n->uuid);
         memcpy(e->result.vmem.alias, n->alias, sizeof(n->alias));
@@ -657,7 +576,7 @@ static void worker_handle_notes(LibvirtBackend *b, LibvirtNote *notes)
                         worker_handle_lifecycle(b, n);
                 else if (n->type == LIBVIRT_NOTE_VMEM_SIZE)
                         worker_push_vmem_size(b, n);
-                else if (worker_guest_find(b, n->uuid)) {
+                else if (libvirt_worker_guest_find(b, n->uuid)) {
                         LibvirtResultEntry *e = libvirt_result_new(LIBVIRT_RESULT_BALLOON_CHANGE);
                         if (!e)
                                 continue;
@@ -706,17 +625,6 @@ static void worker_do_stats(LibvirtBackend *b, LibvirtResultEntry *e)
         virDomainStatsRecordListFree(records);
 }
 
-LibvirtWorkerGuest *libvirt_worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e)
-{
-        LibvirtWorkerGuest *g = worker_guest_find(b, e->result.uuid);
-
-        if (!g || !g->dom) {
-                e->result.r = -ENOENT;
-                e->result.error = strdup("no such active guest");
-                return NULL;
-        }
-        return g;
-}
 
 static void worker_do_set_memory(LibvirtBackend *b, LibvirtResultEntry *e)
 {
