@@ -133,6 +133,8 @@ void libvirt_worker_set_last_error(LibvirtBackend *b, const char *message);
 LibvirtWorkerGuest *libvirt_worker_request_guest(LibvirtBackend *b, LibvirtResultEntry *e);
 LibvirtWorkerGuest *libvirt_worker_guest_find(LibvirtBackend *b, const char *uuid);
 void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n);
+/* virDomainGetXMLDesc(flags); NULL on failure, message as libvirt_worker_failed(). */
+char *libvirt_worker_xml(LibvirtBackend *b, virDomainPtr dom, unsigned flags, char **message);
 
 /* virtio-mem (libvirt-worker-vmem.c): the event callback, registered with
  * the others; a guest's devices from its live XML (balloon and boot memory

@@ -113,3 +113,15 @@ void libvirt_worker_note(LibvirtBackend *b, LibvirtNote *n)
         pthread_cond_signal(&b->wake);
         pthread_mutex_unlock(&b->lock);
 }
+
+char *libvirt_worker_xml(LibvirtBackend *b, virDomainPtr dom, unsigned flags, char **message)
+{
+        char *xml;
+
+        libvirt_worker_call_begin(b, "virDomainGetXMLDesc");
+        xml = virDomainGetXMLDesc(dom, flags);
+        libvirt_worker_call_end(b);
+        if (!xml)
+                (void)libvirt_worker_failed(b, message);
+        return xml;
+}

@@ -29,18 +29,6 @@ void libvirt_worker_on_vmem_size(virConnectPtr conn, virDomainPtr dom, const cha
         libvirt_worker_note(opaque, n);
 }
 
-static char *worker_live_xml(LibvirtBackend *b, virDomainPtr dom, char **message)
-{
-        char *xml;
-
-        libvirt_worker_call_begin(b, "virDomainGetXMLDesc");
-        xml = virDomainGetXMLDesc(dom, 0);
-        libvirt_worker_call_end(b);
-        if (!xml)
-                (void)libvirt_worker_failed(b, message);
-        return xml;
-}
-
 /*
  * libvirt counts the devices into the domain's sizes (LibvirtDomainVmem):
  * the balloon's own size and boot memory are what is left, both from the
@@ -50,7 +38,7 @@ static char *worker_live_xml(LibvirtBackend *b, virDomainPtr dom, char **message
  */
 void libvirt_worker_read_vmem(LibvirtBackend *b, virDomainPtr dom, LibvirtGuestInfo *info)
 {
-        _cleanup_free_ char *xml = worker_live_xml(b, dom, NULL);
+        _cleanup_free_ char *xml = libvirt_worker_xml(b, dom, 0, NULL);
         LibvirtDomainVmem *v = &info->vmem;
         uint64_t plugged = 0, max = 0;
 
@@ -83,7 +71,7 @@ void libvirt_worker_do_set_vmem(LibvirtBackend *b, LibvirtResultEntry *e, const 
 
         if (!g)
                 return;
-        xml = worker_live_xml(b, g->dom, &e->result.error);
+        xml = libvirt_worker_xml(b, g->dom, 0, &e->result.error);
         if (!xml) {
                 e->result.r = -EIO;
                 return;

@@ -130,16 +130,10 @@ static int worker_set_stats_period(LibvirtBackend *b, LibvirtWorkerGuest *g, int
  * when it cannot be had: the guest is still managed, on memtide's defaults. */
 static void worker_read_definition(LibvirtBackend *b, virDomainPtr dom, LibvirtDomainMemory *ret)
 {
-        _cleanup_free_ char *xml = NULL;
+        _cleanup_free_ char *xml = libvirt_worker_xml(b, dom, VIR_DOMAIN_XML_INACTIVE, NULL);
 
-        libvirt_worker_call_begin(b, "virDomainGetXMLDesc");
-        xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-        libvirt_worker_call_end(b);
-        if (!xml) {
-                libvirt_worker_failed(b, NULL);
-                return;
-        }
-        (void)libvirt_domain_xml_memory(xml, strlen(xml), ret);
+        if (xml)
+                (void)libvirt_domain_xml_memory(xml, strlen(xml), ret);
 }
 
 /* Takes ownership of dom: records the guest (new, or a new run of a known
